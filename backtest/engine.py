@@ -1,0 +1,274 @@
+"""Positions -> vectorbt portfolio: equal-capital long/short/flat sleeves and their benchmark.
+
+The engine only wires arrays into ``vectorbt.Portfolio.from_signals``; which position is held
+when is decided upstream (kernels). The accounting below is the contract that an independent
+recomputation from ``signals.csv`` (column ``position``) and the prices reproduces to 1e-9.
+
+Algorithm, for ``n`` tickers, sessions ``t = 0..T-1``, ticker ``k``:
+
+1. Split the capital: every ticker is a sleeve with its own cash ``c = initial_cash / n``; sleeves
+   never share cash. Before a ticker's first price its sleeve simply holds cash.
+2. Target: ``positions[t, k]`` in {-1, 0, +1} is the side to hold from session ``t``'s execution
+   price ``exec_price[t, k]`` (the open for ``execution.at = "open"``, the close for ``"close"``).
+   Nothing is shifted here: vectorbt fills on the signal's own bar.
+3. Fill: if the sleeve's current side differs from the target and ``exec_price[t, k]`` is a
+   finite positive number, trade at that price; otherwise (missing, NaN or non-positive price)
+   no order fills and the sleeve keeps its side until the next session with a price (callers
+   do not change positions on such sessions; this only makes the engine robust).
+4. A trade first closes the current holding, then goes all-in on the new side, with slippage
+   ``s`` and fees ``f`` as fractions:
+
+   - sell ``q`` shares (close a long): fill price ``p*(1-s)``; ``cash += q*p*(1-s)*(1-f)``
+   - buy back ``q`` shares (close a short): fill price ``p*(1+s)``; ``cash -= q*p*(1+s)*(1+f)``
+   - open long: ``q = cash / (p*(1+s)*(1+f))``, ``cash -= q*p*(1+s)*(1+f)`` (= 0)
+   - open short: ``q = cash / (p*(1-s)*(1+f))``, ``cash += q*p*(1-s)*(1-f)``
+
+   Fees are proportional to the slipped notional and paid from the sleeve's cash. A reversal
+   (long -> short or short -> long) is one vectorbt order of the combined size on that bar and
+   gives the same numbers as the two steps above.
+5. Valuation at every session's close: ``sleeve_value = cash + shares * mark``, where ``mark``
+   is the last price seen by that session's close: the close if there is one, else the
+   session's execution price if there is one, else the previous mark (forward-filled, for
+   valuation only; no forward-filled price is ever traded on). Short shares are negative,
+   so a short sleeve is worth its cash (sale proceeds included) minus the cost to buy back.
+6. ``equity[t]`` = sum of the sleeve values; ``returns = equity.pct_change()``.
+7. Benchmark: the same engine with ``positions = +1`` everywhere, i.e. each sleeve buys its
+   ticker at the first session with an execution price (paying fees and slippage once) and
+   holds to the end: equal-weight buy-and-hold with the same prices and costs.
+
+Trades are vectorbt's exit trades: one row per opened-then-closed (or still open) position
+leg; a reversal closes one trade and opens the next on the same session.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from backtest.errors import InputError
+
+TRADE_COLUMNS = [
+    "ticker",
+    "side",
+    "entry_time",
+    "entry_price",
+    "exit_time",
+    "exit_price",
+    "size",
+    "fees",
+    "pnl",
+    "return",
+    "status",
+]
+
+
+@dataclass(frozen=True, eq=False)
+class Simulation:
+    """One backtest's results: the vectorbt portfolios and the frames the outputs are built from.
+
+    Values are in the currency of the prices; every frame/series is indexed by session date.
+    ``trades`` has the columns ``TRADE_COLUMNS``: prices are fill prices (slippage included),
+    ``fees`` is entry plus exit fees, ``pnl``/``return`` are net of fees, and open trades have
+    ``exit_time`` NaT, ``exit_price`` NaN and ``pnl``/``return`` marked at the last valuation
+    price.
+    """
+
+    portfolio: Any
+    benchmark_portfolio: Any
+    equity: pd.Series
+    benchmark: pd.Series
+    returns: pd.Series
+    benchmark_returns: pd.Series
+    sleeve_value: pd.DataFrame
+    positions: pd.DataFrame
+    trades: pd.DataFrame
+
+
+def simulate(
+    positions: np.ndarray,
+    exec_price: np.ndarray,
+    close: np.ndarray,
+    *,
+    dates: pd.DatetimeIndex,
+    tickers: Sequence[str],
+    initial_cash: float,
+    fees: float,
+    slippage: float,
+) -> Simulation:
+    """Run the strategy and its equal-weight buy-and-hold benchmark (module docstring, steps 1-7).
+
+    ``positions``, ``exec_price`` and ``close`` are (n_sessions, n_tickers) arrays aligned with
+    ``dates`` and ``tickers``; missing prices are NaN.
+    """
+    pos = _check_inputs(positions, exec_price, close, dates, tickers, initial_cash, fees, slippage)
+    price = _tradeable_price(exec_price)
+    mark = valuation_price(exec_price, close)
+    cash_per_sleeve = float(initial_cash) / len(tickers)
+    index = pd.DatetimeIndex(dates)
+    columns = pd.Index(list(tickers), name="ticker")
+
+    portfolio = _run_portfolio(pos, price, mark, index, columns, cash_per_sleeve, fees, slippage)
+    benchmark_portfolio = _run_portfolio(
+        np.ones_like(pos), price, mark, index, columns, cash_per_sleeve, fees, slippage
+    )
+    sleeve_value = _sleeve_value(portfolio, index, columns)
+    equity = sleeve_value.sum(axis=1).rename("equity")
+    benchmark = _sleeve_value(benchmark_portfolio, index, columns).sum(axis=1).rename("benchmark")
+    return Simulation(
+        portfolio=portfolio,
+        benchmark_portfolio=benchmark_portfolio,
+        equity=equity,
+        benchmark=benchmark,
+        returns=equity.pct_change().rename("returns"),
+        benchmark_returns=benchmark.pct_change().rename("benchmark_returns"),
+        sleeve_value=sleeve_value,
+        positions=pd.DataFrame(pos, index=index, columns=columns),
+        trades=_trades_frame(portfolio, index, columns),
+    )
+
+
+def valuation_price(exec_price: np.ndarray, close: np.ndarray) -> np.ndarray:
+    """Mark used to value holdings at each session's close (step 5); NaN before any price.
+
+    The close if known, else that session's execution price, else the previous mark.
+    """
+    close_ok = _tradeable_price(close)
+    mark = np.where(np.isnan(close_ok), _tradeable_price(exec_price), close_ok)
+    return pd.DataFrame(mark).ffill().to_numpy(dtype=np.float64)
+
+
+def _tradeable_price(price: np.ndarray) -> np.ndarray:
+    """Prices that can fill an order: finite and positive; anything else becomes NaN."""
+    out = np.array(price, dtype=np.float64, copy=True)
+    with np.errstate(invalid="ignore"):
+        out[~(np.isfinite(out) & (out > 0))] = np.nan
+    return out
+
+
+def _check_inputs(
+    positions: np.ndarray,
+    exec_price: np.ndarray,
+    close: np.ndarray,
+    dates: pd.DatetimeIndex,
+    tickers: Sequence[str],
+    initial_cash: float,
+    fees: float,
+    slippage: float,
+) -> np.ndarray:
+    """Validate shapes and costs; return positions as int8."""
+    shape = (len(dates), len(tickers))
+    if len(tickers) == 0 or len(dates) == 0:
+        raise InputError("nothing to simulate: no sessions or no tickers in the selection")
+    for name, arr in (("positions", positions), ("exec_price", exec_price), ("close", close)):
+        if np.shape(arr) != shape:
+            raise InputError(
+                f"{name} has shape {np.shape(arr)} but dates x tickers is {shape}",
+                hint="align every array on the same sessions and tickers",
+            )
+    pos = np.asarray(positions)
+    if not np.isin(pos, (-1, 0, 1)).all():
+        raise InputError("positions must be -1 (short), 0 (flat) or 1 (long)")
+    if not (np.isfinite(initial_cash) and initial_cash > 0):
+        raise InputError(f"initial cash must be a positive number, got {initial_cash}")
+    if not (np.isfinite(fees) and 0 <= fees < 1):
+        raise InputError(f"fees must be a fraction in [0, 1), got {fees}", column="execution.fees")
+    if not (np.isfinite(slippage) and 0 <= slippage < 1):
+        raise InputError(
+            f"slippage must be a fraction in [0, 1), got {slippage}", column="execution.slippage"
+        )
+    return pos.astype(np.int8)
+
+
+def _run_portfolio(
+    pos: np.ndarray,
+    price: np.ndarray,
+    mark: np.ndarray,
+    index: pd.DatetimeIndex,
+    columns: pd.Index,
+    cash_per_sleeve: float,
+    fees: float,
+    slippage: float,
+) -> Any:
+    """One ``from_signals`` call over all sleeves, every setting that matters pinned explicitly."""
+    import vectorbt as vbt
+
+    # Before a ticker's first price its sleeve is flat, so any positive mark values it at cash.
+    close_df = pd.DataFrame(np.where(np.isnan(mark), 1.0, mark), index=index, columns=columns)
+    price_df = pd.DataFrame(price, index=index, columns=columns)
+    with warnings.catch_warnings():
+        _ignore_known_vectorbt_warning()
+        return vbt.Portfolio.from_signals(
+            close_df,
+            entries=pos == 1,
+            exits=pos != 1,
+            short_entries=pos == -1,
+            short_exits=pos != -1,
+            price=price_df,
+            size=np.inf,
+            size_type="amount",
+            fees=float(fees),
+            fixed_fees=0.0,
+            slippage=float(slippage),
+            min_size=0.0,
+            lock_cash=False,
+            allow_partial=True,
+            raise_reject=False,
+            accumulate=False,
+            upon_long_conflict="ignore",
+            upon_short_conflict="ignore",
+            upon_dir_conflict="ignore",
+            upon_opposite_entry="reverse",
+            val_price=np.inf,
+            ffill_val_price=True,
+            use_stops=False,
+            init_cash=cash_per_sleeve,
+            cash_sharing=False,
+            fillna_close=False,
+            trades_type="exittrades",
+        )
+
+
+def _ignore_known_vectorbt_warning() -> None:
+    """vectorbt 1.2.0 calls DataFrame.rename(inplace=True), deprecated in pandas 3 (harmless)."""
+    warnings.filterwarnings(
+        "ignore", message=r".*inplace keyword in DataFrame\.rename", module=r"vectorbt\."
+    )
+
+
+def _sleeve_value(portfolio: Any, index: pd.DatetimeIndex, columns: pd.Index) -> pd.DataFrame:
+    """Per-ticker sleeve value at each session's close (step 5)."""
+    with warnings.catch_warnings():
+        _ignore_known_vectorbt_warning()
+        value = np.asarray(portfolio.value(), dtype=np.float64).reshape(len(index), len(columns))
+    return pd.DataFrame(value, index=index, columns=columns)
+
+
+def _trades_frame(portfolio: Any, index: pd.DatetimeIndex, columns: pd.Index) -> pd.DataFrame:
+    """vectorbt exit-trade records as a plain frame with the ``TRADE_COLUMNS`` names."""
+    with warnings.catch_warnings():
+        _ignore_known_vectorbt_warning()
+        rec = portfolio.trades.records
+    is_open = np.asarray(rec["status"]) == 0
+    exit_time = pd.DatetimeIndex(index[np.asarray(rec["exit_idx"], dtype=np.int64)])
+    frame = pd.DataFrame(
+        {
+            "ticker": np.asarray(columns)[np.asarray(rec["col"], dtype=np.int64)].astype(object),
+            "side": np.where(np.asarray(rec["direction"]) == 0, "long", "short").astype(object),
+            "entry_time": index[np.asarray(rec["entry_idx"], dtype=np.int64)],
+            "entry_price": np.asarray(rec["entry_price"], dtype=np.float64),
+            "exit_time": exit_time.where(~is_open, pd.NaT),
+            "exit_price": np.where(is_open, np.nan, np.asarray(rec["exit_price"], np.float64)),
+            "size": np.asarray(rec["size"], dtype=np.float64),
+            "fees": np.asarray(rec["entry_fees"] + rec["exit_fees"], dtype=np.float64),
+            "pnl": np.asarray(rec["pnl"], dtype=np.float64),
+            "return": np.asarray(rec["return"], dtype=np.float64),
+            "status": np.where(is_open, "open", "closed").astype(object),
+        },
+        columns=TRADE_COLUMNS,
+    )
+    return frame.sort_values(["entry_time", "ticker"], kind="stable").reset_index(drop=True)
