@@ -43,4 +43,4 @@ class InputError(BacktestError):
         text = (", ".join(where) + ": " if where else "") + self.what.rstrip(".")
         if self.hint:
             text += f". {self.hint.rstrip('.')}"
-        return text + "."
+        return text if text.endswith(("?", "!")) else text + "."

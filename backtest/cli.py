@@ -1,0 +1,238 @@
+"""The ``backtest`` command: parse, call the library, print. Heavy imports stay inside commands
+so that ``backtest --help`` answers without loading pandas, numba or vectorbt."""
+
+from __future__ import annotations
+
+import shlex
+import sys
+import traceback
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+app = typer.Typer(
+    name="backtest",
+    help="Would trading on these headlines have made money? Point-in-time news backtests.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+data_app = typer.Typer(help="Fetch, validate and describe price and headline data.", no_args_is_help=True)
+app.add_typer(data_app, name="data")
+
+StrategyOpt = Annotated[
+    Path | None,
+    typer.Option("--strategy", "-s", help="Strategy TOML (default: the built-in default strategy)."),
+]
+PricesOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--prices", help="Prices file (CSV, CSV.GZ, Parquet, JSONL) or yf:AAPL,MSFT (fetched cache)."
+    ),
+]
+HeadlinesOpt = Annotated[
+    str | None, typer.Option("--headlines", help="Headlines file (CSV, CSV.GZ, JSONL, Parquet).")
+]
+SetOpt = Annotated[
+    list[str] | None,
+    typer.Option("--set", help="Override a strategy key: section.key=value (repeatable)."),
+]
+DebugOpt = Annotated[bool, typer.Option("--debug", help="Show tracebacks for bug reports.")]
+
+
+def _say(message: str) -> None:
+    typer.echo(message, err=True)
+
+
+def _strategy(
+    strategy: Path | None,
+    overrides: list[str] | None,
+    *,
+    prices: str | None = None,
+    headlines: str | None = None,
+    tickers: str | None = None,
+    start: str | None = None,
+    end: str | None = None,
+    headlines_tz: str | None = None,
+    extra: list[str] | None = None,
+):
+    """Strategy file + CLI options -> the one frozen config (CLI options are --set shorthands)."""
+    from backtest.config import load_config
+
+    sets = list(overrides or [])
+    for key, value in (
+        ("data.prices", prices),
+        ("data.headlines", headlines),
+        ("data.start", start),
+        ("data.end", end),
+        ("data.headlines_tz", headlines_tz),
+    ):
+        if value is not None:
+            sets.append(f'{key}="{_absolute_path(value) if key in _PATH_KEYS else value}"')
+    if tickers is not None:
+        sets.append(f'data.tickers="{tickers}"')
+    sets.extend(extra or [])
+    return load_config(strategy, sets)
+
+
+_PATH_KEYS = ("data.prices", "data.headlines")
+
+
+def _absolute_path(value: str) -> str:
+    """CLI paths are relative to the working directory; yf: specs pass through."""
+    if value.startswith("yf:") or not value:
+        return value
+    return str(Path(value).resolve()).replace("\\", "/")
+
+
+@app.callback()
+def _root(
+    debug: DebugOpt = False,
+) -> None:
+    """Would trading on these headlines have made money? Point-in-time news backtests."""
+
+
+@app.command()
+def run(
+    strategy: StrategyOpt = None,
+    prices: PricesOpt = None,
+    headlines: HeadlinesOpt = None,
+    tickers: Annotated[
+        str | None, typer.Option("--tickers", help="Comma-separated tickers to trade.")
+    ] = None,
+    start: Annotated[str | None, typer.Option("--start", help="First session, YYYY-MM-DD.")] = None,
+    end: Annotated[str | None, typer.Option("--end", help="Last session, YYYY-MM-DD.")] = None,
+    headlines_tz: Annotated[
+        str | None, typer.Option("--headlines-tz", help="Time zone of naive headline timestamps.")
+    ] = None,
+    set_: SetOpt = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Write the run folder exactly here.")
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace a non-empty --out folder.")
+    ] = False,
+    reports_dir: Annotated[
+        Path, typer.Option("--reports-dir", help="Parent of timestamped run folders.")
+    ] = Path("reports"),
+    profile: Annotated[
+        bool, typer.Option("--profile", help="Print the wall time of each stage.")
+    ] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress messages.")] = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Backtest a strategy and write a run folder (report.html, stats.json, CSVs)."""
+    config = _strategy(
+        strategy,
+        set_,
+        prices=prices,
+        headlines=headlines,
+        tickers=tickers,
+        start=start,
+        end=end,
+        headlines_tz=headlines_tz,
+    )
+    from backtest.pipeline import run_backtest
+
+    command = shlex.join(["backtest", *sys.argv[1:]])
+    result = run_backtest(
+        config,
+        out_dir=out,
+        reports_dir=reports_dir,
+        force=force,
+        command=command,
+        progress=None if quiet else (lambda message: _say(f"... {message}")),
+    )
+    from backtest.summary import summary_table
+
+    typer.echo(summary_table(result.stats))
+    if profile:
+        typer.echo("")
+        typer.echo("stage      seconds")
+        for stage, seconds in result.timings_s.items():
+            typer.echo(f"{stage:<10} {seconds:7.2f}")
+        typer.echo(f"{'total':<10} {sum(result.timings_s.values()):7.2f}")
+    typer.echo(f"\nRun folder: {result.run_dir}")
+
+
+@app.command()
+def score(
+    texts: Annotated[list[str] | None, typer.Argument(help="Texts to score.")] = None,
+    input_: Annotated[
+        Path | None,
+        typer.Option(
+            "--input", "-i", help="File: one text per line, or CSV/JSONL with a headline column."
+        ),
+    ] = None,
+    format_: Annotated[
+        str, typer.Option("--format", "-f", help="Output format: table, jsonl or csv.")
+    ] = "table",
+    explain: Annotated[
+        bool, typer.Option("--explain", help="Show the tokens and rules behind each score.")
+    ] = False,
+    lexicon: Annotated[
+        Path | None, typer.Option("--lexicon", help="Lexicon CSV (default: the packaged one).")
+    ] = None,
+    debug: DebugOpt = False,
+) -> None:
+    """Score headlines: what the scorer sees, and why."""
+    from backtest.score_cli import print_scores
+
+    print_scores(texts or [], input_, format_, explain, lexicon)
+
+
+@app.command()
+def report(
+    run_dir: Annotated[Path, typer.Argument(help="A run folder written by `backtest run`.")],
+    debug: DebugOpt = False,
+) -> None:
+    """Re-render report.html from a run folder's files, without re-running."""
+    from backtest.errors import BacktestError
+    from backtest.report.html import render_report
+
+    if not (run_dir / "stats.json").is_file():
+        raise BacktestError(f"{run_dir} is not a run folder (no stats.json); pass a run folder")
+    typer.echo(render_report(run_dir))
+
+
+@data_app.command("show")
+def data_show(debug: DebugOpt = False) -> None:
+    """What the embedded data set holds and where it came from."""
+    from backtest.data.describe import describe_embedded
+
+    typer.echo(describe_embedded())
+
+
+def main() -> None:
+    """Console entry point: one line and exit 2 for bad input, exit 1 for internal errors."""
+    import click
+
+    debug = "--debug" in sys.argv[1:]
+    try:
+        code = app(standalone_mode=False)
+    except click.exceptions.Abort:
+        _say("Aborted.")
+        sys.exit(130)
+    except KeyboardInterrupt:
+        _say("Interrupted; nothing was written.")
+        sys.exit(130)
+    except click.exceptions.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except Exception as exc:
+        from backtest.errors import BacktestError
+
+        if debug:
+            traceback.print_exc()
+        if isinstance(exc, BacktestError):
+            _say(f"error: {exc}")
+            sys.exit(2)
+        _say(f"internal error: {type(exc).__name__}: {exc} (run with --debug for details)")
+        sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+if __name__ == "__main__":
+    main()

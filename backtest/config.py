@@ -1,0 +1,350 @@
+"""Strategy TOML -> one frozen, validated :class:`StrategyConfig`, with ``--set`` overrides.
+
+Every parameter has exactly one default, here. Downstream code receives the config object and
+never re-reads or re-defaults a value. Errors name the file, line or key and what to do.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import re
+import tomllib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, Literal, get_args, get_type_hints
+
+from backtest.errors import InputError
+
+EXECUTION_AT = ("open", "close")
+ON_NEUTRAL = ("exit", "hold")
+ADJUST = ("none", "total_return")
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """Where prices and headlines come from and which slice of them to trade."""
+
+    prices: str = ""
+    """Prices file (CSV, CSV.GZ, Parquet, JSONL), a yfinance cache spec ``yf:AAPL,MSFT``, or ""
+    for the embedded StockNet data."""
+    headlines: str = ""
+    """Headlines file (CSV, CSV.GZ, JSONL, Parquet), or "" for the embedded StockNet data."""
+    headlines_tz: str = "America/New_York"
+    """Time zone of naive headline timestamps (stamps with an offset or Z are exact)."""
+    calendar: str = "XNYS"
+    """exchange_calendars name of the exchange whose sessions the prices follow."""
+    adjust: Literal["none", "total_return"] = "none"
+    """"total_return" scales open and close by adj_close / close so dividends count."""
+    tickers: tuple[str, ...] = ()
+    """Tickers to trade; empty means every ticker with prices."""
+    start: str = ""
+    """First session of the backtest (YYYY-MM-DD); "" means the first session with headlines."""
+    end: str = ""
+    """Last session of the backtest (YYYY-MM-DD); "" means the last session with headlines."""
+
+
+@dataclass(frozen=True)
+class SignalConfig:
+    """How headlines and prices become a 0..100 composite and a bull / neutral / bear label."""
+
+    lexicon: str = ""
+    """Lexicon CSV for the headline scorer; "" means the packaged finance lexicon."""
+    half_life: float = 2.0
+    """Half-life of a headline's weight in the news flow, in sessions (fractions allowed)."""
+    news_scale: float = 1.5
+    """Decayed score sum that reads about 88/100 (the news score is 50 + 50 tanh(flow / scale))."""
+    momentum_lookback: int = 20
+    """Sessions of daily returns in the risk-adjusted momentum."""
+    news_weight: float = 0.5
+    """Weight of the news score in the composite."""
+    momentum_weight: float = 0.5
+    """Weight of the momentum score in the composite."""
+    bull_above: float = 60.0
+    """Composite at or above this reads bull."""
+    bear_below: float = 40.0
+    """Composite at or below this reads bear."""
+
+
+@dataclass(frozen=True)
+class ExecutionConfig:
+    """When and how labels become trades."""
+
+    at: Literal["open", "close"] = "open"
+    """Trade at the tradeable session's open or close price."""
+    latency: str = "5min"
+    """For close execution: news must be published at least this long before the close."""
+    short: bool = True
+    """Bear labels open short positions (otherwise they only exit longs)."""
+    on_neutral: Literal["exit", "hold"] = "exit"
+    """A neutral label exits the position or holds it."""
+    hold_sessions: int = 0
+    """Exit after this many sessions in a position (0 = no limit)."""
+    fees: float = 0.0005
+    """Fees as a fraction of traded value, each side."""
+    slippage: float = 0.0005
+    """Slippage as a fraction of the execution price, against the trader."""
+    initial_cash: float = 100_000.0
+    """Starting capital, split equally between the tickers' sleeves."""
+
+    @property
+    def latency_ns(self) -> int:
+        """The latency in nanoseconds."""
+        return _parse_duration_ns(self.latency)
+
+
+@dataclass(frozen=True)
+class StrategyConfig:
+    """The whole strategy: one object passed down from the CLI to every stage."""
+
+    name: str = "default"
+    data: DataConfig = field(default_factory=DataConfig)
+    signal: SignalConfig = field(default_factory=SignalConfig)
+    execution: ExecutionConfig = field(default_factory=ExecutionConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The config as plain TOML-ready data (tuples become lists)."""
+        out: dict[str, Any] = {"name": self.name}
+        for section in SECTIONS:
+            values = dataclasses.asdict(getattr(self, section))
+            out[section] = {k: list(v) if isinstance(v, tuple) else v for k, v in values.items()}
+        return out
+
+    def to_toml(self) -> str:
+        """The config as a TOML document with every default filled in."""
+        import tomli_w
+
+        return tomli_w.dumps(self.to_dict())
+
+    def with_overrides(self, overrides: Sequence[str]) -> StrategyConfig:
+        """A copy with ``section.key=value`` overrides applied and validated."""
+        data = self.to_dict()
+        for item in overrides:
+            section, key, value = _parse_override(item)
+            data.setdefault(section, {})[key] = value
+        return _build(data, source="--set")
+
+
+SECTIONS: dict[str, type] = {
+    "data": DataConfig,
+    "signal": SignalConfig,
+    "execution": ExecutionConfig,
+}
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|min|m|h)?\s*$")
+
+
+def _parse_duration_ns(text: str | float | int) -> int:
+    """'5min', '90s', '1h' or a bare number of minutes -> nanoseconds."""
+    match = _DURATION.match(str(text))
+    if match is None:
+        raise ValueError(f"not a duration: {text!r}")
+    amount = float(match.group(1))
+    unit = match.group(2) or "min"
+    seconds = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600}[unit] * amount
+    return int(round(seconds * 1e9))
+
+
+def load_config(path: str | Path | None = None, overrides: Sequence[str] = ()) -> StrategyConfig:
+    """Read a strategy TOML (or the defaults when ``path`` is None) and apply ``--set`` overrides.
+
+    Relative data and lexicon paths in the file are resolved against the file's folder.
+    """
+    if path is None:
+        config = StrategyConfig()
+    else:
+        path = Path(path)
+        if not path.is_file():
+            raise InputError(
+                "strategy file not found", file=path, hint="pass an existing TOML file to --strategy"
+            )
+        try:
+            raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        except UnicodeDecodeError:
+            raise InputError("strategy file is not UTF-8 text", file=path) from None
+        except tomllib.TOMLDecodeError as exc:
+            raise InputError(
+                f"TOML syntax error: {exc}", file=path, hint="fix the TOML syntax at that line"
+            ) from None
+        raw.setdefault("name", path.stem)
+        _resolve_relative_paths(raw, path.parent)
+        config = _build(raw, source=str(path))
+    return config.with_overrides(overrides) if overrides else config
+
+
+def _resolve_relative_paths(raw: dict[str, Any], base: Path) -> None:
+    """Make file paths in the strategy relative to the strategy file, as a reader expects."""
+    for section, key in (("data", "prices"), ("data", "headlines"), ("signal", "lexicon")):
+        table = raw.get(section)
+        if not isinstance(table, dict):
+            continue
+        value = table.get(key)
+        if isinstance(value, str) and value and ":" not in value[:4] and not Path(value).is_absolute():
+            table[key] = str((base / value).resolve())
+
+
+def _parse_override(item: str) -> tuple[str, str, Any]:
+    """'section.key=value' -> (section, key, parsed value); the value is read as TOML if it can be."""
+    name, sep, text = item.partition("=")
+    if not sep or "." not in name:
+        raise InputError(
+            f"--set {item!r} is not of the form section.key=value",
+            hint="for example --set signal.half_life=3",
+        )
+    section, _, key = name.strip().partition(".")
+    _check_key(section, key, source="--set")
+    text = text.strip()
+    try:
+        value = tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = text
+    return section, key, value
+
+
+def _check_key(section: str, key: str | None, *, source: str) -> None:
+    """Unknown sections and keys are errors that suggest the closest valid name."""
+    if section not in SECTIONS:
+        close = difflib.get_close_matches(section, list(SECTIONS), n=1)
+        hint = f"did you mean [{close[0]}]?" if close else f"valid sections: {', '.join(SECTIONS)}"
+        raise InputError(f"unknown section [{section}]", file=source, hint=hint)
+    if key is None:
+        return
+    valid = [f.name for f in fields(SECTIONS[section])]
+    if key not in valid:
+        close = difflib.get_close_matches(key, valid, n=1)
+        hint = f"did you mean {section}.{close[0]}?" if close else f"valid keys: {', '.join(valid)}"
+        raise InputError(f"unknown key {section}.{key}", file=source, hint=hint)
+
+
+def _build(raw: Mapping[str, Any], *, source: str) -> StrategyConfig:
+    """Validate raw TOML data into a StrategyConfig; every error names the key."""
+    unknown_top = [k for k in raw if k != "name" and k not in SECTIONS]
+    for key in unknown_top:
+        if isinstance(raw[key], dict):
+            _check_key(key, None, source=source)
+        valid = ["name", *SECTIONS]
+        close = difflib.get_close_matches(key, valid, n=1)
+        hint = f"did you mean {close[0]}?" if close else f"valid top-level keys: {', '.join(valid)}"
+        raise InputError(f"unknown key {key}", file=source, hint=hint)
+    name = raw.get("name", "default")
+    if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9._-]{1,64}", name):
+        raise InputError(
+            f"name {name!r} must be 1-64 letters, digits, '.', '_' or '-'",
+            file=source,
+            hint="it becomes part of the run folder's name",
+        )
+    sections = {}
+    for section, cls in SECTIONS.items():
+        table = raw.get(section, {})
+        if not isinstance(table, Mapping):
+            raise InputError(f"[{section}] must be a table", file=source)
+        for key in table:
+            _check_key(section, key, source=source)
+        hints = get_type_hints(cls)
+        values = {k: _coerce(f"{section}.{k}", v, hints[k], source) for k, v in table.items()}
+        sections[section] = cls(**values)
+    config = StrategyConfig(name=name, **sections)
+    _validate(config, source)
+    return config
+
+
+def _coerce(key: str, value: Any, annotation: Any, source: str) -> Any:
+    """Check one value against its field type; ints pass as floats, strings list as tuples."""
+
+    def fail(expected: str) -> InputError:
+        return InputError(f"{key} = {value!r}: expected {expected}", file=source)
+
+    origin = getattr(annotation, "__origin__", None)
+    if origin is Literal:
+        choices = get_args(annotation)
+        if value not in choices:
+            raise fail("one of " + ", ".join(repr(c) for c in choices))
+        return value
+    if annotation is bool:
+        if not isinstance(value, bool):
+            raise fail("true or false")
+        return value
+    if annotation is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise fail("a whole number")
+        return value
+    if annotation is float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise fail("a number")
+        return float(value)
+    if annotation is str:
+        if isinstance(value, bool) or not isinstance(value, str | int | float):
+            raise fail("a string")
+        return str(value)
+    if origin is tuple:
+        items = value.split(",") if isinstance(value, str) else value
+        if not isinstance(items, list | tuple) or not all(isinstance(i, str) for i in items):
+            raise fail('a list of strings such as ["AAPL", "MSFT"]')
+        return tuple(i.strip().upper() for i in items if i.strip())
+    raise fail(str(annotation))
+
+
+def _validate(config: StrategyConfig, source: str) -> None:
+    """Cross-field and range checks: impossible values are errors naming the key."""
+    s, e, d = config.signal, config.execution, config.data
+
+    def bad(key: str, why: str, hint: str | None = None) -> InputError:
+        return InputError(f"{key}: {why}", file=source, hint=hint)
+
+    if not s.half_life > 0:
+        raise bad("signal.half_life", f"must be a positive number of sessions, got {s.half_life}")
+    if not s.news_scale > 0:
+        raise bad("signal.news_scale", f"must be positive, got {s.news_scale}")
+    if s.momentum_lookback < 2:
+        raise bad("signal.momentum_lookback", f"must be at least 2 sessions, got {s.momentum_lookback}")
+    if s.news_weight < 0 or s.momentum_weight < 0 or s.news_weight + s.momentum_weight <= 0:
+        raise bad(
+            "signal.news_weight",
+            "news_weight and momentum_weight must be >= 0 and not both 0",
+        )
+    for key, value in (("signal.bull_above", s.bull_above), ("signal.bear_below", s.bear_below)):
+        if not 0 <= value <= 100:
+            raise bad(key, f"must lie in 0..100, got {value}")
+    if s.bull_above <= s.bear_below:
+        raise bad(
+            "signal.bull_above",
+            f"bull_above ({s.bull_above:g}) must be greater than bear_below ({s.bear_below:g})",
+        )
+    if e.fees < 0 or e.fees >= 1:
+        raise bad("execution.fees", f"must be a fraction in [0, 1), got {e.fees}")
+    if e.slippage < 0 or e.slippage >= 1:
+        raise bad("execution.slippage", f"must be a fraction in [0, 1), got {e.slippage}")
+    if e.hold_sessions < 0:
+        raise bad("execution.hold_sessions", f"must be >= 0 (0 = no limit), got {e.hold_sessions}")
+    if not e.initial_cash > 0:
+        raise bad("execution.initial_cash", f"must be positive, got {e.initial_cash}")
+    try:
+        _parse_duration_ns(e.latency)
+    except ValueError:
+        raise bad("execution.latency", f"{e.latency!r} is not a duration", 'use e.g. "5min"') from None
+    for key, value in (("data.start", d.start), ("data.end", d.end)):
+        if value and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+            raise bad(key, f"{value!r} is not a date", "use YYYY-MM-DD")
+    if d.start and d.end and d.start > d.end:
+        raise bad("data.start", f"start {d.start} is after end {d.end}")
+
+
+def override(config: StrategyConfig, section: str, **values: Any) -> StrategyConfig:
+    """A copy with some keys of one section replaced, validated like a --set."""
+    data = config.to_dict()
+    data[section].update(values)
+    return _build(data, source="--set")
+
+
+__all__ = [
+    "ADJUST",
+    "EXECUTION_AT",
+    "ON_NEUTRAL",
+    "DataConfig",
+    "ExecutionConfig",
+    "SignalConfig",
+    "StrategyConfig",
+    "load_config",
+    "override",
+]

@@ -1,0 +1,296 @@
+"""The run folder's tables and stats.json content, built from one run's arrays.
+
+Nothing here computes a signal or a statistic of its own: figures come from report/stats.py,
+signals from the kernels; this module only lays them out in the documented files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import platform
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from backtest.kernels.composite import LABEL_NAMES
+
+if TYPE_CHECKING:
+    from backtest.config import StrategyConfig
+    from backtest.data.panel import PricePanel
+    from backtest.engine import Simulation
+    from backtest.pipeline import LoadedData
+    from backtest.signals import PlacedHeadlines, SignalPanel
+
+TRADE_HEADLINES = 5
+"""How many headlines behind a trade are listed in trades.csv."""
+HEADLINE_SEPARATOR = " || "
+VOLATILE_STATS_FIELDS = ("created_at", "timings_s")
+"""The only stats.json fields that differ between two runs of the same inputs."""
+
+
+@dataclass(frozen=True)
+class RunOutputs:
+    """Everything a run folder holds, ready to be written."""
+
+    config_toml: str
+    stats: dict[str, Any]
+    equity: pd.DataFrame
+    trades: pd.DataFrame
+    signals: pd.DataFrame
+    headlines: pd.DataFrame
+    returns: pd.DataFrame
+
+
+def build_outputs(
+    *,
+    config: StrategyConfig,
+    data: LoadedData,
+    panel: PricePanel,
+    placed: PlacedHeadlines,
+    signals: SignalPanel,
+    rows: slice,
+    positions: np.ndarray,
+    simulation: Simulation,
+    command: str,
+    started: float,
+    timings: dict[str, float],
+) -> RunOutputs:
+    """Lay out one run's results as the documented run-folder tables and stats."""
+    from backtest.report.stats import compute_stats
+    from backtest.scoring import label_scores
+
+    dates = panel.dates[rows]
+    tickers = list(panel.tickers)
+    first = rows.start
+    in_period = placed.frame["session_idx"].between(first, rows.stop - 1)
+    period_headlines = placed.frame.loc[in_period]
+
+    equity = pd.DataFrame(
+        {
+            "date": dates.strftime("%Y-%m-%d"),
+            "equity": simulation.equity.to_numpy(np.float64),
+            "benchmark": simulation.benchmark.to_numpy(np.float64),
+        }
+    )
+    trades = trades_with_headlines(simulation.trades, placed, panel, config.signal.half_life)
+    signal_table = signals_table(signals, rows, positions, dates, tickers)
+    headline_table = pd.DataFrame(
+        {
+            "published_at": period_headlines["published_at"].dt.strftime("%Y-%m-%dT%H:%M:%S+00:00"),
+            "session": panel.dates[period_headlines["session_idx"].to_numpy()].strftime("%Y-%m-%d"),
+            "ticker": period_headlines["ticker"].to_numpy(),
+            "score": period_headlines["score"].to_numpy(np.float64),
+            "label": label_scores(period_headlines["score"].to_numpy(np.float64)),
+            "headline": period_headlines["headline"].to_numpy(),
+            "source": period_headlines["source"].to_numpy(),
+            "url": period_headlines["url"].to_numpy(),
+        }
+    )
+    close = panel.close
+    previous = np.vstack([np.full((1, close.shape[1]), np.nan), close[:-1]])
+    period_returns = (close / previous - 1.0)[rows]
+    returns = pd.DataFrame(
+        {
+            "date": np.repeat(dates.strftime("%Y-%m-%d"), len(tickers)),
+            "ticker": np.tile(tickers, len(dates)),
+            "return": period_returns.reshape(-1),
+        }
+    )
+
+    figures = compute_stats(simulation.equity, simulation.benchmark, positions, simulation.trades)
+    stats: dict[str, Any] = {
+        "name": config.name,
+        "created_at": datetime.fromtimestamp(started, UTC).isoformat(timespec="seconds"),
+        "command": command,
+        "period": {
+            "start": f"{dates[0]:%Y-%m-%d}",
+            "end": f"{dates[-1]:%Y-%m-%d}",
+            "sessions": len(dates),
+            "calendar": panel.sessions.calendar,
+        },
+        "tickers": tickers,
+        "stats": figures,
+        "per_ticker": per_ticker_stats(simulation, positions, period_headlines, tickers),
+        "config": config.to_dict(),
+        "data": data_fingerprints(data, len(period_headlines)),
+        "versions": versions(),
+        "timings_s": {k: round(v, 3) for k, v in timings.items()},
+    }
+    return RunOutputs(
+        config_toml=config.to_toml(),
+        stats=_json_safe(stats),
+        equity=equity,
+        trades=trades,
+        signals=signal_table,
+        headlines=headline_table,
+        returns=returns,
+    )
+
+
+def signals_table(
+    signals: SignalPanel,
+    rows: slice,
+    positions: np.ndarray,
+    dates: pd.DatetimeIndex,
+    tickers: list[str],
+) -> pd.DataFrame:
+    """signals.csv: one row per (session, ticker) of the period."""
+    labels = signals.labels[rows].reshape(-1)
+    names = np.array([LABEL_NAMES[c] for c in (-1, 0, 1)], dtype=object)[labels.astype(int) + 1]
+    return pd.DataFrame(
+        {
+            "date": np.repeat(dates.strftime("%Y-%m-%d"), len(tickers)),
+            "ticker": np.tile(tickers, len(dates)),
+            "news": signals.news[rows].reshape(-1),
+            "momentum": signals.momentum[rows].reshape(-1),
+            "composite": signals.composite[rows].reshape(-1),
+            "label": names,
+            "position": positions.reshape(-1).astype(np.int64),
+        }
+    )
+
+
+def trades_with_headlines(
+    trades: pd.DataFrame, placed: PlacedHeadlines, panel: PricePanel, half_life: float
+) -> pd.DataFrame:
+    """trades.csv: the engine's trades plus the headlines that pushed the news flow their way.
+
+    For a trade entered at session e, the candidates are the ticker's headlines tradeable in the
+    ``ceil(6 * half_life)`` sessions up to e; each weighs score * 0.5 ** ((e - s) / half_life)
+    signed by the trade's side, and the strongest few that pushed in the trade's direction are
+    listed, most influential first.
+    """
+    window = max(1, math.ceil(6 * half_life))
+    frame = placed.frame.sort_values(["ticker_idx", "session_idx"], kind="stable")
+    by_ticker = {k: g for k, g in frame.groupby("ticker_idx", sort=False)}
+    ticker_pos = {t: i for i, t in enumerate(panel.tickers)}
+    dates = panel.dates
+    texts: list[str] = []
+    counts: list[int] = []
+    for ticker, side, entry in zip(
+        trades["ticker"], trades["side"], trades["entry_time"], strict=True
+    ):
+        group = by_ticker.get(ticker_pos[ticker])
+        entry_idx = int(dates.searchsorted(pd.Timestamp(entry)))
+        if group is None:
+            texts.append("")
+            counts.append(0)
+            continue
+        sessions = group["session_idx"].to_numpy()
+        lo = np.searchsorted(sessions, entry_idx - window, side="left")
+        hi = np.searchsorted(sessions, entry_idx, side="right")
+        chosen = group.iloc[lo:hi]
+        sign = 1.0 if side == "long" else -1.0
+        weight = sign * chosen["score"].to_numpy() * 0.5 ** (
+            (entry_idx - chosen["session_idx"].to_numpy()) / half_life
+        )
+        order = np.argsort(-weight, kind="stable")
+        top = [chosen["headline"].iloc[i] for i in order[:TRADE_HEADLINES] if weight[i] > 0]
+        texts.append(HEADLINE_SEPARATOR.join(" ".join(str(t).split()) for t in top))
+        counts.append(len(chosen))
+    out = trades.copy()
+    for column in ("entry_time", "exit_time"):
+        out[column] = pd.to_datetime(out[column]).dt.strftime("%Y-%m-%d")
+    out["n_headlines"] = np.asarray(counts, dtype=np.int64)
+    out["headlines"] = texts
+    return out
+
+
+def per_ticker_stats(
+    simulation: Simulation,
+    positions: np.ndarray,
+    period_headlines: pd.DataFrame,
+    tickers: list[str],
+) -> dict[str, dict[str, Any]]:
+    """Per-sleeve return, P&L, trades, hit rate, exposure and headline count."""
+    out: dict[str, dict[str, Any]] = {}
+    trades = simulation.trades
+    headline_counts = period_headlines["ticker"].value_counts()
+    for k, ticker in enumerate(tickers):
+        value = simulation.sleeve_value[ticker].to_numpy(np.float64)
+        start = value[0] if len(value) else float("nan")
+        mine = trades.loc[trades["ticker"] == ticker]
+        closed = mine.loc[mine["status"] == "closed"]
+        out[ticker] = {
+            "total_return": float(value[-1] / start - 1.0) if start else None,
+            "pnl": float(value[-1] - start),
+            "trades": int(len(mine)),
+            "hit_rate": float((closed["pnl"] > 0).mean()) if len(closed) else None,
+            "exposure": float(np.mean(positions[:, k] != 0)),
+            "headlines": int(headline_counts.get(ticker, 0)),
+        }
+    return out
+
+
+def file_sha256(path: Path) -> str:
+    """Hex sha256 of a file, read in chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def frame_sha256(frame: pd.DataFrame) -> str:
+    """Hex sha256 of a frame's content (for inputs that are not a single file)."""
+    hashed = pd.util.hash_pandas_object(frame, index=False).to_numpy()
+    return hashlib.sha256(hashed.tobytes()).hexdigest()
+
+
+def data_fingerprints(data: LoadedData, headlines_in_period: int) -> dict[str, Any]:
+    """Paths, sha256, row counts and date ranges of the inputs, to make the run reproducible."""
+    prices, headlines = data.prices, data.headlines
+    return {
+        "prices": {
+            "path": data.prices_source,
+            "sha256": file_sha256(data.prices_file) if data.prices_file else frame_sha256(prices),
+            "rows": int(len(prices)),
+            "tickers": int(prices["ticker"].nunique()),
+            "start": f"{prices['date'].min():%Y-%m-%d}",
+            "end": f"{prices['date'].max():%Y-%m-%d}",
+        },
+        "headlines": {
+            "path": data.headlines_source,
+            "sha256": file_sha256(data.headlines_file) if data.headlines_file else "",
+            "rows": int(len(headlines)),
+            "rows_in_period": int(headlines_in_period),
+            "start": _iso_or_none(headlines["published_at"].min()),
+            "end": _iso_or_none(headlines["published_at"].max()),
+        },
+    }
+
+
+def _iso_or_none(value: Any) -> str | None:
+    return None if pd.isna(value) else pd.Timestamp(value).isoformat()
+
+
+def versions() -> dict[str, str]:
+    """Versions of the packages whose behaviour shapes the numbers."""
+    out = {"python": platform.python_version()}
+    for package in ("news-backtest", "vectorbt", "numba", "pandas", "numpy", "exchange_calendars"):
+        try:
+            out[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            out[package] = "unknown"
+    return out
+
+
+def _json_safe(value: Any) -> Any:
+    """Numpy scalars to Python, NaN and infinities to None, so stats.json is strict JSON."""
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.isoformat()
+    return value

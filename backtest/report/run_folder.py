@@ -1,0 +1,111 @@
+"""Writing a run folder atomically: everything goes to a hidden temporary folder beside the
+target, and one rename makes it visible. An error or Ctrl-C mid-write leaves nothing behind."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from backtest.errors import BacktestError
+
+if TYPE_CHECKING:
+    from backtest.report.outputs import RunOutputs
+
+
+def write_csv(frame: pd.DataFrame, path: Path) -> None:
+    """CSV with every text field quoted, so texts with \\r or \\n read back as one row."""
+    frame.to_csv(path, index=False, quoting=csv.QUOTE_NONNUMERIC, lineterminator="\n")
+
+
+@dataclass(frozen=True)
+class RunFolderWriter:
+    """Where a run will land; checked before the work starts, committed when it is done."""
+
+    target: Path | None
+    """An explicit --out folder, or None for a fresh timestamped folder in ``parent``."""
+    parent: Path
+    name: str
+    force: bool
+
+    @classmethod
+    def prepare(
+        cls, name: str, *, out_dir: Path | None, reports_dir: Path, force: bool
+    ) -> RunFolderWriter:
+        """Refuse an existing non-empty --out folder early (unless force), before any work."""
+        if out_dir is not None:
+            out_dir = Path(out_dir)
+            if out_dir.exists() and not out_dir.is_dir():
+                raise BacktestError(f"--out {out_dir} exists and is not a folder")
+            if out_dir.is_dir() and any(out_dir.iterdir()) and not force:
+                raise BacktestError(
+                    f"--out {out_dir} exists and is not empty; choose another folder "
+                    "or pass --force to replace it"
+                )
+            return cls(target=out_dir, parent=out_dir.resolve().parent, name=name, force=force)
+        return cls(target=None, parent=Path(reports_dir), name=name, force=force)
+
+    def commit(self, outputs: RunOutputs) -> Path:
+        """Write every file into a temporary folder, render the report, then rename into place."""
+        self.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=".partial-run-", dir=self.parent))
+        try:
+            self._write_files(staging, outputs)
+            return self._publish(staging)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+
+    def _write_files(self, folder: Path, outputs: RunOutputs) -> None:
+        from backtest.report.html import render_report
+
+        (folder / "config.toml").write_text(outputs.config_toml, encoding="utf-8")
+        (folder / "stats.json").write_text(
+            json.dumps(outputs.stats, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+        )
+        write_csv(outputs.equity, folder / "equity.csv")
+        write_csv(outputs.trades, folder / "trades.csv")
+        write_csv(outputs.signals, folder / "signals.csv")
+        write_csv(outputs.headlines, folder / "headlines.csv")
+        write_csv(outputs.returns, folder / "returns.csv")
+        render_report(folder)
+
+    def _publish(self, staging: Path) -> Path:
+        if self.target is not None:
+            return self._replace_target(staging, self.target)
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        for attempt in range(1, 1000):
+            suffix = "" if attempt == 1 else f"-{attempt}"
+            final = self.parent / f"{stamp}-{self.name}{suffix}"
+            try:
+                os.rename(staging, final)
+            except OSError:
+                if final.exists():
+                    continue
+                raise
+            return final
+        raise BacktestError(f"could not find a free run folder name in {self.parent}")
+
+    def _replace_target(self, staging: Path, target: Path) -> Path:
+        if target.is_dir() and not any(target.iterdir()):
+            target.rmdir()
+        if target.exists():
+            if not self.force:
+                raise BacktestError(
+                    f"--out {target} appeared while the run was working; pass --force to replace it"
+                )
+            trash = Path(tempfile.mkdtemp(prefix=".replaced-run-", dir=self.parent))
+            os.rename(target, trash / "old")
+            os.rename(staging, target)
+            shutil.rmtree(trash, ignore_errors=True)
+        else:
+            os.rename(staging, target)
+        return target

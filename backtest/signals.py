@@ -1,0 +1,127 @@
+"""Headlines and prices -> news, momentum, composite, labels and positions on the session grid.
+
+The one code path behind ``backtest run``, ``backtest signal`` and sweeps:
+
+1. Score every headline once (the lexicon kernel).
+2. Give each headline its tradeable session (calendar.py's point-in-time rules).
+3. News flow per (session, ticker): the decayed sum of scores tradeable up to that session.
+4. Momentum per (session, ticker) from closes known at decision time (lag 1 for open execution).
+5. Composite blend and bull / neutral / bear labels.
+6. Positions over the backtest period only, starting flat.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from backtest.calendar import known_at_ns, tradeable_session
+from backtest.config import ExecutionConfig, SignalConfig, StrategyConfig
+from backtest.data.panel import PricePanel
+from backtest.kernels.composite import composite_score, label_codes
+from backtest.kernels.momentum import momentum_score
+from backtest.kernels.news import news_count, news_flow, news_score
+from backtest.kernels.positions import target_positions
+
+
+@dataclass(frozen=True)
+class PlacedHeadlines:
+    """Scored headlines with their tradeable session and ticker column on the panel."""
+
+    frame: pd.DataFrame
+    """The loader's rows kept, plus score, session_idx and ticker_idx columns."""
+    dropped_no_prices: int
+    """Headlines of tickers that have no prices (ignored)."""
+    dropped_after_data: int
+    """Headlines tradeable only after the last session with prices (ignored)."""
+
+    @property
+    def session_idx(self) -> np.ndarray:
+        return self.frame["session_idx"].to_numpy(np.int64)
+
+    @property
+    def ticker_idx(self) -> np.ndarray:
+        return self.frame["ticker_idx"].to_numpy(np.int64)
+
+    @property
+    def scores(self) -> np.ndarray:
+        return self.frame["score"].to_numpy(np.float64)
+
+
+@dataclass(frozen=True)
+class SignalPanel:
+    """(n_sessions, n_tickers) signal arrays over the whole grid; positions over the period."""
+
+    news_flow: np.ndarray
+    news_count: np.ndarray
+    news: np.ndarray
+    momentum: np.ndarray
+    composite: np.ndarray
+    labels: np.ndarray
+
+
+def place_headlines(
+    headlines: pd.DataFrame,
+    scores: np.ndarray,
+    panel: PricePanel,
+    config: StrategyConfig,
+) -> PlacedHeadlines:
+    """Attach score, tradeable session and ticker column to every headline the panel can trade."""
+    sessions = panel.sessions
+    frame = headlines.assign(score=scores)
+    ticker_pos = {t: i for i, t in enumerate(panel.tickers)}
+    ticker_idx = frame["ticker"].map(ticker_pos)
+    has_prices = ticker_idx.notna().to_numpy()
+    frame = frame.loc[has_prices].assign(ticker_idx=ticker_idx[has_prices].astype(np.int64))
+    published = frame["published_at"].to_numpy("datetime64[ns]").astype(np.int64)
+    known = known_at_ns(published, frame["date_only"].to_numpy(bool), sessions)
+    session_idx = tradeable_session(
+        known, sessions, at=config.execution.at, latency_ns=config.execution.latency_ns
+    )
+    in_grid = session_idx < len(sessions)
+    frame = frame.assign(session_idx=session_idx).loc[in_grid]
+    return PlacedHeadlines(
+        frame=frame.reset_index(drop=True),
+        dropped_no_prices=int((~has_prices).sum()),
+        dropped_after_data=int((~in_grid).sum()),
+    )
+
+
+def compute_signals(
+    panel: PricePanel, placed: PlacedHeadlines, signal: SignalConfig, execution: ExecutionConfig
+) -> SignalPanel:
+    """News, momentum, composite and labels on the whole grid (history gives the warm-up)."""
+    n_sessions, n_tickers = panel.close.shape
+    flow = news_flow(
+        placed.session_idx, placed.ticker_idx, placed.scores, n_sessions, n_tickers, signal.half_life
+    )
+    count = news_count(placed.session_idx, placed.ticker_idx, n_sessions, n_tickers, signal.half_life)
+    news = news_score(flow, signal.news_scale)
+    lag_sessions = 1 if execution.at == "open" else 0
+    momentum = momentum_score(panel.close, signal.momentum_lookback, lag_sessions)
+    composite = composite_score(news, momentum, signal.news_weight, signal.momentum_weight)
+    labels = label_codes(composite, signal.bull_above, signal.bear_below)
+    return SignalPanel(
+        news_flow=flow,
+        news_count=count,
+        news=news,
+        momentum=momentum,
+        composite=composite,
+        labels=labels,
+    )
+
+
+def period_positions(
+    labels: np.ndarray, exec_price: np.ndarray, execution: ExecutionConfig
+) -> np.ndarray:
+    """Positions over the period's rows: start flat, change only where an order can fill."""
+    tradable = np.isfinite(exec_price) & (exec_price > 0)
+    return target_positions(
+        np.ascontiguousarray(labels),
+        np.ascontiguousarray(tradable),
+        execution.short,
+        execution.on_neutral == "hold",
+        execution.hold_sessions,
+    )
