@@ -80,10 +80,10 @@ def load_inputs(config: StrategyConfig) -> LoadedData:
         prices = load_cached_prices(tickers)
         prices_file, prices_source = None, data.prices
     else:
-        prices_file = Path(data.prices) if data.prices else embedded.embedded_prices()
+        prices_file = Path(data.prices) if data.prices else embedded.EMBEDDED_PRICES
         prices = load_prices(prices_file)
         prices_source = str(prices_file)
-    headlines_file = Path(data.headlines) if data.headlines else embedded.embedded_headlines()
+    headlines_file = Path(data.headlines) if data.headlines else embedded.EMBEDDED_HEADLINES
     headlines = load_headlines(headlines_file, headlines_tz=data.headlines_tz)
     return LoadedData(
         prices=prices,
