@@ -1,0 +1,195 @@
+"""Exchange sessions and the point-in-time rule: the first session a headline may trade in.
+
+A backtest is worthless if it trades on news before it was published, so every headline goes
+through these steps (DESIGN.md "Point-in-time rules"):
+
+1. Sessions. ``load_sessions`` takes the exchange calendar (XNYS by default) from
+   exchange_calendars: session dates, and each session's open and close as UTC epoch
+   nanoseconds. Holidays, half days (2015-11-27 closes 13:00 New York = 18:00 UTC) and DST all
+   come from the library; nothing here knows a clock time.
+2. Known-at instant. ``known_at_ns``: a headline with an exact time (offset, Z, or a naive time
+   already read in ``headlines_tz`` by the loader) is known at that instant. A date-only
+   headline ("time unknown") is known at that day's session close if the day is a session, and
+   otherwise at the end of that day (midnight after it) in the exchange's time zone. The day of
+   a date-only stamp is its date in ``headlines_tz`` (the zone the loader localised it in).
+3. Tradeable session. ``tradeable_session`` with ``at="open"``: the first session whose open is
+   strictly AFTER the known instant. News before the open trades at that open; news exactly at
+   the open, during the session or after the close trades at the next session's open. With
+   ``at="close"``: the first session whose close minus ``latency_ns`` is at or after the known
+   instant (known <= close - latency); otherwise the next session's close.
+4. Edges. Both searches are one ``np.searchsorted`` over the sorted open (or close - latency)
+   instants, so a million headlines cost milliseconds. A headline known before the first loaded
+   session maps to index 0 (it was known in time for it: no look-ahead, but it may be stale, so
+   callers that care load sessions from before their first headline). A headline after the
+   last qualifying session maps to ``len(sessions)``, meaning "not tradeable in range"; -1 is
+   never returned.
+
+Consequences worth stating: weekend and holiday news trades at the next session; a date-only
+stamp trades at the NEXT session's open (open mode) or the next session's close (close mode),
+never on its own day, since its time is unknown.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+import pandas as pd
+
+from backtest.errors import InputError
+
+__all__ = [
+    "DEFAULT_CALENDAR",
+    "DEFAULT_LATENCY_NS",
+    "Sessions",
+    "known_at_ns",
+    "load_sessions",
+    "tradeable_session",
+]
+
+DEFAULT_CALENDAR = "XNYS"
+DEFAULT_LATENCY_NS = 5 * 60 * 10**9
+_DAY_NS = 86_400 * 10**9
+
+
+@dataclass(frozen=True, eq=False)
+class Sessions:
+    """Exchange sessions in order: naive session dates and their open/close as UTC epoch ns."""
+
+    dates: np.ndarray
+    open_ns: np.ndarray
+    close_ns: np.ndarray
+    calendar: str
+    tz: str
+
+    def __len__(self) -> int:
+        return len(self.dates)
+
+
+def load_sessions(
+    calendar: str, start: str | dt.date | pd.Timestamp, end: str | dt.date | pd.Timestamp
+) -> Sessions:
+    """Sessions of ``calendar`` (an exchange_calendars name such as XNYS) from start to end,
+    both inclusive, as calendar dates."""
+    first, last = _as_day(start, "start"), _as_day(end, "end")
+    if first > last:
+        raise InputError(
+            f"the session range starts ({first:%Y-%m-%d}) after it ends ({last:%Y-%m-%d})",
+            hint="check the start and end dates",
+        )
+    dates, open_ns, close_ns, tz = _schedule(str(calendar).upper(), first, last)
+    return Sessions(dates=dates, open_ns=open_ns, close_ns=close_ns, calendar=calendar, tz=tz)
+
+
+def known_at_ns(
+    published_ns: np.ndarray,
+    date_only: np.ndarray,
+    sessions: Sessions,
+    tz: str = "America/New_York",
+) -> np.ndarray:
+    """The instant (UTC epoch ns) each headline counts as known (step 2 of the module rules).
+
+    ``tz`` is the time zone the date-only stamps were localised in (the loader's headlines_tz),
+    used to recover their calendar day.
+    """
+    published_ns = np.asarray(published_ns, dtype=np.int64)
+    date_only = np.asarray(date_only, dtype=bool)
+    known = published_ns.copy()
+    if not date_only.any():
+        return known
+    local_days = (
+        pd.DatetimeIndex(published_ns[date_only].view("datetime64[ns]"))
+        .tz_localize("UTC")
+        .tz_convert(tz)
+        .tz_localize(None)
+        .normalize()
+        .as_unit("ns")
+    )
+    days = local_days.to_numpy()
+    dates = sessions.dates.astype("datetime64[ns]")
+    position = np.searchsorted(dates, days)
+    inside = position < len(dates)
+    is_session = np.zeros(len(days), dtype=bool)
+    is_session[inside] = dates[position[inside]] == days[inside]
+    day_end = (
+        (local_days + pd.Timedelta(days=1))
+        .tz_localize(
+            sessions.tz, ambiguous=np.zeros(len(days), dtype=bool), nonexistent="shift_forward"
+        )
+        .tz_convert("UTC")
+        .as_unit("ns")
+        .asi8
+    )
+    close = sessions.close_ns[np.minimum(position, max(len(dates) - 1, 0))] if len(dates) else 0
+    known[date_only] = np.where(is_session, close, day_end)
+    return known
+
+
+def tradeable_session(
+    known_ns: np.ndarray,
+    sessions: Sessions,
+    at: str = "open",
+    latency_ns: int = DEFAULT_LATENCY_NS,
+) -> np.ndarray:
+    """Index into ``sessions`` of the first session whose execution price may use each headline
+    (step 3); ``len(sessions)`` when no loaded session qualifies."""
+    known_ns = np.asarray(known_ns, dtype=np.int64)
+    if latency_ns < 0:
+        raise InputError(
+            f"latency must not be negative (got {latency_ns} ns)",
+            column="execution.latency",
+            hint="use a duration such as 5min",
+        )
+    if at == "open":
+        return np.searchsorted(sessions.open_ns, known_ns, side="right").astype(np.int64)
+    if at == "close":
+        deadline_ns = sessions.close_ns - np.int64(latency_ns)
+        return np.searchsorted(deadline_ns, known_ns, side="left").astype(np.int64)
+    raise InputError(
+        f"unknown execution time '{at}'", column="execution.at", hint="use 'open' or 'close'"
+    )
+
+
+def _as_day(value: str | dt.date | pd.Timestamp, name: str) -> pd.Timestamp:
+    try:
+        day = pd.Timestamp(value)
+    except (ValueError, TypeError):
+        raise InputError(f"cannot read the {name} date {value!r}", hint="use YYYY-MM-DD") from None
+    if day is pd.NaT:
+        raise InputError(f"missing {name} date", hint="use YYYY-MM-DD")
+    if day.tzinfo is not None:
+        day = day.tz_localize(None)
+    return day.normalize()
+
+
+@lru_cache(maxsize=16)
+def _schedule(
+    calendar: str, first: pd.Timestamp, last: pd.Timestamp
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, str]:
+    import exchange_calendars as xcals
+
+    try:
+        exchange = xcals.get_calendar(calendar, start=first, end=last)
+    except xcals.errors.InvalidCalendarName:
+        raise InputError(
+            f"unknown exchange calendar '{calendar}'",
+            column="calendar",
+            hint="use an exchange_calendars name such as XNYS (New York), XLON or XTKS",
+        ) from None
+    except ValueError as error:
+        raise InputError(
+            f"calendar {calendar} cannot cover {first:%Y-%m-%d} to {last:%Y-%m-%d} ({error})",
+            hint="narrow the date range",
+        ) from None
+    schedule = exchange.schedule.loc[first:last]
+    index = pd.DatetimeIndex(schedule.index)
+    if index.tz is not None:
+        index = index.tz_localize(None)
+    dates = index.as_unit("ns").to_numpy()
+    open_ns = pd.DatetimeIndex(schedule["open"]).tz_convert("UTC").as_unit("ns").asi8.copy()
+    close_ns = pd.DatetimeIndex(schedule["close"]).tz_convert("UTC").as_unit("ns").asi8.copy()
+    for array in (dates, open_ns, close_ns):
+        array.flags.writeable = False
+    return dates, open_ns, close_ns, str(exchange.tz)
