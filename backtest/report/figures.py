@@ -1,0 +1,367 @@
+"""Plotly figures for the report, as plain JSON-ready dicts ({"data": [...], "layout": {...}}).
+
+Figures are built as dicts rather than plotly.graph_objects so the embedded JSON stays small:
+floats are rounded to 6 significant digits and dates are ISO strings. plotly.js itself is
+embedded once per page by the template (see ``plotly_js``); nothing here touches the network.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Sequence
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from backtest.report.events import EventStudy, InformationCoefficient
+
+SESSIONS_PER_YEAR = 252
+ROLLING_SHARPE_SESSIONS = 63
+STRATEGY_COLOR = "#1f5fa8"
+BENCHMARK_COLOR = "#8a8f98"
+GREEN = "#1a7f37"
+RED = "#c62828"
+LABEL_COLORS = {"bull": "#2e9d57", "neutral": "#d9b43c", "bear": "#d0453a"}
+MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+PLOT_CONFIG = {
+    "displaylogo": False,
+    "responsive": True,
+    "modeBarButtonsToRemove": ["lasso2d", "select2d", "toImage"],
+}
+
+Figure = dict[str, Any]
+
+
+def rounded(values: Iterable[float], digits: int = 6) -> list[float | None]:
+    """Floats rounded to ``digits`` significant digits; NaN and infinities become None (gaps)."""
+    out: list[float | None] = []
+    for v in values:
+        f = float(v)
+        out.append(float(f"{f:.{digits}g}") if math.isfinite(f) else None)
+    return out
+
+
+def figure_json(figure: Figure) -> str:
+    """Compact JSON safe to place inside a <script> element (no '<', '>' or '&' characters)."""
+    text = json.dumps(figure, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+@lru_cache(maxsize=1)
+def plotly_js() -> str:
+    """The plotly.js bundle shipped with the plotly package (offline, embedded once per page)."""
+    from plotly.offline import get_plotlyjs
+
+    return get_plotlyjs().replace("</script", "<\\/script")
+
+
+def _layout(title: str, **extra: Any) -> dict[str, Any]:
+    layout: dict[str, Any] = {
+        "title": {"text": title, "x": 0, "xanchor": "left", "font": {"size": 15}},
+        "height": 340,
+        "margin": {"l": 60, "r": 20, "t": 48, "b": 40},
+        "font": {"family": "-apple-system, Segoe UI, Helvetica, Arial, sans-serif", "size": 12},
+        "paper_bgcolor": "#ffffff",
+        "plot_bgcolor": "#ffffff",
+        "hovermode": "x unified",
+        "legend": {"orientation": "h", "x": 1, "xanchor": "right", "y": 1.12},
+        "xaxis": {"gridcolor": "#eceef1", "zeroline": False},
+        "yaxis": {"gridcolor": "#eceef1", "zerolinecolor": "#b9bec6"},
+    }
+    layout.update(extra)
+    return layout
+
+
+def drawdown(values: np.ndarray) -> np.ndarray:
+    """Fractional distance below the running peak (0 at a new high, negative below it)."""
+    peak = np.maximum.accumulate(values)
+    return values / peak - 1.0
+
+
+def rolling_sharpe(values: np.ndarray, window: int = ROLLING_SHARPE_SESSIONS) -> np.ndarray:
+    """Annualised Sharpe (rf = 0) of simple returns over the trailing ``window`` sessions."""
+    returns = pd.Series(values, dtype=float).pct_change()
+    roll = returns.rolling(window, min_periods=window)
+    std = roll.std(ddof=1).replace(0.0, np.nan)
+    return (roll.mean() / std * math.sqrt(SESSIONS_PER_YEAR)).to_numpy()
+
+
+def monthly_returns(dates: Sequence[str], values: np.ndarray) -> pd.Series:
+    """Compounded return per calendar month (YYYY-MM), from month-end to month-end values."""
+    series = pd.Series(values, index=pd.Index(list(dates)).str.slice(0, 7), dtype=float)
+    month_end = series.groupby(level=0, sort=True).last()
+    previous = month_end.shift(1)
+    previous.iloc[0] = series.iloc[0]
+    return month_end / previous - 1.0
+
+
+def equity_figure(dates: Sequence[str], equity: np.ndarray, benchmark: np.ndarray) -> Figure:
+    """Equity against the benchmark, with a linear/log toggle."""
+    buttons = [
+        {"label": "Linear", "method": "relayout", "args": [{"yaxis.type": "linear"}]},
+        {"label": "Log", "method": "relayout", "args": [{"yaxis.type": "log"}]},
+    ]
+    return {
+        "data": [
+            _line("Strategy", dates, equity, STRATEGY_COLOR),
+            _line("Benchmark", dates, benchmark, BENCHMARK_COLOR),
+        ],
+        "layout": _layout(
+            "Equity vs benchmark",
+            yaxis={"gridcolor": "#eceef1", "tickformat": ",.0f", "type": "linear"},
+            updatemenus=[
+                {
+                    "type": "buttons",
+                    "direction": "right",
+                    "buttons": buttons,
+                    "x": 0,
+                    "xanchor": "left",
+                    "y": 1.12,
+                    "yanchor": "bottom",
+                    "pad": {"l": 200},
+                    "showactive": True,
+                }
+            ],
+        ),
+    }
+
+
+def _line(name: str, x: Sequence[Any], y: Iterable[float], color: str, **extra: Any) -> dict:
+    trace = {
+        "type": "scatter",
+        "mode": "lines",
+        "name": name,
+        "x": list(x),
+        "y": rounded(y),
+        "line": {"color": color, "width": 1.6},
+    }
+    trace.update(extra)
+    return trace
+
+
+def drawdown_figure(dates: Sequence[str], equity: np.ndarray, benchmark: np.ndarray) -> Figure:
+    """Drawdown of the strategy (filled) and of the benchmark (line), in percent."""
+    return {
+        "data": [
+            _line(
+                "Strategy",
+                dates,
+                drawdown(equity),
+                STRATEGY_COLOR,
+                fill="tozeroy",
+                fillcolor="rgba(31,95,168,0.15)",
+            ),
+            _line("Benchmark", dates, drawdown(benchmark), BENCHMARK_COLOR),
+        ],
+        "layout": _layout("Drawdown", yaxis={"gridcolor": "#eceef1", "tickformat": ".0%"}),
+    }
+
+
+def monthly_heatmap_figure(dates: Sequence[str], equity: np.ndarray) -> Figure:
+    """Monthly returns as a years x months heatmap, with the year's compounded return last."""
+    monthly = monthly_returns(dates, equity)
+    years = sorted({m[:4] for m in monthly.index})
+    z = [[None] * 13 for _ in years]
+    text = [[""] * 13 for _ in years]
+    for month, value in monthly.items():
+        row, col = years.index(month[:4]), int(month[5:7]) - 1
+        z[row][col] = rounded([value])[0]
+        text[row][col] = f"{value * 100:.1f}%"
+    for row, year in enumerate(years):
+        in_year = monthly[monthly.index.str.startswith(year)]
+        total = float(np.prod(1.0 + in_year.to_numpy()) - 1.0)
+        z[row][12] = rounded([total])[0]
+        text[row][12] = f"{total * 100:.1f}%"
+    limit = max((abs(v) for r in z for v in r[:12] if v is not None), default=0.01) or 0.01
+    return {
+        "data": [
+            {
+                "type": "heatmap",
+                "x": MONTHS + ["Year"],
+                "y": years,
+                "z": z,
+                "text": text,
+                "texttemplate": "%{text}",
+                "hovertemplate": "%{y} %{x}: %{text}<extra></extra>",
+                "colorscale": [[0.0, RED], [0.5, "#ffffff"], [1.0, GREEN]],
+                "zmin": -limit,
+                "zmax": limit,
+                "showscale": False,
+                "xgap": 2,
+                "ygap": 2,
+            }
+        ],
+        "layout": _layout(
+            "Monthly returns (strategy)",
+            height=max(180, 60 + 36 * len(years)),
+            hovermode="closest",
+            xaxis={"side": "top", "showgrid": False},
+            yaxis={"autorange": "reversed", "type": "category", "showgrid": False},
+            margin={"l": 60, "r": 20, "t": 64, "b": 16},
+        ),
+    }
+
+
+def rolling_sharpe_figure(
+    dates: Sequence[str], equity: np.ndarray, benchmark: np.ndarray
+) -> Figure:
+    """Trailing 63-session annualised Sharpe of the strategy and of the benchmark."""
+    return {
+        "data": [
+            _line("Strategy", dates, rolling_sharpe(equity), STRATEGY_COLOR),
+            _line("Benchmark", dates, rolling_sharpe(benchmark), BENCHMARK_COLOR),
+        ],
+        "layout": _layout(
+            f"Rolling Sharpe ({ROLLING_SHARPE_SESSIONS} sessions, annualised)",
+            yaxis={"gridcolor": "#eceef1", "tickformat": ".1f"},
+        ),
+    }
+
+
+def contribution_figure(tickers: Sequence[str], pnl: Sequence[float]) -> Figure:
+    """Profit and loss per ticker, largest first, green for gains and red for losses."""
+    order = sorted(range(len(tickers)), key=lambda i: -float(pnl[i]))
+    values = [float(pnl[i]) for i in order]
+    return {
+        "data": [
+            {
+                "type": "bar",
+                "x": [tickers[i] for i in order],
+                "y": rounded(values),
+                "marker": {"color": [GREEN if v >= 0 else RED for v in values]},
+                "hovertemplate": "%{x}: %{y:,.2f}<extra></extra>",
+            }
+        ],
+        "layout": _layout(
+            "Contribution per ticker (P&L)",
+            hovermode="closest",
+            xaxis={"type": "category", "tickangle": -45 if len(tickers) > 12 else 0},
+            yaxis={"gridcolor": "#eceef1", "tickformat": ",.0f"},
+        ),
+    }
+
+
+def label_share_figure(signals: pd.DataFrame) -> Figure:
+    """Share of (session, ticker) readings labelled bull / neutral / bear, per month, stacked."""
+    month = signals["date"].str.slice(0, 7)
+    counts = pd.crosstab(month, signals["label"])
+    shares = counts.div(counts.sum(axis=1), axis=0)
+    data = []
+    for label in ("bull", "neutral", "bear"):
+        values = shares[label] if label in shares.columns else pd.Series(0.0, index=shares.index)
+        data.append(
+            {
+                "type": "bar",
+                "name": label,
+                "x": list(shares.index),
+                "y": rounded(values),
+                "marker": {"color": LABEL_COLORS[label]},
+                "hovertemplate": "%{x} " + label + ": %{y:.1%}<extra></extra>",
+            }
+        )
+    return {
+        "data": data,
+        "layout": _layout(
+            "Label distribution per month",
+            barmode="stack",
+            bargap=0.1,
+            xaxis={"type": "category"},
+            yaxis={"gridcolor": "#eceef1", "tickformat": ".0%", "range": [0, 1]},
+        ),
+    }
+
+
+def event_study_figure(study: EventStudy) -> Figure:
+    """Average CAR around bull and bear news with 95% bands; event counts in the legend."""
+    data: list[dict[str, Any]] = []
+    for name, curve, color, fill in (
+        ("Bull news", study.bull, GREEN, "rgba(26,127,55,0.15)"),
+        ("Bear news", study.bear, RED, "rgba(198,40,40,0.15)"),
+    ):
+        if curve is None:
+            continue
+        label = f"{name} (n={curve.n_events})"
+        data.append(
+            {
+                "type": "scatter",
+                "mode": "lines",
+                "x": curve.days,
+                "y": rounded(curve.upper),
+                "line": {"width": 0},
+                "hoverinfo": "skip",
+                "showlegend": False,
+                "legendgroup": name,
+            }
+        )
+        data.append(
+            {
+                "type": "scatter",
+                "mode": "lines",
+                "x": curve.days,
+                "y": rounded(curve.lower),
+                "line": {"width": 0},
+                "fill": "tonexty",
+                "fillcolor": fill,
+                "hoverinfo": "skip",
+                "showlegend": False,
+                "legendgroup": name,
+            }
+        )
+        data.append(
+            {
+                "type": "scatter",
+                "mode": "lines+markers",
+                "name": label,
+                "x": curve.days,
+                "y": rounded(curve.mean),
+                "line": {"color": color, "width": 2},
+                "marker": {"size": 4},
+                "legendgroup": name,
+                "hovertemplate": "day %{x}: %{y:.2%}<extra>" + label + "</extra>",
+            }
+        )
+    return {
+        "data": data,
+        "layout": _layout(
+            "Average cumulative abnormal return around news (95% band)",
+            hovermode="closest",
+            xaxis={"gridcolor": "#eceef1", "dtick": 1, "title": {"text": "sessions from event"}},
+            yaxis={"gridcolor": "#eceef1", "tickformat": ".1%"},
+            shapes=[
+                {
+                    "type": "line",
+                    "x0": 0,
+                    "x1": 0,
+                    "yref": "paper",
+                    "y0": 0,
+                    "y1": 1,
+                    "line": {"color": "#6b7280", "dash": "dot", "width": 1},
+                }
+            ],
+        ),
+    }
+
+
+def ic_figure(ic: InformationCoefficient) -> Figure:
+    """Mean daily information coefficient per month, green above zero and red below."""
+    return {
+        "data": [
+            {
+                "type": "bar",
+                "x": ic.months,
+                "y": rounded(ic.monthly_mean),
+                "customdata": ic.monthly_sessions,
+                "marker": {"color": [GREEN if v >= 0 else RED for v in ic.monthly_mean]},
+                "hovertemplate": "%{x}: IC %{y:.3f} over %{customdata} sessions<extra></extra>",
+            }
+        ],
+        "layout": _layout(
+            "Information coefficient per month (Spearman, composite vs next-session return)",
+            hovermode="closest",
+            xaxis={"type": "category"},
+            yaxis={"gridcolor": "#eceef1", "tickformat": ".2f"},
+        ),
+    }

@@ -1,0 +1,446 @@
+"""Render report.html from a run folder's files (and nothing else).
+
+Steps:
+1. Read the run folder (stats.json, config.toml, equity/trades/signals/headlines/returns CSVs);
+   a missing or malformed file raises InputError naming it.
+2. Build the view model: headline figures formatted from stats.json (never recomputed), the
+   figures (report/figures.py), the event study and IC (report/events.py), the trades and
+   per-ticker tables, the reproducibility block.
+3. Render the Jinja2 template with autoescape on. Data text is never marked safe; figure JSON
+   goes into <script type="application/json"> with '<', '>' and '&' escaped as \\u003c etc.
+4. Write report.html atomically (temporary file, then rename). Same folder, same bytes.
+
+The page embeds plotly.js once, inline, so it opens offline. A tiny window.onerror handler in
+the page lists any JavaScript error in a visible #js-errors box (hidden when there is none); the
+browser test reads that box from the DOM.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from markupsafe import Markup
+
+from backtest.errors import InputError
+from backtest.report import figures as fig
+from backtest.report.events import event_study, information_coefficient
+
+TEMPLATES = Path(__file__).parent / "templates"
+TOP_TRADES = 50
+"""Best and worst trades by P&L shown by default; the rest are one click (or a filter) away."""
+HEADLINE_SEPARATOR = " || "
+DASH = "\u2013"
+
+TEXT_COLUMNS = {
+    "equity.csv": ["date"],
+    "trades.csv": ["ticker", "side", "entry_time", "exit_time", "status", "headlines"],
+    "signals.csv": ["date", "ticker", "label"],
+    "headlines.csv": ["published_at", "session", "ticker", "label", "headline", "source", "url"],
+    "returns.csv": ["date", "ticker"],
+}
+REQUIRED_COLUMNS = {
+    "equity.csv": ["date", "equity", "benchmark"],
+    "trades.csv": [
+        "ticker",
+        "side",
+        "entry_time",
+        "entry_price",
+        "exit_time",
+        "exit_price",
+        "size",
+        "pnl",
+        "return",
+        "status",
+        "n_headlines",
+        "headlines",
+    ],
+    "signals.csv": ["date", "ticker", "composite", "label", "position"],
+    "headlines.csv": ["session", "ticker", "score", "headline"],
+    "returns.csv": ["date", "ticker", "return"],
+}
+
+# (stats key, label, kind, signed): kind picks the format; signed colours the value green/red.
+HEADLINE_METRICS: list[tuple[str, str, str, bool]] = [
+    ("total_return", "Total return", "pct", True),
+    ("annual_return", "Annual return", "pct", True),
+    ("volatility", "Volatility (annualised)", "pct", False),
+    ("sharpe", "Sharpe ratio", "ratio", True),
+    ("sortino", "Sortino ratio", "ratio", True),
+    ("calmar", "Calmar ratio", "ratio", True),
+    ("max_drawdown", "Max drawdown", "pct", True),
+    ("max_drawdown_start", "Max drawdown peak", "date", False),
+    ("max_drawdown_trough", "Max drawdown trough", "date", False),
+    ("max_drawdown_end", "Max drawdown recovered", "date", False),
+    ("hit_rate", "Hit rate", "pct", False),
+    ("profit_factor", "Profit factor", "ratio", False),
+    ("exposure", "Exposure", "pct", False),
+    ("turnover", "Turnover (annualised)", "pct", False),
+    ("trades", "Trades", "int", False),
+    ("avg_holding_sessions", "Average holding (sessions)", "float1", False),
+]
+
+
+@dataclass(frozen=True)
+class RunFolder:
+    """The files of one run folder, read and checked."""
+
+    path: Path
+    stats: dict[str, Any]
+    config_toml: str
+    equity: pd.DataFrame
+    trades: pd.DataFrame
+    signals: pd.DataFrame
+    headlines: pd.DataFrame
+    returns: pd.DataFrame
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One formatted table value: its text, a css class (pos/neg/na) and a sort key."""
+
+    text: str
+    css: str = ""
+    key: str = ""
+
+
+def _is_missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and not np.isfinite(value))
+
+
+def format_value(value: Any, kind: str) -> str:
+    """Format a figure: pct '12.34%', ratio '1.23', int '1,234', float1 '4.5', date as is."""
+    if _is_missing(value) or value == "":
+        return DASH
+    if kind == "pct":
+        return f"{float(value) * 100:,.2f}%"
+    if kind == "ratio":
+        return f"{float(value):,.2f}"
+    if kind == "ratio3":
+        return f"{float(value):,.3f}"
+    if kind == "int":
+        return f"{int(value):,}"
+    if kind == "float1":
+        return f"{float(value):,.1f}"
+    if kind == "money":
+        return f"{float(value):,.2f}"
+    return str(value)
+
+
+def cell(value: Any, kind: str, signed: bool = False) -> Cell:
+    """A table cell; signed values get 'pos' or 'neg' so the page colours them green or red."""
+    text = format_value(value, kind)
+    if text == DASH:
+        return Cell(text, "na", "")
+    css = ""
+    if signed and kind != "date":
+        css = "pos" if float(value) > 0 else "neg" if float(value) < 0 else ""
+    key = str(value) if kind in ("date", "text") else repr(float(value))
+    return Cell(text, css, key)
+
+
+def script_json(figure: dict[str, Any]) -> Markup:
+    """Figure JSON for a <script type="application/json"> element.
+
+    Safe because figure_json escapes '<', '>' and '&' as \\u003c, \\u003e, \\u0026, so no data
+    text can close the script element or open a comment; JSON.parse restores the characters.
+    """
+    return Markup(fig.figure_json(figure))  # noqa: S704 - escaped for the script context above
+
+
+def _read_csv(run_dir: Path, name: str) -> pd.DataFrame:
+    path = run_dir / name
+    if not path.is_file():
+        raise InputError(
+            "missing run folder file",
+            file=path,
+            hint="re-run `backtest run`, or point `backtest report` at a complete run folder",
+        )
+    text_columns = TEXT_COLUMNS[name]
+    try:
+        frame = pd.read_csv(
+            path,
+            keep_default_na=False,
+            na_values=[""],
+            dtype={c: str for c in text_columns},
+            encoding="utf-8",
+        )
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError) as e:
+        raise InputError(f"cannot read CSV ({e})", file=path) from e
+    for column in REQUIRED_COLUMNS[name]:
+        if column not in frame.columns:
+            raise InputError("missing column", file=path, column=column)
+    for column in text_columns:
+        if column in frame.columns:
+            frame[column] = frame[column].fillna("")
+    return frame
+
+
+def read_run_folder(run_dir: Path) -> RunFolder:
+    """Read and check every file the report needs from ``run_dir``."""
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise InputError("run folder not found", file=run_dir, hint="pass a folder under reports/")
+    stats_path = run_dir / "stats.json"
+    try:
+        stats = json.loads(stats_path.read_text(encoding="utf-8"))
+    except FileNotFoundError as e:
+        raise InputError("missing run folder file", file=stats_path) from e
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise InputError(f"not valid JSON ({e})", file=stats_path) from e
+    for key in ("name", "stats", "period", "tickers"):
+        if key not in stats:
+            raise InputError(f"missing key '{key}'", file=stats_path)
+    config_path = run_dir / "config.toml"
+    config_toml = config_path.read_text(encoding="utf-8") if config_path.is_file() else ""
+    return RunFolder(
+        path=run_dir,
+        stats=stats,
+        config_toml=config_toml,
+        equity=_read_csv(run_dir, "equity.csv"),
+        trades=_read_csv(run_dir, "trades.csv"),
+        signals=_read_csv(run_dir, "signals.csv"),
+        headlines=_read_csv(run_dir, "headlines.csv"),
+        returns=_read_csv(run_dir, "returns.csv"),
+    )
+
+
+def headline_rows(stats: dict[str, Any]) -> list[dict[str, Any]]:
+    """Strategy and benchmark figures, formatted straight from stats.json's "stats"."""
+    strategy = stats["stats"].get("strategy", {})
+    benchmark = stats["stats"].get("benchmark", {})
+    return [
+        {
+            "key": key,
+            "label": label,
+            "strategy": cell(strategy.get(key), kind, signed),
+            "benchmark": cell(benchmark.get(key), kind, signed),
+        }
+        for key, label, kind, signed in HEADLINE_METRICS
+    ]
+
+
+def trade_rows(trades: pd.DataFrame, top: int = TOP_TRADES) -> list[dict[str, Any]]:
+    """All trades, best P&L first; ``shown`` marks the top and worst ``top`` shown by default."""
+    order = trades.assign(_pnl=trades["pnl"].fillna(0.0)).sort_values(
+        ["_pnl", "entry_time", "ticker"], ascending=[False, True, True], kind="stable"
+    )
+    n = len(order)
+    rows = []
+    for rank, rec in enumerate(order.to_dict("records")):
+        texts = [t for t in str(rec["headlines"]).split(HEADLINE_SEPARATOR) if t.strip()]
+        rows.append(
+            {
+                "shown": rank < top or rank >= n - top,
+                "ticker": rec["ticker"],
+                "side": rec["side"],
+                "entry_time": rec["entry_time"],
+                "exit_time": rec["exit_time"] or DASH,
+                "entry_price": cell(rec["entry_price"], "money"),
+                "exit_price": cell(rec["exit_price"], "money"),
+                "pnl": cell(rec["pnl"], "money", signed=True),
+                "ret": cell(rec["return"], "pct", signed=True),
+                "status": rec["status"],
+                "n_headlines": int(rec["n_headlines"])
+                if not _is_missing(rec["n_headlines"])
+                else 0,
+                "headlines": texts,
+            }
+        )
+    return rows
+
+
+def per_ticker_rows(stats: dict[str, Any]) -> list[dict[str, Any]]:
+    """stats.json's per_ticker block as formatted rows, largest P&L first."""
+    per = stats.get("per_ticker", {}) or {}
+    ordered = sorted(per.items(), key=lambda kv: -(kv[1].get("pnl") or 0.0))
+    return [
+        {
+            "ticker": ticker,
+            "total_return": cell(v.get("total_return"), "pct", signed=True),
+            "pnl": cell(v.get("pnl"), "money", signed=True),
+            "trades": cell(v.get("trades"), "int"),
+            "hit_rate": cell(v.get("hit_rate"), "pct"),
+            "exposure": cell(v.get("exposure"), "pct"),
+            "headlines": cell(v.get("headlines"), "int"),
+        }
+        for ticker, v in ordered
+    ]
+
+
+def reproducibility(run: RunFolder) -> dict[str, Any]:
+    """The config text, data fingerprints, versions, timings and command line."""
+    stats = run.stats
+    data_rows = []
+    for name, info in (stats.get("data") or {}).items():
+        data_rows.append(
+            {
+                "name": name,
+                "path": str(info.get("path", "")),
+                "sha256": str(info.get("sha256", "")),
+                "rows": format_value(info.get("rows"), "int"),
+                "rows_in_period": format_value(info.get("rows_in_period"), "int"),
+                "tickers": format_value(info.get("tickers"), "int"),
+                "range": f"{info.get('start', DASH)} to {info.get('end', DASH)}",
+            }
+        )
+    timings = stats.get("timings_s") or {}
+    total = sum(float(v) for v in timings.values() if not _is_missing(v))
+    return {
+        "config_toml": run.config_toml,
+        "command": str(stats.get("command", "")),
+        "created_at": str(stats.get("created_at", "")),
+        "data": data_rows,
+        "versions": [(str(k), str(v)) for k, v in (stats.get("versions") or {}).items()],
+        "timings": [(str(k), f"{float(v):.2f} s") for k, v in timings.items()],
+        "total_time": f"{total:.2f} s",
+        "files": {
+            "equity.csv": len(run.equity),
+            "trades.csv": len(run.trades),
+            "signals.csv": len(run.signals),
+            "headlines.csv": len(run.headlines),
+            "returns.csv": len(run.returns),
+        },
+    }
+
+
+def _pct_or_dash(value: float | None) -> str:
+    return format_value(value, "pct")
+
+
+def event_view(run: RunFolder) -> dict[str, Any]:
+    """The event study and IC: figures, summary numbers and 'why empty' messages."""
+    study = event_study(run.returns, run.headlines)
+    curves = []
+    for name, curve in (("Bull", study.bull), ("Bear", study.bear)):
+        if curve is None:
+            continue
+        at = {d: i for i, d in enumerate(curve.days)}
+        curves.append(
+            {
+                "name": name,
+                "n_events": curve.n_events,
+                "n_dropped": curve.n_dropped,
+                "points": [
+                    {
+                        "day": d,
+                        "car": cell(curve.mean[at[d]], "pct", signed=True),
+                        "band": f"{_pct_or_dash(curve.lower[at[d]])} to "
+                        f"{_pct_or_dash(curve.upper[at[d]])}",
+                    }
+                    for d in (-1, 0, 1, 5, 10)
+                    if d in at
+                ],
+            }
+        )
+    ic = information_coefficient(run.signals, run.returns)
+    return {
+        "has_events": bool(curves),
+        "curves": curves,
+        "event_figure": script_json(fig.event_study_figure(study)) if curves else None,
+        "has_ic": ic.mean is not None,
+        "ic_mean": format_value(ic.mean, "ratio3"),
+        "ic_mean_css": "pos" if (ic.mean or 0) > 0 else "neg" if (ic.mean or 0) < 0 else "",
+        "ic_t": format_value(ic.t_stat, "ratio"),
+        "ic_sessions": format_value(ic.n_sessions, "int"),
+        "ic_months": len(ic.months),
+        "ic_figure": script_json(fig.ic_figure(ic)) if ic.mean is not None else None,
+    }
+
+
+def chart_figures(run: RunFolder) -> dict[str, Markup]:
+    """Every chart of the page as script-safe JSON, keyed by its element id."""
+    dates = list(run.equity["date"])
+    equity = run.equity["equity"].to_numpy(dtype=float)
+    benchmark = run.equity["benchmark"].to_numpy(dtype=float)
+    per = run.stats.get("per_ticker", {}) or {}
+    tickers = list(per)
+    pnl = [float(per[t].get("pnl") or 0.0) for t in tickers]
+    specs = {
+        "fig-equity": fig.equity_figure(dates, equity, benchmark),
+        "fig-drawdown": fig.drawdown_figure(dates, equity, benchmark),
+        "fig-monthly": fig.monthly_heatmap_figure(dates, equity),
+        "fig-rolling-sharpe": fig.rolling_sharpe_figure(dates, equity, benchmark),
+        "fig-contribution": fig.contribution_figure(tickers, pnl),
+        "fig-labels": fig.label_share_figure(run.signals),
+    }
+    return {key: script_json(spec) for key, spec in specs.items()}
+
+
+def build_view(run: RunFolder) -> dict[str, Any]:
+    """Everything the template shows, formatted; no statistic is computed here."""
+    stats = run.stats
+    trades = trade_rows(run.trades)
+    return {
+        "name": str(stats["name"]),
+        "period": stats["period"],
+        "tickers": [str(t) for t in stats["tickers"]],
+        "headline": headline_rows(stats),
+        "charts": chart_figures(run),
+        "events": event_view(run),
+        "trades": trades,
+        "n_trades": len(trades),
+        "n_shown": sum(1 for t in trades if t["shown"]),
+        "top_trades": TOP_TRADES,
+        "per_ticker": per_ticker_rows(stats),
+        "repro": reproducibility(run),
+        "plot_config": Markup(fig.figure_json(fig.PLOT_CONFIG)),  # noqa: S704 - our constant
+        "plotly_js": Markup(fig.plotly_js()),  # noqa: S704 - the plotly.js library, not data
+    }
+
+
+def environment() -> Environment:
+    """Jinja2 environment with autoescape on for every template."""
+    env = Environment(
+        loader=FileSystemLoader(str(TEMPLATES)),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["one_line"] = lambda s: re.sub(r"\s*[\r\n]+\s*", " ", str(s))
+    return env
+
+
+def render_html(run: RunFolder) -> str:
+    """The report page as text."""
+    return environment().get_template("report.html.j2").render(**build_view(run))
+
+
+def render_report(run_dir: Path) -> Path:
+    """Render ``run_dir/report.html`` from the run folder's files and return its path."""
+    run = read_run_folder(Path(run_dir))
+    html = render_html(run)
+    target = run.path / "report.html"
+    staging = run.path / ".report.html.partial"
+    staging.write_text(html, encoding="utf-8", newline="\n")
+    os.replace(staging, target)
+    return target
+
+
+def report_size_breakdown(html_path: Path) -> dict[str, int]:
+    """Bytes of report.html by part: plotly.js, figure JSON, trades table, rest of the page."""
+    text = Path(html_path).read_text(encoding="utf-8")
+    total = len(text.encode("utf-8"))
+
+    def between(pattern: str) -> int:
+        return sum(len(m.group(0).encode("utf-8")) for m in re.finditer(pattern, text, re.S))
+
+    plotly = between(r'<script id="plotly-js">.*?</script>')
+    figures = between(r'<script type="application/json"[^>]*>.*?</script>')
+    trades = between(r'<table id="trades-table".*?</table>')
+    return {
+        "total": total,
+        "plotly_js": plotly,
+        "figures_json": figures,
+        "trades_table": trades,
+        "rest": total - plotly - figures - trades,
+    }

@@ -1,0 +1,226 @@
+"""report.html from a run folder: escaping, sections, figures equal to stats.json, determinism."""
+
+from __future__ import annotations
+
+import json
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from report_fixtures import CR_HEADLINE, ENTITY_HEADLINE, HOSTILE_HEADLINE, build_run_folder
+
+from backtest.errors import InputError
+from backtest.report.html import render_report, report_size_breakdown
+
+SECTIONS = [
+    "summary",
+    "charts",
+    "event-study",
+    "information-coefficient",
+    "trades",
+    "per-ticker",
+    "reproducibility",
+]
+CHARTS = [
+    "fig-equity",
+    "fig-drawdown",
+    "fig-monthly",
+    "fig-rolling-sharpe",
+    "fig-contribution",
+    "fig-labels",
+    "fig-event-study",
+    "fig-ic",
+]
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    run_dir = build_run_folder(tmp_path_factory.mktemp("run"))
+    path = render_report(run_dir)
+    return run_dir, path.read_text(encoding="utf-8")
+
+
+class _TableRows(HTMLParser):
+    """Collects each <tr>'s attributes and cell texts of one table (by id)."""
+
+    def __init__(self, table_id: str) -> None:
+        super().__init__()
+        self.table_id = table_id
+        self.inside = False
+        self.rows: list[tuple[dict[str, str | None], list[str], list[dict[str, str | None]]]] = []
+        self._cell: list[str] | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        if tag == "table" and a.get("id") == self.table_id:
+            self.inside = True
+        elif self.inside and tag == "tr":
+            self.rows.append((a, [], []))
+        elif self.inside and tag in ("td", "th") and self.rows:
+            self._cell = []
+            self.rows[-1][2].append(a)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "table":
+            self.inside = False
+        elif tag in ("td", "th") and self._cell is not None and self.rows:
+            self.rows[-1][1].append("".join(self._cell).strip())
+            self._cell = None
+
+    def handle_data(self, data: str) -> None:
+        if self._cell is not None:
+            self._cell.append(data)
+
+
+def table_rows(html: str, table_id: str) -> list:
+    parser = _TableRows(table_id)
+    parser.feed(html)
+    return parser.rows
+
+
+def test_hostile_headline_shows_as_escaped_text(rendered: tuple[Path, str]) -> None:
+    _, html = rendered
+    assert "<script>alert" not in html
+    assert "<img src=x" not in html and "<img" not in html
+    escaped = HOSTILE_HEADLINE.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    assert escaped in html
+
+
+def test_every_script_element_is_the_reports_own(rendered: tuple[Path, str]) -> None:
+    _, html = rendered
+    openings = re.findall(r"<script\b[^>]*>", html, flags=re.IGNORECASE)
+    allowed = re.compile(
+        r'<script>|<script id="plotly-js">|<script type="application/json" '
+        r'(data-figure="fig-[a-z-]+"|id="plot-config")>'
+    )
+    assert openings and all(allowed.fullmatch(o) for o in openings), openings
+    assert html.lower().count("</script") == len(openings)
+
+
+def test_entities_and_carriage_returns_in_headlines_stay_literal(
+    rendered: tuple[Path, str],
+) -> None:
+    _, html = rendered
+    assert ENTITY_HEADLINE.replace("&", "&amp;") in html
+    assert "\r" not in html
+    assert CR_HEADLINE.replace("\r", " ") in html
+
+
+def test_every_section_and_chart_is_present(rendered: tuple[Path, str]) -> None:
+    _, html = rendered
+    for section in SECTIONS:
+        assert f'<section id="{section}">' in html
+    for chart in CHARTS:
+        assert f'id="{chart}"' in html
+        assert f'data-figure="{chart}"' in html
+    assert html.count('<script id="plotly-js">') == 1
+
+
+def _expected(value: object, key: str) -> str:
+    if value is None:
+        return "\u2013"
+    if key.startswith("max_drawdown_"):
+        return str(value)
+    ratios = {"sharpe", "sortino", "calmar", "profit_factor"}
+    if key in ratios:
+        return f"{value:.2f}"
+    if key == "trades":
+        return f"{value:,}"
+    if key == "avg_holding_sessions":
+        return f"{value:.1f}"
+    return f"{value * 100:,.2f}%"
+
+
+def test_headline_table_equals_stats_json(rendered: tuple[Path, str]) -> None:
+    run_dir, html = rendered
+    stats = json.loads((run_dir / "stats.json").read_text())["stats"]
+    rows = {attrs["data-key"]: cells for attrs, cells, _ in table_rows(html, "headline-table")[1:]}
+    assert set(rows) == set(stats["strategy"])
+    for key, cells in rows.items():
+        assert cells[1] == _expected(stats["strategy"][key], key), key
+        assert cells[2] == _expected(stats["benchmark"][key], key), key
+
+
+def test_negative_and_positive_figures_are_coloured(rendered: tuple[Path, str]) -> None:
+    run_dir, html = rendered
+    stats = json.loads((run_dir / "stats.json").read_text())["stats"]
+    rows = {
+        a["data-key"]: cell_attrs for a, _, cell_attrs in table_rows(html, "headline-table")[1:]
+    }
+    for side, column in (("strategy", 1), ("benchmark", 2)):
+        value = stats[side]["max_drawdown"]
+        assert value < 0 and "neg" in rows["max_drawdown"][column]["class"]
+        total = stats[side]["total_return"]
+        assert ("pos" if total > 0 else "neg") in rows["total_return"][column]["class"]
+
+
+def test_rendering_twice_gives_the_same_bytes(tmp_path: Path) -> None:
+    run_dir = build_run_folder(tmp_path)
+    first = render_report(run_dir).read_bytes()
+    second = render_report(run_dir).read_bytes()
+    assert first == second
+
+
+def test_default_trades_view_is_the_best_and_worst_fifty(tmp_path: Path) -> None:
+    run_dir = build_run_folder(tmp_path, n_sessions=320, flip_probability=0.6)
+    trades = pd.read_csv(run_dir / "trades.csv")
+    assert len(trades) > 150
+    html = render_report(run_dir).read_text(encoding="utf-8")
+    rows = table_rows(html, "trades-table")[1:]
+    assert len(rows) == len(trades)
+    pnl_col = 6
+    shown = sorted(
+        (float(c[pnl_col]["data-key"]) for a, _, c in rows if a.get("data-top") == "1"),
+        reverse=True,
+    )
+    ranked = sorted(trades["pnl"], reverse=True)
+    assert shown == pytest.approx(ranked[:50] + ranked[-50:])
+    hidden = [a for a, _, _ in rows if "hidden" in a]
+    assert len(hidden) == len(trades) - 100
+
+
+def test_per_ticker_table_lists_every_ticker(rendered: tuple[Path, str]) -> None:
+    run_dir, html = rendered
+    stats = json.loads((run_dir / "stats.json").read_text())
+    rows = table_rows(html, "per-ticker-table")[1:]
+    assert sorted(cells[0] for _, cells, _ in rows) == sorted(stats["per_ticker"])
+    for _, cells, _ in rows:
+        assert cells[2] == f"{stats['per_ticker'][cells[0]]['pnl']:,.2f}"
+
+
+def test_reproducibility_block_shows_config_fingerprints_and_versions(
+    rendered: tuple[Path, str],
+) -> None:
+    run_dir, html = rendered
+    stats = json.loads((run_dir / "stats.json").read_text())
+    for info in stats["data"].values():
+        assert info["sha256"] in html
+    for name, version in stats["versions"].items():
+        assert f'<th>{name}</th><td class="mono">{version}</td>' in html
+    assert "half_life = 2.0" in html
+    assert stats["command"] in html
+
+
+def test_missing_run_folder_file_names_it(tmp_path: Path) -> None:
+    run_dir = build_run_folder(tmp_path)
+    (run_dir / "trades.csv").unlink()
+    with pytest.raises(InputError, match="trades.csv"):
+        render_report(run_dir)
+
+
+def test_missing_column_is_named(tmp_path: Path) -> None:
+    run_dir = build_run_folder(tmp_path)
+    equity = pd.read_csv(run_dir / "equity.csv").drop(columns=["benchmark"])
+    equity.to_csv(run_dir / "equity.csv", index=False)
+    with pytest.raises(InputError, match="benchmark"):
+        render_report(run_dir)
+
+
+def test_size_breakdown_adds_up(rendered: tuple[Path, str], tmp_path: Path) -> None:
+    run_dir, _ = rendered
+    sizes = report_size_breakdown(run_dir / "report.html")
+    parts = sizes["plotly_js"] + sizes["figures_json"] + sizes["trades_table"] + sizes["rest"]
+    assert parts == sizes["total"] == (run_dir / "report.html").stat().st_size
+    assert min(sizes.values()) > 0
