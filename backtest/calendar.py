@@ -32,6 +32,7 @@ never on its own day, since its time is unknown.
 from __future__ import annotations
 
 import datetime as dt
+import warnings
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -171,7 +172,12 @@ def _schedule(
     import exchange_calendars as xcals
 
     try:
-        exchange = xcals.get_calendar(calendar, start=first, end=last)
+        with warnings.catch_warnings():
+            # exchange_calendars 4.13 reads tz-aware Series.values, deprecated in pandas 3.1.
+            warnings.filterwarnings(
+                "ignore", message=r"Series\.values returning an ndarray that drops timezone"
+            )
+            exchange = xcals.get_calendar(calendar, start=first, end=last)
     except xcals.errors.InvalidCalendarName:
         raise InputError(
             f"unknown exchange calendar '{calendar}'",

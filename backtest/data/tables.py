@@ -60,7 +60,7 @@ class DataWarning(UserWarning):
 _GZIP_MAGIC = b"\x1f\x8b"
 _PARQUET_MAGIC = b"PAR1"
 _SNIFF_BYTES = 64 * 1024
-_BINARY_REPLACED_FRACTION = 0.05
+_BINARY_REPLACED_FRACTION = 0.25
 
 _SUFFIX_FORMATS = {
     ".csv": "csv",
@@ -260,7 +260,7 @@ def _malformed(error: Exception, path: Path, what: str) -> InputError:
 
 
 def _read_jsonl(path: Path, compression: str | None, what: str) -> pd.DataFrame:
-    options = dict(lines=True, dtype=False, convert_dates=False, convert_axes=False)
+    options = dict(lines=True, dtype=False, convert_axes=False)
     try:
         try:
             frame = pd.read_json(path, compression=compression, encoding="utf-8", **options)
