@@ -20,6 +20,7 @@ from backtest.data.fetch import (
     parse_prices_source,
     yfinance_download,
 )
+from backtest.data.prices import load_prices
 from backtest.errors import InputError
 
 REPO = Path(__file__).resolve().parents[1]
@@ -73,7 +74,7 @@ def expected_rows(rows: pd.DataFrame, tickers: list[str], start: date, end: date
 
 
 def assert_same_prices(actual: pd.DataFrame, expected: pd.DataFrame) -> None:
-    columns = ["date", "ticker", "open", "high", "low", "close", "adj_close", "volume"]
+    columns = list(fetch.DOWNLOAD_COLUMNS)
     pd.testing.assert_frame_equal(
         actual[columns].reset_index(drop=True),
         expected[columns].reset_index(drop=True),
@@ -102,21 +103,20 @@ def test_first_fetch_writes_one_parquet_file_per_ticker(tmp_path, yahoo_rows):
     assert result.cached_rows == {"AAPL": 0, "MSFT": 0}
 
 
-def test_fetched_frame_has_the_long_prices_dtypes(tmp_path, yahoo_rows):
-    result = fetch_prices(
-        ["AAPL"],
-        date(2015, 5, 26),
-        date(2015, 6, 5),
-        cache_dir=tmp_path,
-        download=FakeYahoo(yahoo_rows),
-    )
-    frame = load_cached_prices(["AAPL"], cache_dir=tmp_path)
+def test_a_cache_file_reads_as_a_prices_file_and_fetch_returns_that_frame(tmp_path, yahoo_rows):
+    start, end = date(2015, 5, 26), date(2015, 6, 5)
 
-    for loaded in (result.frame, frame):
-        assert list(loaded.columns) == list(fetch.PRICE_COLUMNS)
-        assert loaded["date"].dtype == np.dtype("datetime64[ns]")
-        assert loaded["volume"].dtype == np.dtype("int64")
-        assert loaded["close"].dtype == np.dtype("float64")
+    result = fetch_prices(
+        ["AAPL", "MSFT"], start, end, cache_dir=tmp_path, download=FakeYahoo(yahoo_rows)
+    )
+
+    as_prices_files = pd.concat(
+        [load_prices(tmp_path / "AAPL.parquet"), load_prices(tmp_path / "MSFT.parquet")],
+        ignore_index=True,
+    )
+    pd.testing.assert_frame_equal(result.frame, as_prices_files)
+    pd.testing.assert_frame_equal(load_cached_prices(None, cache_dir=tmp_path), as_prices_files)
+    assert as_prices_files["date"].dtype == np.dtype("datetime64[ns]")
 
 
 def test_second_fetch_downloads_only_the_later_part_plus_overlap(tmp_path, yahoo_rows):
@@ -404,7 +404,7 @@ def test_recorded_yfinance_frame_converts_to_the_long_prices_format(yahoo_rows):
 
     long = from_yfinance_frame(raw)
 
-    assert list(long.columns) == list(fetch.PRICE_COLUMNS)
+    assert list(long.columns) == list(fetch.DOWNLOAD_COLUMNS)
     assert long["date"].dtype == np.dtype("datetime64[ns]")
     assert_same_prices(
         long, expected_rows(yahoo_rows, ["AAPL", "MSFT"], date(2015, 5, 26), date(2015, 6, 5))
@@ -453,6 +453,27 @@ def test_default_downloader_asks_yfinance_for_raw_bars_with_an_exclusive_end(
     assert asked["threads"] is False
     assert asked["multi_level_index"] is True
     assert 0 < asked["timeout"] <= 10
+    assert_same_prices(
+        long, expected_rows(yahoo_rows, ["AAPL", "MSFT"], date(2015, 5, 26), date(2015, 6, 5))
+    )
+
+
+def test_default_downloader_asks_for_tickers_in_bounded_batches(monkeypatch, yahoo_rows):
+    import yfinance
+
+    batches: list[list[str]] = []
+
+    def recorded_download(tickers: list[str], **kwargs: object) -> pd.DataFrame:
+        batches.append(list(tickers))
+        recorded = read_recorded()
+        return recorded.loc[:, recorded.columns.get_level_values("Ticker").isin(tickers)]
+
+    monkeypatch.setattr(yfinance, "download", recorded_download)
+    monkeypatch.setattr(fetch, "TICKERS_PER_CALL", 1)
+
+    long = yfinance_download(["MSFT", "AAPL"], date(2015, 5, 26), date(2015, 6, 5))
+
+    assert batches == [["MSFT"], ["AAPL"]]
     assert_same_prices(
         long, expected_rows(yahoo_rows, ["AAPL", "MSFT"], date(2015, 5, 26), date(2015, 6, 5))
     )

@@ -22,6 +22,7 @@ cached nor returned. The download boundary is the injectable ``Downloader``; tes
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -41,12 +42,14 @@ import pandas as pd
 from backtest.errors import InputError
 
 Downloader = Callable[[list[str], date, date], pd.DataFrame]
-"""Download daily bars for tickers, start and end dates inclusive, in the long prices format."""
+"""Download daily bars for tickers, start and end dates inclusive, as a frame with columns
+``DOWNLOAD_COLUMNS`` (one row per ticker and session; tickers with no rows mean failure)."""
 
-PRICE_COLUMNS = ("date", "ticker", "open", "high", "low", "close", "adj_close", "volume")
+DOWNLOAD_COLUMNS = ("date", "ticker", "open", "high", "low", "close", "adj_close", "volume")
 CACHE_ENV_VAR = "NEWS_BACKTEST_CACHE"
 REQUEST_TIMEOUT_S = 5.0
 DOWNLOAD_DEADLINE_S = 15.0
+TICKERS_PER_CALL = 10
 OVERLAP_DAYS = 10
 ADJUSTMENT_RTOL = 1e-4
 
@@ -77,10 +80,10 @@ class DownloadRequest:
 class FetchResult:
     """What ``fetch_prices`` returns.
 
-    ``frame`` holds the requested range in the long prices format. Per ticker, ``new_rows``
-    counts dates added to the cache by this call and ``cached_rows`` the rows of the requested
-    range that were already cached. ``redownloaded`` names tickers whose Yahoo history changed
-    (split or dividend re-adjustment) and was downloaded again whole.
+    ``frame`` holds the requested range exactly as ``load_cached_prices`` reads it. Per
+    ticker, ``new_rows`` counts dates added to the cache by this call and ``cached_rows`` the
+    rows of the requested range that were already cached. ``redownloaded`` names tickers whose
+    Yahoo history changed (split or dividend re-adjustment) and was downloaded again whole.
     """
 
     frame: pd.DataFrame
@@ -145,53 +148,60 @@ def cache_path(ticker: str, cache_dir: Path) -> Path:
 
 
 def yfinance_download(tickers: list[str], start: date, end: date) -> pd.DataFrame:
-    """Daily bars from Yahoo Finance for ``start`` to ``end`` inclusive, in the long format.
+    """Daily bars from Yahoo Finance, ``start`` to ``end`` inclusive, as ``DOWNLOAD_COLUMNS``.
 
     Calls ``yf.download`` with ``auto_adjust=False`` (yfinance 1.x adjusts by default), so Close
     is the close as traded (split-adjusted by Yahoo) and dividends live in Adj Close. yfinance
     does not raise when offline: it returns an empty frame and logs to stderr. Here its logging
-    and warnings are muted, a ticker with no rows raises ``InputError``, and the whole call is
-    bounded by ``DOWNLOAD_DEADLINE_S`` seconds.
+    and warnings are muted and a ticker with no rows raises ``InputError``. Tickers go in
+    batches of ``TICKERS_PER_CALL``, each call bounded by ``DOWNLOAD_DEADLINE_S`` seconds; the
+    first failing batch raises, so with no network the failure comes within one deadline.
     """
     names = normalise_tickers(tickers)
-
-    def call() -> pd.DataFrame:
-        import yfinance as yf
-
-        logger = logging.getLogger("yfinance")
-        was_disabled = logger.disabled
-        logger.disabled = True
+    frames = []
+    for first in range(0, len(names), TICKERS_PER_CALL):
+        batch = names[first : first + TICKERS_PER_CALL]
+        call = functools.partial(_quiet_yf_download, batch, start, end)
         try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                return yf.download(
-                    names,
-                    start=start.isoformat(),
-                    end=(end + timedelta(days=1)).isoformat(),
-                    auto_adjust=False,
-                    actions=False,
-                    progress=False,
-                    threads=False,
-                    group_by="column",
-                    multi_level_index=True,
-                    timeout=REQUEST_TIMEOUT_S,
-                )
-        finally:
-            logger.disabled = was_disabled
+            raw = _run_with_deadline(call, DOWNLOAD_DEADLINE_S)
+        except Exception as exc:
+            raise _download_error(batch) from exc
+        frame = from_yfinance_frame(raw)
+        missing = [t for t in batch if not (frame["ticker"] == t).any()]
+        if missing:
+            raise _download_error(missing)
+        frames.append(frame)
+    return _merge(_empty_prices(), *frames)
 
+
+def _quiet_yf_download(tickers: list[str], start: date, end: date) -> pd.DataFrame:
+    """``yf.download`` with yfinance's own log lines and warnings muted for the call."""
+    import yfinance as yf
+
+    logger = logging.getLogger("yfinance")
+    was_disabled = logger.disabled
+    logger.disabled = True
     try:
-        raw = _run_with_deadline(call, DOWNLOAD_DEADLINE_S)
-    except Exception as exc:
-        raise _download_error(names) from exc
-    frame = from_yfinance_frame(raw)
-    missing = [t for t in names if not (frame["ticker"] == t).any()]
-    if missing:
-        raise _download_error(missing)
-    return frame
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return yf.download(
+                tickers,
+                start=start.isoformat(),
+                end=(end + timedelta(days=1)).isoformat(),
+                auto_adjust=False,
+                actions=False,
+                progress=False,
+                threads=False,
+                group_by="column",
+                multi_level_index=True,
+                timeout=REQUEST_TIMEOUT_S,
+            )
+    finally:
+        logger.disabled = was_disabled
 
 
 def from_yfinance_frame(raw: pd.DataFrame | None) -> pd.DataFrame:
-    """Convert ``yf.download``'s wide frame (columns ``(Price, Ticker)``) to the long format.
+    """Convert ``yf.download``'s wide frame (columns ``(Price, Ticker)``) to ``DOWNLOAD_COLUMNS``.
 
     Rows missing any price (yfinance pads tickers to a shared index with NaN) are dropped, as
     missing sessions stay missing; a missing volume becomes 0.
@@ -282,7 +292,7 @@ def fetch_prices(
             _write_cache(paths[ticker], frames[ticker], covered[ticker])
 
     return FetchResult(
-        frame=_in_range(_concat(frames.values()), start, end),
+        frame=_in_range(load_cached_prices(names, cache_dir=folder), start, end),
         new_rows={t: _count_new(cached.get(t), frames[t]) for t in names},
         cached_rows={t: _count_cached(cached.get(t), start, end) for t in names},
         paths=paths,
@@ -294,7 +304,8 @@ def fetch_prices(
 def load_cached_prices(
     tickers: Sequence[str] | None, cache_dir: Path | None = None
 ) -> pd.DataFrame:
-    """Every cached row of ``tickers`` (all cached tickers if None) in the long prices format.
+    """Every cached row of ``tickers`` (all cached tickers if None or empty), as ``load_prices``
+    returns it (each cache file is a valid prices file; ``record`` is the row in that file).
 
     Reads the cache only, never the network; a ticker not in the cache is an ``InputError``.
     """
@@ -315,7 +326,10 @@ def load_cached_prices(
                 hint=_FETCH_HINT.format(tickers=" ".join(missing)),
             )
         files = [cache_path(t, folder) for t in names]
-    return _concat(_read_cache(path, ignore_unreadable=False).frame for path in files)
+    from backtest.data.prices import load_prices
+
+    loaded = pd.concat([load_prices(path) for path in files], ignore_index=True)
+    return loaded.sort_values(["ticker", "date"], kind="stable", ignore_index=True)
 
 
 def _run_with_deadline(task: Callable[[], Any], deadline_s: float) -> Any:
@@ -413,10 +427,6 @@ def _merge(base: pd.DataFrame, *newer: pd.DataFrame) -> pd.DataFrame:
     return frame.sort_values(["ticker", "date"], ignore_index=True)
 
 
-def _concat(frames: Any) -> pd.DataFrame:
-    return _merge(_empty_prices(), *frames)
-
-
 def _in_range(frame: pd.DataFrame, start: date, end: date) -> pd.DataFrame:
     keep = (frame["date"] >= pd.Timestamp(start)) & (frame["date"] <= pd.Timestamp(end))
     return frame[keep].reset_index(drop=True)
@@ -476,10 +486,10 @@ def _empty_prices() -> pd.DataFrame:
 
 
 def _normalise_frame(frame: pd.DataFrame | None) -> pd.DataFrame:
-    """A downloaded or cached frame in the exact long format: columns, dtypes, no gaps."""
+    """A downloaded or cached frame as ``DOWNLOAD_COLUMNS``, typed; rows without a price dropped."""
     if frame is None or frame.empty:
         return _empty_prices()
-    missing = [c for c in PRICE_COLUMNS if c != "adj_close" and c not in frame.columns]
+    missing = [c for c in DOWNLOAD_COLUMNS if c != "adj_close" and c not in frame.columns]
     if missing:
         raise InputError(f"downloaded prices have no {', '.join(missing)} column")
     frame = frame.copy()
@@ -495,7 +505,7 @@ def _normalise_frame(frame: pd.DataFrame | None) -> pd.DataFrame:
     frame = frame.dropna(subset=["date", *_FLOAT_COLUMNS])
     volume = pd.to_numeric(frame["volume"], errors="coerce").fillna(0)
     frame["volume"] = volume.round().astype("int64")
-    return _merge(_empty_prices(), frame[list(PRICE_COLUMNS)])
+    return _merge(_empty_prices(), frame[list(DOWNLOAD_COLUMNS)])
 
 
 def _read_cache(path: Path, *, ignore_unreadable: bool) -> _Cached:
