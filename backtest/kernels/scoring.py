@@ -1,0 +1,488 @@
+"""Headline scoring kernel: finance-lexicon sentiment over one UTF-8 buffer, no Python per text.
+
+Texts arrive as one ``uint8`` buffer plus ``int64`` offsets (text ``i`` is
+``buf[offsets[i]:offsets[i + 1]]``). For each text the kernel:
+
+1. tokenises: ASCII letters are lower-cased; tokens are runs of ``[a-z0-9]`` that may hold an
+   apostrophe between two such characters (``don't``) and ``.`` or ``,`` between two digits
+   (``5.2``, ``3,000``). HTML entities ``&amp; &lt; &gt; &quot; &#39;`` are decoded and curly
+   apostrophes read as ``'``. Links (``http...``, ``t.co/...``, ``www....`` up to the next
+   whitespace), ``$CASHTAGS`` and ``@users`` are dropped, as is ``RT`` before an ``@user``.
+   ``#`` is a separator, so hashtags keep their word. Everything else (punctuation, non-ASCII
+   bytes, emoji) separates tokens. NUL counts as whitespace.
+2. looks terms up, longest match first (3, then 2, then 1 tokens), in an open-addressing table
+   of FNV-1a 64-bit hashes of the tokens joined by one space. A token ending in ``n't`` that is
+   not itself a term reads as the ``n't`` term (a negator), if the lexicon has one.
+3. scores the matched items: a negator multiplies by its weight every item starting within
+   ``NEGATION_WINDOW_TOKENS`` tokens after it; an intensifier or dampener multiplies by its
+   weight the items starting within ``MODIFIER_WINDOW_TOKENS`` tokens after it and the item
+   ending right before it ("rose sharply"). A direction (``up`` / ``down``) pairs with the
+   nearest thing (``good_thing`` / ``bad_thing``) within ``PAIR_WINDOW_TOKENS`` tokens (the
+   preceding one on a tie) and contributes ``weight x (+1 good | -1 bad) x modifiers of both x
+   negation of the direction``; the paired thing adds nothing itself. Unpaired directions,
+   unpaired things and words contribute ``weight x modifiers x negation``.
+4. normalises the sum like VADER's compound score: ``s / sqrt(s * s + alpha)``.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+KIND_NEUTRAL = 0
+KIND_WORD = 1
+KIND_NEGATOR = 2
+KIND_INTENSIFIER = 3
+KIND_DAMPENER = 4
+KIND_UP = 5
+KIND_DOWN = 6
+KIND_GOOD_THING = 7
+KIND_BAD_THING = 8
+
+NEGATION_WINDOW_TOKENS = 3
+MODIFIER_WINDOW_TOKENS = 2
+PAIR_WINDOW_TOKENS = 5
+
+FNV_OFFSET = np.uint64(0xCBF29CE484222325)
+FNV_PRIME = np.uint64(0x100000001B3)
+_SPACE = np.uint64(32)
+
+
+@numba.njit(cache=True)
+def _is_alnum(c: int) -> bool:
+    return (48 <= c <= 57) or (97 <= c <= 122)
+
+
+@numba.njit(cache=True)
+def _is_digit(c: int) -> bool:
+    return 48 <= c <= 57
+
+
+@numba.njit(cache=True)
+def _is_space(b: int) -> bool:
+    return b == 32 or b == 0 or (9 <= b <= 13)
+
+
+@numba.njit(cache=True)
+def _lower(b: int) -> int:
+    if 65 <= b <= 90:
+        return b + 32
+    return b
+
+
+@numba.njit(cache=True)
+def _matches(buf: np.ndarray, i: int, end: int, pattern: tuple) -> bool:
+    """True when the lower-cased bytes at ``buf[i:]`` start with ``pattern`` (byte codes)."""
+    if i + len(pattern) > end:
+        return False
+    k = 0
+    while k < len(pattern) and _lower(buf[i + k]) == pattern[k]:
+        k += 1
+    return k == len(pattern)
+
+
+@numba.njit(cache=True)
+def _decode(buf: np.ndarray, i: int, end: int) -> tuple[int, int]:
+    """The normalised character at byte ``i`` and how many bytes it spans."""
+    b = int(buf[i])
+    if b == 38:  # '&': the five HTML entities Twitter emits
+        if (
+            i + 5 <= end
+            and buf[i + 1] == 97
+            and buf[i + 2] == 109
+            and buf[i + 3] == 112
+            and buf[i + 4] == 59
+        ):  # &amp;
+            return 38, 5
+        if i + 4 <= end and buf[i + 2] == 116 and buf[i + 3] == 59:
+            if buf[i + 1] == 108:  # &lt;
+                return 60, 4
+            if buf[i + 1] == 103:  # &gt;
+                return 62, 4
+        if (
+            i + 6 <= end
+            and buf[i + 1] == 113
+            and buf[i + 2] == 117
+            and buf[i + 3] == 111
+            and buf[i + 4] == 116
+            and buf[i + 5] == 59
+        ):  # &quot;
+            return 34, 6
+        if (
+            i + 5 <= end
+            and buf[i + 1] == 35
+            and buf[i + 2] == 51
+            and buf[i + 3] == 57
+            and buf[i + 4] == 59
+        ):  # &#39;
+            return 39, 5
+        return 38, 1
+    if (
+        b == 0xE2
+        and i + 3 <= end
+        and buf[i + 1] == 0x80
+        and (buf[i + 2] == 0x98 or buf[i + 2] == 0x99)
+    ):
+        return 39, 3  # curly apostrophes
+    return _lower(b), 1
+
+
+@numba.njit(cache=True)
+def _tokenize(
+    buf: np.ndarray,
+    start: int,
+    end: int,
+    norm: np.ndarray,
+    tok_start: np.ndarray,
+    tok_end: np.ndarray,
+    tok_hash: np.ndarray,
+) -> int:
+    """Write normalised token bytes to ``norm`` and their spans and hashes; return the count."""
+    n_tokens = 0
+    w = 0
+    i = start
+    while i < end:
+        c, n = _decode(buf, i, end)
+        if _is_alnum(c):
+            if (
+                _matches(buf, i, end, (104, 116, 116, 112))  # http
+                or _matches(buf, i, end, (116, 46, 99, 111, 47))  # t.co/
+                or _matches(buf, i, end, (119, 119, 119, 46))  # www.
+            ):
+                while i < end and not _is_space(buf[i]):
+                    i += 1
+                continue
+            first = w
+            h = FNV_OFFSET
+            j = i
+            last = 0
+            while j < end:
+                c, n = _decode(buf, j, end)
+                take = _is_alnum(c)
+                if (
+                    not take
+                    and (c == 39 or ((c == 46 or c == 44) and _is_digit(last)))
+                    and j + n < end
+                ):
+                    c2, n2 = _decode(buf, j + n, end)
+                    take = _is_digit(c2) if c != 39 else _is_alnum(c2)
+                if not take:
+                    break
+                norm[w] = c
+                w += 1
+                h = (h ^ np.uint64(c)) * FNV_PRIME
+                last = c
+                j += n
+            i = j
+            if w - first == 2 and norm[first] == 114 and norm[first + 1] == 116:  # "rt"
+                k = j
+                while k < end and buf[k] == 32:
+                    k += 1
+                if k < end and buf[k] == 64:
+                    w = first
+                    continue
+            tok_start[n_tokens] = first
+            tok_end[n_tokens] = w
+            tok_hash[n_tokens] = h
+            n_tokens += 1
+        elif (c == 36 or c == 64) and i + 1 < end:  # $cashtag, @user
+            nxt = _lower(buf[i + 1])
+            if (97 <= nxt <= 122) or (c == 64 and (_is_alnum(nxt) or nxt == 95)):
+                i += 1
+                while i < end and (_is_alnum(_lower(buf[i])) or buf[i] == 95):
+                    i += 1
+            else:
+                i += 1
+        else:
+            i += n
+    return n_tokens
+
+
+@numba.njit(cache=True)
+def _lookup(table_keys: np.ndarray, h: np.uint64) -> int:
+    """Slot of hash ``h`` in the open-addressing table, or -1."""
+    mask = np.uint64(table_keys.shape[0] - 1)
+    slot = (h ^ (h >> np.uint64(32))) & mask
+    while True:
+        key = table_keys[slot]
+        if key == h:
+            return np.int64(slot)
+        if key == 0:
+            return -1
+        slot = (slot + np.uint64(1)) & mask
+
+
+@numba.njit(cache=True)
+def _extend(h: np.uint64, norm: np.ndarray, first: int, stop: int) -> np.uint64:
+    """FNV-1a hash ``h`` continued with a space and the token bytes ``norm[first:stop]``."""
+    h = (h ^ _SPACE) * FNV_PRIME
+    for k in range(first, stop):
+        h = (h ^ np.uint64(norm[k])) * FNV_PRIME
+    return h
+
+
+@numba.njit(cache=True)
+def _match(
+    n_tokens: int,
+    norm: np.ndarray,
+    tok_start: np.ndarray,
+    tok_end: np.ndarray,
+    tok_hash: np.ndarray,
+    table_keys: np.ndarray,
+    table_terms: np.ndarray,
+    table_flags: np.ndarray,
+    nt_term: int,
+    it_pos: np.ndarray,
+    it_end: np.ndarray,
+    it_term: np.ndarray,
+) -> int:
+    """Longest-match lexicon terms left to right; return the number of matched items."""
+    n_items = 0
+    p = 0
+    while p < n_tokens:
+        best = -1
+        length = 0
+        slot = _lookup(table_keys, tok_hash[p])
+        if slot >= 0:
+            if table_terms[slot] >= 0:
+                best = table_terms[slot]
+                length = 1
+            if table_flags[slot] != 0 and p + 1 < n_tokens:
+                h2 = _extend(tok_hash[p], norm, tok_start[p + 1], tok_end[p + 1])
+                slot2 = _lookup(table_keys, h2)
+                if slot2 >= 0:
+                    if table_terms[slot2] >= 0:
+                        best = table_terms[slot2]
+                        length = 2
+                    if table_flags[slot2] != 0 and p + 2 < n_tokens:
+                        h3 = _extend(h2, norm, tok_start[p + 2], tok_end[p + 2])
+                        slot3 = _lookup(table_keys, h3)
+                        if slot3 >= 0 and table_terms[slot3] >= 0:
+                            best = table_terms[slot3]
+                            length = 3
+        if length == 0 and nt_term >= 0:
+            e = tok_end[p]
+            if (
+                e - tok_start[p] > 3
+                and norm[e - 1] == 116
+                and norm[e - 2] == 39
+                and norm[e - 3] == 110
+            ):
+                best = nt_term
+                length = 1
+        if length == 0:
+            p += 1
+            continue
+        it_pos[n_items] = p
+        it_end[n_items] = p + length - 1
+        it_term[n_items] = best
+        n_items += 1
+        p += length
+    return n_items
+
+
+@numba.njit(cache=True)
+def _is_thing(kind: int) -> bool:
+    return kind in (KIND_GOOD_THING, KIND_BAD_THING)
+
+
+@numba.njit(cache=True)
+def _score_items(
+    n_tokens: int,
+    n_items: int,
+    it_pos: np.ndarray,
+    it_end: np.ndarray,
+    it_term: np.ndarray,
+    weights: np.ndarray,
+    kinds: np.ndarray,
+    neg_at: np.ndarray,
+    mod_before: np.ndarray,
+    mod_after: np.ndarray,
+    it_mult: np.ndarray,
+    it_neg: np.ndarray,
+    it_pair: np.ndarray,
+    it_contrib: np.ndarray,
+) -> float:
+    """Apply negation, modifiers and change pairing to matched items; return the raw sum."""
+    for q in range(n_tokens):
+        neg_at[q] = 1.0
+        mod_before[q] = 1.0
+        mod_after[q] = 1.0
+    for k in range(n_items):
+        kind = kinds[it_term[k]]
+        w = weights[it_term[k]]
+        e = it_end[k]
+        if kind == KIND_NEGATOR:
+            for q in range(e + 1, min(e + 1 + NEGATION_WINDOW_TOKENS, n_tokens)):
+                neg_at[q] *= w
+        elif kind in (KIND_INTENSIFIER, KIND_DAMPENER):
+            for q in range(e + 1, min(e + 1 + MODIFIER_WINDOW_TOKENS, n_tokens)):
+                mod_before[q] *= w
+            if it_pos[k] > 0:
+                mod_after[it_pos[k] - 1] *= w
+    for k in range(n_items):
+        it_mult[k] = mod_before[it_pos[k]] * mod_after[it_end[k]]
+        it_neg[k] = neg_at[it_pos[k]]
+        it_pair[k] = -1
+        it_contrib[k] = 0.0
+    for k in range(n_items):
+        kind = kinds[it_term[k]]
+        if kind != KIND_UP and kind != KIND_DOWN:
+            continue
+        best = -1
+        best_distance = PAIR_WINDOW_TOKENS + 1
+        j = k - 1
+        while j >= 0:
+            d = it_pos[k] - it_end[j]
+            if d > PAIR_WINDOW_TOKENS:
+                break
+            if _is_thing(kinds[it_term[j]]):
+                best = j
+                best_distance = d
+                break
+            j -= 1
+        j = k + 1
+        while j < n_items:
+            d = it_pos[j] - it_end[k]
+            if d >= best_distance:
+                break
+            if _is_thing(kinds[it_term[j]]):
+                best = j
+                break
+            j += 1
+        it_pair[k] = best
+        if best >= 0:
+            it_pair[best] = k
+    total = 0.0
+    for k in range(n_items):
+        kind = kinds[it_term[k]]
+        w = weights[it_term[k]]
+        c = 0.0
+        if kind == KIND_WORD:
+            c = w * it_mult[k] * it_neg[k]
+        elif kind in (KIND_UP, KIND_DOWN):
+            j = it_pair[k]
+            if j >= 0:
+                sign = 1.0 if kinds[it_term[j]] == KIND_GOOD_THING else -1.0
+                c = w * sign * it_mult[k] * it_mult[j] * it_neg[k]
+            else:
+                c = w * it_mult[k] * it_neg[k]
+        elif _is_thing(kind) and it_pair[k] < 0:
+            c = w * it_mult[k] * it_neg[k]
+        it_contrib[k] = c
+        total += c
+    return total
+
+
+@numba.njit(cache=True)
+def _normalise(total: float, alpha: float) -> float:
+    if total == 0.0:
+        return 0.0
+    return total / np.sqrt(total * total + alpha)
+
+
+@numba.njit(cache=True)
+def score_texts(
+    buf: np.ndarray,
+    offsets: np.ndarray,
+    table_keys: np.ndarray,
+    table_terms: np.ndarray,
+    table_flags: np.ndarray,
+    weights: np.ndarray,
+    kinds: np.ndarray,
+    nt_term: int,
+    alpha: float,
+) -> np.ndarray:
+    """Score every text ``buf[offsets[i]:offsets[i + 1]]``; float64 scores in [-1, 1]."""
+    n_texts = offsets.shape[0] - 1
+    scores = np.zeros(n_texts, dtype=np.float64)
+    longest = 1
+    for i in range(n_texts):
+        longest = max(longest, offsets[i + 1] - offsets[i])
+    norm = np.empty(longest, dtype=np.uint8)
+    tok_start = np.empty(longest, dtype=np.int64)
+    tok_end = np.empty(longest, dtype=np.int64)
+    tok_hash = np.empty(longest, dtype=np.uint64)
+    it_pos = np.empty(longest, dtype=np.int64)
+    it_end = np.empty(longest, dtype=np.int64)
+    it_term = np.empty(longest, dtype=np.int64)
+    neg_at = np.empty(longest, dtype=np.float64)
+    mod_before = np.empty(longest, dtype=np.float64)
+    mod_after = np.empty(longest, dtype=np.float64)
+    it_mult = np.empty(longest, dtype=np.float64)
+    it_neg = np.empty(longest, dtype=np.float64)
+    it_pair = np.empty(longest, dtype=np.int64)
+    it_contrib = np.empty(longest, dtype=np.float64)
+    for i in range(n_texts):
+        n_tokens = _tokenize(buf, offsets[i], offsets[i + 1], norm, tok_start, tok_end, tok_hash)
+        if n_tokens == 0:
+            continue
+        n_items = _match(
+            n_tokens, norm, tok_start, tok_end, tok_hash, table_keys, table_terms, table_flags,
+            nt_term, it_pos, it_end, it_term,
+        )  # fmt: skip
+        if n_items == 0:
+            continue
+        total = _score_items(
+            n_tokens, n_items, it_pos, it_end, it_term, weights, kinds, neg_at, mod_before,
+            mod_after, it_mult, it_neg, it_pair, it_contrib,
+        )  # fmt: skip
+        scores[i] = _normalise(total, alpha)
+    return scores
+
+
+@numba.njit(cache=True)
+def explain_text(
+    buf: np.ndarray,
+    table_keys: np.ndarray,
+    table_terms: np.ndarray,
+    table_flags: np.ndarray,
+    weights: np.ndarray,
+    kinds: np.ndarray,
+    nt_term: int,
+    alpha: float,
+):
+    """Every step of scoring one text: normalised tokens, matched items and their contributions.
+
+    Returns ``(norm, tok_start, tok_end, it_pos, it_end, it_term, it_mult, it_neg, it_pair,
+    it_contrib, raw_sum, score)``, arrays trimmed to the token and item counts.
+    """
+    size = max(buf.shape[0], 1)
+    norm = np.empty(size, dtype=np.uint8)
+    tok_start = np.empty(size, dtype=np.int64)
+    tok_end = np.empty(size, dtype=np.int64)
+    tok_hash = np.empty(size, dtype=np.uint64)
+    it_pos = np.empty(size, dtype=np.int64)
+    it_end = np.empty(size, dtype=np.int64)
+    it_term = np.empty(size, dtype=np.int64)
+    neg_at = np.empty(size, dtype=np.float64)
+    mod_before = np.empty(size, dtype=np.float64)
+    mod_after = np.empty(size, dtype=np.float64)
+    it_mult = np.empty(size, dtype=np.float64)
+    it_neg = np.empty(size, dtype=np.float64)
+    it_pair = np.empty(size, dtype=np.int64)
+    it_contrib = np.empty(size, dtype=np.float64)
+    n_tokens = _tokenize(buf, 0, buf.shape[0], norm, tok_start, tok_end, tok_hash)
+    n_items = _match(
+        n_tokens, norm, tok_start, tok_end, tok_hash, table_keys, table_terms, table_flags,
+        nt_term, it_pos, it_end, it_term,
+    )  # fmt: skip
+    total = _score_items(
+        n_tokens, n_items, it_pos, it_end, it_term, weights, kinds, neg_at, mod_before,
+        mod_after, it_mult, it_neg, it_pair, it_contrib,
+    )  # fmt: skip
+    n_bytes = tok_end[n_tokens - 1] if n_tokens > 0 else 0
+    return (
+        norm[:n_bytes].copy(),
+        tok_start[:n_tokens].copy(),
+        tok_end[:n_tokens].copy(),
+        it_pos[:n_items].copy(),
+        it_end[:n_items].copy(),
+        it_term[:n_items].copy(),
+        it_mult[:n_items].copy(),
+        it_neg[:n_items].copy(),
+        it_pair[:n_items].copy(),
+        it_contrib[:n_items].copy(),
+        total,
+        _normalise(total, alpha),
+    )

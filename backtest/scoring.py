@@ -1,0 +1,455 @@
+"""Headline scores in [-1, 1], bull / neutral / bear calls, and explanations of both.
+
+The lexicon is a CSV (``backtest/lexicon/finance.csv`` by default, see its README); the
+scoring itself is the numba kernel in ``backtest.kernels.scoring``. numpy and numba are
+imported lazily so that importing this module stays cheap.
+
+Example::
+
+    >>> from backtest.scoring import score_headlines, label_scores
+    >>> scores = score_headlines(["Profit rose 12%", "Loss widened", "Board meets Tuesday"])
+    >>> label_scores(scores).tolist()
+    ['bull', 'bear', 'neutral']
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from backtest.errors import InputError
+
+if TYPE_CHECKING:
+    import numpy as np
+
+DEFAULT_LEXICON_PATH = Path(__file__).resolve().parent / "lexicon" / "finance.csv"
+
+ALPHA = 15.0
+"""VADER's normalisation constant: a raw sum s maps to s / sqrt(s*s + ALPHA)."""
+
+BULL_AT = 0.05
+"""Default score at or above which a headline reads bull (chosen on the dev set)."""
+
+BEAR_AT = -0.05
+"""Default score at or below which a headline reads bear (chosen on the dev set)."""
+
+KINDS: dict[str, int] = {
+    "neutral": 0,
+    "word": 1,
+    "negator": 2,
+    "intensifier": 3,
+    "dampener": 4,
+    "up": 5,
+    "down": 6,
+    "good_thing": 7,
+    "bad_thing": 8,
+}
+
+_WEIGHT_RANGES: dict[str, tuple[float, float, str]] = {
+    "neutral": (0.0, 0.0, "must be 0"),
+    "word": (-4.0, 4.0, "must be within [-4, 4]"),
+    "negator": (-1.0, -1e-9, "must be within [-1, 0)"),
+    "intensifier": (1.0 + 1e-9, 3.0, "must be within (1, 3]"),
+    "dampener": (1e-9, 1.0 - 1e-9, "must be within (0, 1)"),
+    "up": (1e-9, 4.0, "must be within (0, 4]"),
+    "down": (-4.0, -1e-9, "must be within [-4, 0)"),
+    "good_thing": (0.0, 4.0, "must be within [0, 4]"),
+    "bad_thing": (-4.0, 0.0, "must be within [-4, 0]"),
+}
+
+_TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z0-9]+)*")
+_FNV_OFFSET = 0xCBF29CE484222325
+_FNV_PRIME = 0x100000001B3
+_MAX_TERM_TOKENS = 3
+
+
+def fnv1a_64(data: bytes) -> int:
+    """FNV-1a 64-bit hash of ``data``, the key the kernel looks terms up by."""
+    h = _FNV_OFFSET
+    for byte in data:
+        h = ((h ^ byte) * _FNV_PRIME) & 0xFFFFFFFFFFFFFFFF
+    return h
+
+
+@dataclass(frozen=True, eq=False)
+class Lexicon:
+    """A loaded, validated lexicon plus the hash table the kernel searches.
+
+    ``terms[i]`` is the normalised term (tokens joined by one space) with ``weights[i]`` and
+    ``kinds[i]`` (codes in ``KINDS``). ``table_keys`` / ``table_terms`` / ``table_flags`` form an
+    open-addressing table keyed by FNV-1a hashes of terms and of their proper prefixes
+    (``table_terms`` is -1 for a prefix that is not a term; ``table_flags`` is 1 when a longer
+    term starts with the key).
+    """
+
+    path: str
+    terms: tuple[str, ...]
+    weights: np.ndarray
+    kinds: np.ndarray
+    table_keys: np.ndarray
+    table_terms: np.ndarray
+    table_flags: np.ndarray
+    nt_term: int
+
+    def kind_name(self, index: int) -> str:
+        """The kind of term ``index`` as written in the CSV."""
+        return _KIND_NAMES[int(self.kinds[index])]
+
+
+_KIND_NAMES = {code: name for name, code in KINDS.items()}
+
+
+@dataclass(frozen=True)
+class Contribution:
+    """One matched lexicon term and what it added to the raw sum."""
+
+    term: str
+    kind: str
+    base_weight: float
+    rule: str
+    contribution: float
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """Why a text scored what it did: normalised tokens, matched terms, sum, score and call."""
+
+    text: str
+    tokens: tuple[str, ...]
+    contributions: tuple[Contribution, ...]
+    raw_sum: float
+    score: float
+    label: str
+
+    def __str__(self) -> str:
+        lines = [
+            f"text:   {self.text}",
+            f"tokens: {' '.join(self.tokens) if self.tokens else '(none)'}",
+        ]
+        if self.contributions:
+            width = max(len(c.term) for c in self.contributions)
+            for c in self.contributions:
+                lines.append(
+                    f"  {c.term:<{width}}  {c.kind:<11} {c.base_weight:+5.2f}  "
+                    f"{c.contribution:+6.3f}  {c.rule}"
+                )
+        else:
+            lines.append("  (no lexicon terms)")
+        lines.append(
+            f"sum {self.raw_sum:+.3f} -> score {self.score:+.3f} "
+            f"(s / sqrt(s^2 + {ALPHA:g})) -> {self.label}"
+        )
+        return "\n".join(lines)
+
+
+def _normalise_term(term: str) -> list[str] | None:
+    """Split a lexicon term into kernel tokens, or None if the kernel would read it differently."""
+    parts = term.strip().lower().replace("-", " ").split()
+    if not parts or not all(_TOKEN.fullmatch(p) for p in parts):
+        return None
+    if any(p.startswith("http") for p in parts) or (parts[0] == "rt" and len(parts) == 1):
+        return None
+    return parts
+
+
+def _parse_rows(path: Path) -> list[tuple[int, str, float, str]]:
+    """Read and validate the CSV rows as (record number, normalised term, weight, kind)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError(
+            "lexicon file not found", file=path, hint="pass a CSV with columns term,weight,kind"
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(
+            f"cannot read lexicon ({exc.__class__.__name__})",
+            file=path,
+            hint="save it as a UTF-8 CSV with columns term,weight,kind",
+        ) from None
+    lines = [
+        line for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")
+    ]
+    if not lines:
+        raise InputError(
+            "lexicon has no header and no rows",
+            file=path,
+            hint="start with the line term,weight,kind",
+        )
+    header = [h.strip().lower() for h in next(csv.reader([lines[0]]))]
+    for column in ("term", "weight", "kind"):
+        if column not in header:
+            raise InputError(
+                "lexicon header lacks this column",
+                file=path,
+                column=column,
+                hint="the header must be term,weight,kind",
+            )
+    at = {column: header.index(column) for column in ("term", "weight", "kind")}
+    rows: list[tuple[int, str, float, str]] = []
+    first_row_of: dict[str, int] = {}
+    for record, fields in enumerate(csv.reader(lines[1:]), start=1):
+        if len(fields) < len(header):
+            raise InputError(
+                f"expected {len(header)} fields, found {len(fields)}",
+                file=path,
+                row=record,
+                hint="write each row as term,weight,kind",
+            )
+        raw_term = fields[at["term"]]
+        tokens = _normalise_term(raw_term)
+        if tokens is None or len(tokens) > _MAX_TERM_TOKENS:
+            raise InputError(
+                f"term {raw_term!r} is not 1 to {_MAX_TERM_TOKENS} plain words",
+                file=path,
+                row=record,
+                column="term",
+                hint="use letters, digits, spaces, hyphens and apostrophes inside words",
+            )
+        term = " ".join(tokens)
+        kind = fields[at["kind"]].strip().lower()
+        if kind not in KINDS:
+            raise InputError(
+                f"unknown kind {kind!r}",
+                file=path,
+                row=record,
+                column="kind",
+                hint="use one of " + ", ".join(KINDS),
+            )
+        try:
+            weight = float(fields[at["weight"]])
+        except ValueError:
+            weight = math.nan
+        low, high, rule = _WEIGHT_RANGES[kind]
+        if not math.isfinite(weight) or not low <= weight <= high:
+            raise InputError(
+                f"weight {fields[at['weight']]!r} for a {kind} {rule}",
+                file=path,
+                row=record,
+                column="weight",
+                hint="see the kinds documented at the top of backtest/lexicon/finance.csv",
+            )
+        if term in first_row_of:
+            raise InputError(
+                f"term {term!r} repeats row {first_row_of[term]}",
+                file=path,
+                row=record,
+                column="term",
+                hint="keep one row per term",
+            )
+        first_row_of[term] = record
+        rows.append((record, term, weight, kind))
+    if not rows:
+        raise InputError("lexicon has no rows", file=path, hint="add rows term,weight,kind")
+    return rows
+
+
+def _build_lexicon(path: Path) -> Lexicon:
+    """Validate the CSV at ``path`` and build the kernel's hash table."""
+    import numpy as np
+
+    rows = _parse_rows(path)
+    terms = tuple(term for _, term, _, _ in rows)
+    keys: dict[int, list[int]] = {}  # hash -> [term index or -1, prefix flag]
+    for index, (record, term, _, _) in enumerate(rows):
+        h = fnv1a_64(term.encode())
+        entry = keys.setdefault(h, [-1, 0])
+        if entry[0] >= 0 or h == 0:
+            raise InputError(
+                f"term {term!r} collides with another term's hash",
+                file=path,
+                row=record,
+                column="term",
+                hint="rename or drop the term",
+            )
+        entry[0] = index
+        tokens = term.split(" ")
+        for n in range(1, len(tokens)):
+            keys.setdefault(fnv1a_64(" ".join(tokens[:n]).encode()), [-1, 0])[1] = 1
+    size = 1 << max(4, (4 * len(keys) - 1).bit_length())
+    table_keys = np.zeros(size, dtype=np.uint64)
+    table_terms = np.full(size, -1, dtype=np.int64)
+    table_flags = np.zeros(size, dtype=np.uint8)
+    mask = size - 1
+    for h, (term_index, flag) in keys.items():
+        slot = (h ^ (h >> 32)) & mask
+        while table_keys[slot] != 0:
+            slot = (slot + 1) & mask
+        table_keys[slot] = h
+        table_terms[slot] = term_index
+        table_flags[slot] = flag
+    return Lexicon(
+        path=str(path),
+        terms=terms,
+        weights=np.array([weight for _, _, weight, _ in rows], dtype=np.float64),
+        kinds=np.array([KINDS[kind] for _, _, _, kind in rows], dtype=np.int8),
+        table_keys=table_keys,
+        table_terms=table_terms,
+        table_flags=table_flags,
+        nt_term=terms.index("n't") if "n't" in terms else -1,
+    )
+
+
+@lru_cache(maxsize=1)
+def _default_lexicon() -> Lexicon:
+    return _build_lexicon(DEFAULT_LEXICON_PATH)
+
+
+def load_lexicon(path: str | Path | None = None) -> Lexicon:
+    """Load and validate a lexicon CSV (None: the packaged finance lexicon, loaded once).
+
+    Raises ``InputError`` naming the file, the 1-based data row and the column of the first
+    bad entry.
+    """
+    if path is None:
+        return _default_lexicon()
+    return _build_lexicon(Path(path))
+
+
+def encode_texts(texts: Sequence[Any] | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """All texts as one UTF-8 ``uint8`` buffer plus ``int64`` offsets (len(texts) + 1).
+
+    Texts are joined with NUL, which the kernel reads as whitespace, so text ``i`` is
+    ``buf[offsets[i]:offsets[i + 1]]`` including its trailing separator. Anything that is not
+    a ``str`` (None, NaN, numbers) becomes the empty text.
+    """
+    import numpy as np
+
+    if isinstance(texts, str | bytes):
+        raise InputError(
+            "score_headlines expects a sequence of texts, got a single string",
+            hint="wrap it in a list: score_headlines([text])",
+        )
+    items = texts.tolist() if isinstance(texts, np.ndarray) else texts
+    if not isinstance(items, list):
+        items = list(items)
+    n = len(items)
+    try:
+        joined = "\x00".join(items)
+    except TypeError:
+        items = [item if isinstance(item, str) else "" for item in items]
+        joined = "\x00".join(items)
+    data = joined.encode("utf-8", "surrogatepass")
+    buf = np.frombuffer(data, dtype=np.uint8)
+    separators = np.flatnonzero(buf == 0)
+    offsets = np.empty(n + 1, dtype=np.int64)
+    offsets[0] = 0
+    offsets[n] = len(data)
+    if len(separators) == n - 1:
+        offsets[1:n] = separators + 1
+        return buf, offsets
+    lengths = [len(item.encode("utf-8", "surrogatepass")) for item in items]
+    np.cumsum(lengths, out=offsets[1:])
+    return np.frombuffer(
+        b"".join(i.encode("utf-8", "surrogatepass") for i in items), np.uint8
+    ), offsets
+
+
+def score_headlines(
+    texts: Sequence[Any] | np.ndarray, lexicon: Lexicon | None = None
+) -> np.ndarray:
+    """Score each text in [-1, 1] (float64, one per text; 0.0 for empty, None or NaN).
+
+    >>> score_headlines(["Apple shares plunge after probe"])[0] < -0.5
+    True
+    """
+    from backtest.kernels.scoring import score_texts
+
+    lex = lexicon if lexicon is not None else _default_lexicon()
+    buf, offsets = encode_texts(texts)
+    return score_texts(
+        buf,
+        offsets,
+        lex.table_keys,
+        lex.table_terms,
+        lex.table_flags,
+        lex.weights,
+        lex.kinds,
+        lex.nt_term,
+        ALPHA,
+    )
+
+
+def label_scores(scores: Any, bull_at: float = BULL_AT, bear_at: float = BEAR_AT) -> np.ndarray:
+    """Bull / neutral / bear call per score: bull at or above ``bull_at``, bear at or below
+    ``bear_at``, neutral between. Returns a numpy array of str."""
+    import numpy as np
+
+    if not bear_at < bull_at:
+        raise InputError(
+            f"bear threshold {bear_at} must be below bull threshold {bull_at}",
+            hint="pick bear_at < bull_at",
+        )
+    values = np.asarray(scores, dtype=np.float64)
+    return np.where(values >= bull_at, "bull", np.where(values <= bear_at, "bear", "neutral"))
+
+
+def _rule(lex: Lexicon, term_index: int, mult: float, neg: float, paired: str) -> str:
+    """Readable description of the rules applied to one matched term."""
+    parts = [paired] if paired else []
+    kind = lex.kind_name(term_index)
+    if kind == "negator":
+        parts.append("flips the next 3 tokens")
+    elif kind in ("intensifier", "dampener"):
+        parts.append("scales neighbouring terms")
+    elif kind == "neutral":
+        parts.append("finance-neutral")
+    if mult != 1.0:
+        parts.append(("intensified" if mult > 1.0 else "dampened") + f" x{mult:.2f}")
+    if neg != 1.0 and kind not in ("negator", "intensifier", "dampener", "neutral"):
+        parts.append(f"negated x{neg:+.2f}")
+    return ", ".join(parts) if parts else "as listed"
+
+
+def explain(text: str, lexicon: Lexicon | None = None) -> Explanation:
+    """The tokens, matched terms and rules behind ``score_headlines([text])[0]``."""
+    import numpy as np
+
+    from backtest.kernels.scoring import explain_text
+
+    lex = lexicon if lexicon is not None else _default_lexicon()
+    text = text if isinstance(text, str) else ""
+    buf = np.frombuffer(text.encode("utf-8", "surrogatepass"), dtype=np.uint8)
+    (norm, tok_start, tok_end, it_pos, it_end, it_term, it_mult, it_neg, it_pair, it_contrib,
+     raw_sum, score) = explain_text(
+        buf, lex.table_keys, lex.table_terms, lex.table_flags, lex.weights, lex.kinds,
+        lex.nt_term, ALPHA,
+    )  # fmt: skip
+    raw = norm.tobytes()
+    tokens = tuple(raw[s:e].decode("ascii") for s, e in zip(tok_start, tok_end, strict=True))
+    contributions = []
+    for k in range(len(it_term)):
+        index = int(it_term[k])
+        kind = lex.kind_name(index)
+        shown = " ".join(tokens[it_pos[k] : it_end[k] + 1])
+        paired = ""
+        j = int(it_pair[k])
+        if j >= 0:
+            other = " ".join(tokens[it_pos[j] : it_end[j] + 1])
+            if kind in ("up", "down"):
+                thing = lex.kind_name(int(it_term[j]))
+                paired = f"change: {other} {shown} ({kind} x {thing.replace('_thing', '')})"
+            else:
+                paired = f"counted in change with '{other}'"
+        contributions.append(
+            Contribution(
+                term=shown,
+                kind=kind,
+                base_weight=float(lex.weights[index]),
+                rule=_rule(lex, index, float(it_mult[k]), float(it_neg[k]), paired),
+                contribution=float(it_contrib[k]),
+            )
+        )
+    return Explanation(
+        text=text,
+        tokens=tokens,
+        contributions=tuple(contributions),
+        raw_sum=float(raw_sum),
+        score=float(score),
+        label=str(label_scores([score])[0]),
+    )
