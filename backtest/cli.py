@@ -184,6 +184,34 @@ def score(
 
 
 @app.command()
+def signal(
+    tickers: Annotated[list[str], typer.Argument(help="Tickers to read, e.g. AAPL MSFT.")],
+    asof: Annotated[
+        str | None, typer.Option("--asof", help="Session to read, YYYY-MM-DD (default: last).")
+    ] = None,
+    strategy: StrategyOpt = None,
+    prices: PricesOpt = None,
+    headlines: HeadlinesOpt = None,
+    set_: SetOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    no_emoji: Annotated[bool, typer.Option("--no-emoji", help="Plain labels, no emoji.")] = False,
+    debug: DebugOpt = False,
+) -> None:
+    """The house reading of tickers as of a session: price, composite, momentum, news."""
+    import json
+
+    from backtest.reading import signal_readings
+
+    config = _strategy(strategy, set_, prices=prices, headlines=headlines)
+    names = [t for item in tickers for t in item.split(",")]
+    readings = signal_readings(config, names, asof)
+    if as_json:
+        typer.echo(json.dumps([r.to_dict() for r in readings], indent=2, ensure_ascii=False))
+        return
+    typer.echo("\n\n".join(r.render(emoji=not no_emoji) for r in readings))
+
+
+@app.command()
 def report(
     run_dir: Annotated[Path, typer.Argument(help="A run folder written by `backtest run`.")],
     debug: DebugOpt = False,

@@ -53,8 +53,11 @@ class SignalConfig:
     """Lexicon CSV for the headline scorer; "" means the packaged finance lexicon."""
     half_life: float = 2.0
     """Half-life of a headline's weight in the news flow, in sessions (fractions allowed)."""
-    news_scale: float = 1.5
-    """Decayed score sum that reads about 88/100 (the news score is 50 + 50 tanh(flow / scale))."""
+    news_normalise: Literal["sqrt_count", "none"] = "sqrt_count"
+    """"sqrt_count" divides the decayed score sum by sqrt(max(1, decayed headline count)), so a
+    ticker's news volume alone cannot pin its score at 100; "none" maps the raw decayed sum."""
+    news_scale: float = 0.5
+    """Normalised flow that reads about 88/100: news = 50 + 50 tanh(flow / news_scale)."""
     momentum_lookback: int = 20
     """Sessions of daily returns in the risk-adjusted momentum."""
     news_weight: float = 0.5

@@ -76,7 +76,9 @@ def place_headlines(
     has_prices = ticker_idx.notna().to_numpy()
     frame = frame.loc[has_prices].assign(ticker_idx=ticker_idx[has_prices].astype(np.int64))
     published = frame["published_at"].to_numpy("datetime64[ns]").astype(np.int64)
-    known = known_at_ns(published, frame["date_only"].to_numpy(bool), sessions)
+    known = known_at_ns(
+        published, frame["date_only"].to_numpy(bool), sessions, tz=config.data.headlines_tz
+    )
     session_idx = tradeable_session(
         known, sessions, at=config.execution.at, latency_ns=config.execution.latency_ns
     )
@@ -98,7 +100,7 @@ def compute_signals(
         placed.session_idx, placed.ticker_idx, placed.scores, n_sessions, n_tickers, signal.half_life
     )
     count = news_count(placed.session_idx, placed.ticker_idx, n_sessions, n_tickers, signal.half_life)
-    news = news_score(flow, signal.news_scale)
+    news = news_score(normalised_flow(flow, count, signal.news_normalise), signal.news_scale)
     lag_sessions = 1 if execution.at == "open" else 0
     momentum = momentum_score(panel.close, signal.momentum_lookback, lag_sessions)
     composite = composite_score(news, momentum, signal.news_weight, signal.momentum_weight)
@@ -111,6 +113,17 @@ def compute_signals(
         composite=composite,
         labels=labels,
     )
+
+
+def normalised_flow(flow: np.ndarray, count: np.ndarray, mode: str) -> np.ndarray:
+    """The decayed score sum, divided by sqrt(max(1, decayed count)) for "sqrt_count".
+
+    One headline weighs as itself (count <= 1), and a stream of n similar headlines grows like
+    sqrt(n), not n: busy tickers read strong when their news agrees, not merely when it is loud.
+    """
+    if mode == "none":
+        return flow
+    return flow / np.sqrt(np.maximum(count, 1.0))
 
 
 def period_positions(

@@ -1,0 +1,189 @@
+"""``backtest signal``: the house reading of one or more tickers as of a session.
+
+The reading of session t is the signal ``backtest run`` trades at t's execution price: the same
+loaders, calendar, kernels and strategy config (one code path, signals.py). The quoted price is
+the close of t as given (never adjusted) and its change from the previous session's close.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from backtest.config import StrategyConfig, override
+from backtest.errors import InputError
+from backtest.kernels.composite import LABEL_EMOJI, LABEL_NAMES
+from backtest.kernels.momentum import momentum_bucket
+
+TOP_HEADLINES = 3
+WINDOW_HALF_LIVES = 3
+"""Headlines count in the reading while their weight is at least 1/8 (three half-lives)."""
+
+
+@dataclass(frozen=True)
+class TopHeadline:
+    published_at: str
+    score: float
+    contribution: float
+    headline: str
+
+
+@dataclass(frozen=True)
+class Reading:
+    """One ticker's signal as of one session, with the figures behind it."""
+
+    ticker: str
+    asof: str
+    close: float
+    change: float | None
+    composite: float | None
+    label: str
+    momentum: float | None
+    momentum_bucket: str
+    news: float
+    headlines: int
+    headline_sessions: int
+    window_sessions: int
+    top_headlines: tuple[TopHeadline, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def render(self, *, emoji: bool = True) -> str:
+        """The reading in the house style, three or four lines."""
+        change = f" ({self.change * 100:+.2f}%)" if self.change is not None else ""
+        mark = f"{LABEL_EMOJI[self.label]} " if emoji else ""
+        composite = "n/a" if self.composite is None else f"{self.composite:.0f}/100"
+        momentum = "n/a" if self.momentum is None else f"{self.momentum:.0f}/100"
+        if self.news > 50:
+            lean = "leaning bullish"
+        elif self.news < 50:
+            lean = "leaning bearish"
+        else:
+            lean = "balanced" if self.headlines else "no news"
+        plural = "headline" if self.headlines == 1 else "headlines"
+        sessions = "session" if self.headline_sessions == 1 else "sessions"
+        lines = [
+            f"{self.ticker} last traded near ${self.close:,.2f}{change} on {self.asof}.",
+            f"Composite signal reads {mark}{self.label} ({composite}), "
+            "blending price momentum and news flow.",
+            f"Price momentum scores {momentum} ({self.momentum_bucket}). "
+            f"News flow scores {self.news:.0f}/100: {self.headlines} {plural} in "
+            f"{self.headline_sessions} {sessions}, {lean}.",
+        ]
+        if self.top_headlines:
+            lines.append("Top headlines:")
+            for top in self.top_headlines:
+                text = " ".join(top.headline.split())
+                text = text if len(text) <= 100 else text[:99] + "…"
+                lines.append(f"  {top.published_at}  {top.score:+.2f}  {text}")
+        return "\n".join(lines)
+
+
+def signal_readings(config: StrategyConfig, tickers: list[str], asof: str | None) -> list[Reading]:
+    """Readings of ``tickers`` as of session ``asof`` (default: the data's last session)."""
+    from backtest.calendar import load_sessions
+    from backtest.data.panel import build_panel
+    from backtest.pipeline import load_inputs, select_tickers, session_grid_bounds
+    from backtest.scoring import load_lexicon, score_headlines
+    from backtest.signals import compute_signals, place_headlines
+
+    wanted = [t.strip().upper() for t in tickers if t.strip()]
+    if not wanted:
+        raise InputError("name at least one ticker", hint="for example: backtest signal AAPL")
+    config = override(config, "data", tickers=wanted)
+    data = select_tickers(load_inputs(config), config)
+    grid_start, grid_end = session_grid_bounds(data)
+    sessions = load_sessions(config.data.calendar, grid_start, grid_end)
+    panel = build_panel(data.prices, sessions, adjust=config.data.adjust, source=data.prices_source)
+    row = asof_row(panel.dates, asof)
+    scores = score_headlines(data.headlines["headline"].to_numpy(object), load_lexicon(
+        config.signal.lexicon or None
+    ))
+    placed = place_headlines(data.headlines, scores, panel, config)
+    signals = compute_signals(panel, placed, config.signal, config.execution)
+    return [
+        _reading(ticker, panel, placed.frame, signals, row, config)
+        for ticker in wanted
+    ]
+
+
+def asof_row(dates: pd.DatetimeIndex, asof: str | None) -> int:
+    """The grid row of the last session on or before ``asof``; outside the data is an error."""
+    if asof is None:
+        return len(dates) - 1
+    try:
+        when = pd.Timestamp(asof)
+    except ValueError:
+        raise InputError(f"--asof {asof!r} is not a date", hint="use YYYY-MM-DD") from None
+    if when < dates[0] or when > dates[-1]:
+        raise InputError(
+            f"--asof {asof} is outside the data ({dates[0]:%Y-%m-%d} to {dates[-1]:%Y-%m-%d})",
+            hint="choose a date inside the data",
+        )
+    return int(dates.searchsorted(when, side="right")) - 1
+
+
+def _finite(value: float) -> float | None:
+    return float(value) if math.isfinite(value) else None
+
+
+def _reading(
+    ticker: str,
+    panel: Any,
+    placed: pd.DataFrame,
+    signals: Any,
+    row: int,
+    config: StrategyConfig,
+) -> Reading:
+    k = panel.tickers.index(ticker)
+    quoted = panel.quoted_close[: row + 1, k]
+    valid = np.flatnonzero(np.isfinite(quoted))
+    if len(valid) == 0:
+        raise InputError(
+            f"{ticker} has no price on or before {panel.dates[row]:%Y-%m-%d}",
+            hint="choose a later --asof",
+        )
+    last = valid[-1]
+    change = quoted[last] / quoted[valid[-2]] - 1.0 if len(valid) > 1 else None
+    half_life = config.signal.half_life
+    window = max(1, math.ceil(WINDOW_HALF_LIVES * half_life))
+    mine = placed.loc[
+        (placed["ticker"] == ticker)
+        & (placed["session_idx"] > row - window)
+        & (placed["session_idx"] <= row)
+    ]
+    weight = mine["score"].to_numpy() * 0.5 ** ((row - mine["session_idx"].to_numpy()) / half_life)
+    order = np.argsort(-np.abs(weight), kind="stable")[:TOP_HEADLINES]
+    top = tuple(
+        TopHeadline(
+            published_at=mine["published_at"].iloc[i].tz_convert(panel.sessions.tz).strftime(
+                "%Y-%m-%d %H:%M %Z"
+            ),
+            score=round(float(mine["score"].iloc[i]), 4),
+            contribution=round(float(weight[i]), 4),
+            headline=str(mine["headline"].iloc[i]),
+        )
+        for i in order
+        if weight[i] != 0
+    )
+    momentum = _finite(signals.momentum[row, k])
+    return Reading(
+        ticker=ticker,
+        asof=f"{panel.dates[last]:%Y-%m-%d}",
+        close=float(quoted[last]),
+        change=None if change is None else float(change),
+        composite=_finite(signals.composite[row, k]),
+        label=LABEL_NAMES[int(signals.labels[row, k])],
+        momentum=momentum,
+        momentum_bucket=momentum_bucket(momentum if momentum is not None else float("nan")),
+        news=float(signals.news[row, k]),
+        headlines=len(mine),
+        headline_sessions=int(mine["session_idx"].nunique()),
+        window_sessions=window,
+        top_headlines=top,
+    )
