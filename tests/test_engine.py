@@ -67,16 +67,21 @@ def _frame_inputs(n_sessions: int, n_tickers: int):
 
 
 def _random_market(rng: np.random.Generator, n_sessions: int, n_tickers: int):
-    """Random-walk prices with gaps, late starts and positions that never change on a gap."""
+    """Random-walk prices with gaps and late starts.
+
+    Positions hold on sessions with no price at all; sessions missing only the close still see
+    position changes, which with close execution exercises the "fill at the next price" path.
+    """
     log_ret = rng.normal(0, 0.02, size=(n_sessions, n_tickers))
     close = 50 * np.exp(np.cumsum(log_ret, axis=0))
     open_ = close * np.exp(rng.normal(0, 0.01, size=close.shape))
     missing = rng.random(close.shape) < 0.1
+    close_only_missing = rng.random(close.shape) < 0.05
     start = rng.integers(0, n_sessions // 2, size=n_tickers)
     start[0] = 0
     for k in range(n_tickers):
         missing[: start[k], k] = True
-    close[missing] = np.nan
+    close[missing | close_only_missing] = np.nan
     open_[missing] = np.nan
     pos = rng.integers(-1, 2, size=close.shape).astype(np.int8)
     for t in range(n_sessions):
