@@ -160,7 +160,9 @@ def load_config(path: str | Path | None = None, overrides: Sequence[str] = ()) -
         path = Path(path)
         if not path.is_file():
             raise InputError(
-                "strategy file not found", file=path, hint="pass an existing TOML file to --strategy"
+                "strategy file not found",
+                file=path,
+                hint="pass an existing TOML file to --strategy",
             )
         try:
             raw = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -183,12 +185,17 @@ def _resolve_relative_paths(raw: dict[str, Any], base: Path) -> None:
         if not isinstance(table, dict):
             continue
         value = table.get(key)
-        if isinstance(value, str) and value and ":" not in value[:4] and not Path(value).is_absolute():
+        if (
+            isinstance(value, str)
+            and value
+            and ":" not in value[:4]
+            and not Path(value).is_absolute()
+        ):
             table[key] = str((base / value).resolve())
 
 
 def _parse_override(item: str) -> tuple[str, str, Any]:
-    """'section.key=value' -> (section, key, parsed value); the value is read as TOML if it can be."""
+    """'section.key=value' -> (section, key, value); the value is read as TOML when it parses."""
     name, sep, text = item.partition("=")
     if not sep or "." not in name:
         raise InputError(
@@ -300,7 +307,9 @@ def _validate(config: StrategyConfig, source: str) -> None:
     if not s.news_scale > 0:
         raise bad("signal.news_scale", f"must be positive, got {s.news_scale}")
     if s.momentum_lookback < 2:
-        raise bad("signal.momentum_lookback", f"must be at least 2 sessions, got {s.momentum_lookback}")
+        raise bad(
+            "signal.momentum_lookback", f"must be at least 2 sessions, got {s.momentum_lookback}"
+        )
     if s.news_weight < 0 or s.momentum_weight < 0 or s.news_weight + s.momentum_weight <= 0:
         raise bad(
             "signal.news_weight",
@@ -325,7 +334,9 @@ def _validate(config: StrategyConfig, source: str) -> None:
     try:
         _parse_duration_ns(e.latency)
     except ValueError:
-        raise bad("execution.latency", f"{e.latency!r} is not a duration", 'use e.g. "5min"') from None
+        raise bad(
+            "execution.latency", f"{e.latency!r} is not a duration", 'use e.g. "5min"'
+        ) from None
     for key, value in (("data.start", d.start), ("data.end", d.end)):
         if value and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
             raise bad(key, f"{value!r} is not a date", "use YYYY-MM-DD")

@@ -73,11 +73,14 @@ def load_inputs(config: StrategyConfig) -> LoadedData:
 
     data = config.data
     prices_file: Path | None
-    if data.prices.startswith("yf:"):
-        from backtest.data.fetch import load_cached_prices
+    if data.prices.startswith("yf:") or (data.prices and Path(data.prices).is_dir()):
+        from backtest.data.fetch import load_cached_prices, parse_prices_source
 
-        tickers = [t.strip().upper() for t in data.prices[3:].split(",") if t.strip()]
-        prices = load_cached_prices(tickers)
+        spec = parse_prices_source(data.prices)
+        if spec is None:
+            prices = load_cached_prices(None, cache_dir=Path(data.prices))
+        else:
+            prices = load_cached_prices(spec[1])
         prices_file, prices_source = None, data.prices
     else:
         prices_file = Path(data.prices) if data.prices else embedded.EMBEDDED_PRICES
@@ -106,7 +109,9 @@ def select_tickers(data: LoadedData, config: StrategyConfig) -> LoadedData:
         import difflib
 
         close = difflib.get_close_matches(missing[0], sorted(available), n=1)
-        hint = f"did you mean {close[0]}?" if close else "run `backtest data validate` to list tickers"
+        hint = (
+            f"did you mean {close[0]}?" if close else "run `backtest data validate` to list tickers"
+        )
         raise InputError(
             f"ticker {missing[0]} has no prices in the data",
             file=data.prices_source,

@@ -101,15 +101,12 @@ def signal_readings(config: StrategyConfig, tickers: list[str], asof: str | None
     sessions = load_sessions(config.data.calendar, grid_start, grid_end)
     panel = build_panel(data.prices, sessions, adjust=config.data.adjust, source=data.prices_source)
     row = asof_row(panel.dates, asof)
-    scores = score_headlines(data.headlines["headline"].to_numpy(object), load_lexicon(
-        config.signal.lexicon or None
-    ))
+    scores = score_headlines(
+        data.headlines["headline"].to_numpy(object), load_lexicon(config.signal.lexicon or None)
+    )
     placed = place_headlines(data.headlines, scores, panel, config)
     signals = compute_signals(panel, placed, config.signal, config.execution)
-    return [
-        _reading(ticker, panel, placed.frame, signals, row, config)
-        for ticker in wanted
-    ]
+    return [_reading(ticker, panel, placed.frame, signals, row, config) for ticker in wanted]
 
 
 def asof_row(dates: pd.DatetimeIndex, asof: str | None) -> int:
@@ -161,9 +158,10 @@ def _reading(
     order = np.argsort(-np.abs(weight), kind="stable")[:TOP_HEADLINES]
     top = tuple(
         TopHeadline(
-            published_at=mine["published_at"].iloc[i].tz_convert(panel.sessions.tz).strftime(
-                "%Y-%m-%d %H:%M %Z"
-            ),
+            published_at=mine["published_at"]
+            .iloc[i]
+            .tz_convert(panel.sessions.tz)
+            .strftime("%Y-%m-%d %H:%M %Z"),
             score=round(float(mine["score"].iloc[i]), 4),
             contribution=round(float(weight[i]), 4),
             headline=str(mine["headline"].iloc[i]),

@@ -97,9 +97,16 @@ def compute_signals(
     """News, momentum, composite and labels on the whole grid (history gives the warm-up)."""
     n_sessions, n_tickers = panel.close.shape
     flow = news_flow(
-        placed.session_idx, placed.ticker_idx, placed.scores, n_sessions, n_tickers, signal.half_life
+        placed.session_idx,
+        placed.ticker_idx,
+        placed.scores,
+        n_sessions,
+        n_tickers,
+        signal.half_life,
     )
-    count = news_count(placed.session_idx, placed.ticker_idx, n_sessions, n_tickers, signal.half_life)
+    count = news_count(
+        placed.session_idx, placed.ticker_idx, n_sessions, n_tickers, signal.half_life
+    )
     news = news_score(normalised_flow(flow, count, signal.news_normalise), signal.news_scale)
     lag_sessions = 1 if execution.at == "open" else 0
     momentum = momentum_score(panel.close, signal.momentum_lookback, lag_sessions)

@@ -28,7 +28,9 @@ def backtest_command() -> list[str]:
     return [found]
 
 
-def run_cli(*args: str, cwd: Path | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
+def run_cli(
+    *args: str, cwd: Path | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess:
     """Run the real ``backtest`` entry point in a subprocess and capture its output."""
     env = dict(os.environ)
     env.pop("NEWS_BACKTEST_DATA", None)

@@ -33,7 +33,9 @@ def test_config_is_frozen() -> None:
 
 
 def test_set_override_is_type_checked_and_applied() -> None:
-    config = load_config(None, ["signal.half_life=3", "execution.at=close", "data.tickers=aapl,msft"])
+    config = load_config(
+        None, ["signal.half_life=3", "execution.at=close", "data.tickers=aapl,msft"]
+    )
     assert config.signal.half_life == 3.0
     assert config.execution.at == "close"
     assert config.data.tickers == ("AAPL", "MSFT")

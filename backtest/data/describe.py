@@ -17,7 +17,8 @@ def describe_embedded() -> str:
     per_ticker = headlines["ticker"].value_counts()
     lines = [
         f"Embedded data set: {prices_path.parent}",
-        f"  prices:    {prices_path.name}: {len(prices):,} rows, {prices['ticker'].nunique()} tickers, "
+        f"  prices:    {prices_path.name}: {len(prices):,} rows, "
+        f"{prices['ticker'].nunique()} tickers, "
         f"{prices['date'].min():%Y-%m-%d} to {prices['date'].max():%Y-%m-%d}",
         f"  headlines: {headlines_path.name}: {len(headlines):,} rows, "
         f"{headlines['ticker'].nunique()} tickers, "

@@ -36,7 +36,9 @@ class PricePanel:
         return self.open if at == "open" else self.close
 
 
-def build_panel(prices: pd.DataFrame, sessions: Sessions, *, adjust: str, source: str) -> PricePanel:
+def build_panel(
+    prices: pd.DataFrame, sessions: Sessions, *, adjust: str, source: str
+) -> PricePanel:
     """Pivot validated long prices onto the session grid, applying the total-return adjustment.
 
     ``adjust="total_return"`` scales open and close by adj_close / close, so dividends count; rows
@@ -74,7 +76,9 @@ def build_panel(prices: pd.DataFrame, sessions: Sessions, *, adjust: str, source
     wide = frame.pivot(index="date", columns="ticker").reindex(index=grid)
 
     def block(column: str) -> np.ndarray:
-        return np.ascontiguousarray(wide[column].reindex(columns=list(tickers)).to_numpy(np.float64))
+        return np.ascontiguousarray(
+            wide[column].reindex(columns=list(tickers)).to_numpy(np.float64)
+        )
 
     return PricePanel(
         sessions=sessions,

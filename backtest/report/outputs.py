@@ -187,8 +187,10 @@ def trades_with_headlines(
         hi = np.searchsorted(sessions, entry_idx, side="right")
         chosen = group.iloc[lo:hi]
         sign = 1.0 if side == "long" else -1.0
-        weight = sign * chosen["score"].to_numpy() * 0.5 ** (
-            (entry_idx - chosen["session_idx"].to_numpy()) / half_life
+        weight = (
+            sign
+            * chosen["score"].to_numpy()
+            * 0.5 ** ((entry_idx - chosen["session_idx"].to_numpy()) / half_life)
         )
         order = np.argsort(-weight, kind="stable")
         top = [chosen["headline"].iloc[i] for i in order[:TRADE_HEADLINES] if weight[i] > 0]
