@@ -39,18 +39,23 @@ def momentum_score(close: np.ndarray, lookback_sessions: int, lag_sessions: int)
     n_sessions, n_tickers = close.shape
     min_returns = max(2, lookback_sessions // 2)
     out = np.full((n_sessions, n_tickers), np.nan, dtype=np.float64)
+    log_close = np.empty(n_sessions, dtype=np.float64)
+    day_return = np.empty(n_sessions, dtype=np.float64)
     returns = np.empty(lookback_sessions, dtype=np.float64)
     for k in range(n_tickers):
+        for j in range(n_sessions):
+            price = close[j, k]
+            log_close[j] = math.log(price) if math.isfinite(price) and price > 0.0 else np.nan
+        for j in range(1, n_sessions):
+            day_return[j] = log_close[j] - log_close[j - 1]
         for t in range(n_sessions):
             end = t - lag_sessions
             if end < 1:
                 continue
             n = 0
             for j in range(max(1, end - lookback_sessions + 1), end + 1):
-                before = close[j - 1, k]
-                after = close[j, k]
-                if math.isfinite(before) and math.isfinite(after) and before > 0.0 and after > 0.0:
-                    returns[n] = math.log(after) - math.log(before)
+                if not math.isnan(day_return[j]):
+                    returns[n] = day_return[j]
                     n += 1
             if n < min_returns:
                 continue
