@@ -33,10 +33,10 @@ DEFAULT_LEXICON_PATH = Path(__file__).resolve().parent / "lexicon" / "finance.cs
 ALPHA = 15.0
 """VADER's normalisation constant: a raw sum s maps to s / sqrt(s*s + ALPHA)."""
 
-BULL_AT = 0.05
+BULL_AT = 0.22
 """Default score at or above which a headline reads bull (chosen on the dev set)."""
 
-BEAR_AT = -0.05
+BEAR_AT = -0.22
 """Default score at or below which a headline reads bear (chosen on the dev set)."""
 
 KINDS: dict[str, int] = {
