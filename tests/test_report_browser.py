@@ -3,7 +3,9 @@ hostile headline text shown as text. A screenshot is kept at reports/artifacts/r
 
 JavaScript errors are caught by the report's own window.onerror handler, which writes them into
 the #js-errors box; ``--dump-dom`` serialises the DOM after the scripts ran, so the test reads the
-box from there (and chromium's console log on stderr as a second net).
+box from there (and chromium's console log on stderr as a second net). plotly.js is embedded
+gzipped and inflated asynchronously, so chromium gets ``--virtual-time-budget`` to let the page
+finish before the DOM is dumped or the screenshot taken.
 
 Without /usr/bin/chromium the tests skip, unless the CI environment variable is set: then they
 fail, so CI cannot pass without having run them.
@@ -60,6 +62,7 @@ def _chromium(page: Path, profile: Path, *extra: str) -> subprocess.CompletedPro
         f"--user-data-dir={profile}",
         "--enable-logging=stderr",
         "--v=0",
+        "--virtual-time-budget=10000",
         *extra,
         page.resolve().as_uri(),
     ]
@@ -101,6 +104,7 @@ def test_report_renders_in_chromium_without_js_errors_and_escapes_headlines(
 
     assert _js_errors(dom).strip() == "", _js_errors(dom)
     assert _console_errors(stderr) == []
+    assert 'data-figures="drawn"' in dom, "the figure script did not finish"
     for chart in CHARTS:
         tag = re.search(rf'<div [^>]*id="{chart}"[^>]*>', dom)
         assert tag and "js-plotly-plot" in tag.group(0), f"{chart} was not drawn"

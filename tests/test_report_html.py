@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import gzip
 import json
 import re
 from html.parser import HTMLParser
@@ -92,7 +94,8 @@ def test_every_script_element_is_the_reports_own(rendered: tuple[Path, str]) -> 
     _, html = rendered
     openings = re.findall(r"<script\b[^>]*>", html, flags=re.IGNORECASE)
     allowed = re.compile(
-        r'<script>|<script id="plotly-js">|<script type="application/json" '
+        r'<script>|<script type="application/gzip;base64" id="plotly-js-gz">|'
+        r'<script type="application/json" '
         r'(data-figure="fig-[a-z-]+"|id="plot-config")>'
     )
     assert openings and all(allowed.fullmatch(o) for o in openings), openings
@@ -115,7 +118,21 @@ def test_every_section_and_chart_is_present(rendered: tuple[Path, str]) -> None:
     for chart in CHARTS:
         assert f'id="{chart}"' in html
         assert f'data-figure="{chart}"' in html
-    assert html.count('<script id="plotly-js">') == 1
+    assert html.count('id="plotly-js-gz"') == 1
+
+
+def test_plotly_js_is_embedded_once_and_inflates_to_the_packaged_bundle(
+    rendered: tuple[Path, str],
+) -> None:
+    from plotly.offline import get_plotlyjs
+
+    _, html = rendered
+    blobs = re.findall(
+        r'<script type="application/gzip;base64" id="plotly-js-gz">(.*?)</script>', html
+    )
+    assert len(blobs) == 1
+    assert gzip.decompress(base64.b64decode(blobs[0])).decode("utf-8") == get_plotlyjs()
+    assert not re.search(r"<(script|link|img|iframe)\b[^>]*\b(src|href)=", html), "loads a resource"
 
 
 def _expected(value: object, key: str) -> str:

@@ -7,6 +7,8 @@ embedded once per page by the template (see ``plotly_js``); nothing here touches
 
 from __future__ import annotations
 
+import base64
+import gzip
 import json
 import math
 from collections.abc import Iterable, Sequence
@@ -55,7 +57,15 @@ def plotly_js() -> str:
     """The plotly.js bundle shipped with the plotly package (offline, embedded once per page)."""
     from plotly.offline import get_plotlyjs
 
-    return get_plotlyjs().replace("</script", "<\\/script")
+    return get_plotlyjs()
+
+
+@lru_cache(maxsize=1)
+def plotly_js_gzip_base64() -> str:
+    """plotly.js gzipped (mtime 0, so the bytes never change) and base64-encoded: ~2.0 MB
+    instead of ~4.8 MB. The page inflates it with the browser's DecompressionStream."""
+    packed = gzip.compress(plotly_js().encode("utf-8"), compresslevel=9, mtime=0)
+    return base64.b64encode(packed).decode("ascii")
 
 
 def _layout(title: str, **extra: Any) -> dict[str, Any]:
@@ -267,6 +277,13 @@ def label_share_figure(signals: pd.DataFrame) -> Figure:
         "layout": _layout(
             "Label distribution per month",
             barmode="stack",
+            legend={
+                "orientation": "h",
+                "x": 1,
+                "xanchor": "right",
+                "y": 1.12,
+                "traceorder": "normal",
+            },
             bargap=0.1,
             xaxis={"type": "category"},
             yaxis={"gridcolor": "#eceef1", "tickformat": ".0%", "range": [0, 1]},

@@ -392,7 +392,7 @@ def build_view(run: RunFolder) -> dict[str, Any]:
         "per_ticker": per_ticker_rows(stats),
         "repro": reproducibility(run),
         "plot_config": Markup(fig.figure_json(fig.PLOT_CONFIG)),  # noqa: S704 - our constant
-        "plotly_js": Markup(fig.plotly_js()),  # noqa: S704 - the plotly.js library, not data
+        "plotly_js_gz": fig.plotly_js_gzip_base64(),
     }
 
 
@@ -434,7 +434,7 @@ def report_size_breakdown(html_path: Path) -> dict[str, int]:
     def between(pattern: str) -> int:
         return sum(len(m.group(0).encode("utf-8")) for m in re.finditer(pattern, text, re.S))
 
-    plotly = between(r'<script id="plotly-js">.*?</script>')
+    plotly = between(r'<script type="application/gzip;base64" id="plotly-js-gz">.*?</script>')
     figures = between(r'<script type="application/json"[^>]*>.*?</script>')
     trades = between(r'<table id="trades-table".*?</table>')
     return {
