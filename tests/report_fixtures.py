@@ -2,8 +2,8 @@
 
 The folder has every file the pipeline writes, with text that tries to break the page: a
 script/img injection headline, literal ``&amp;`` entities and a lone carriage return.
-Numbers in stats.json are computed here from the synthetic equity with plain formulas, so the
-report has realistic values to show; the report only reads them.
+stats.json's figures come from backtest.report.stats.compute_stats on the synthetic equity, as in
+a real run; the report only reads them.
 """
 
 from __future__ import annotations
@@ -11,11 +11,12 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
-import math
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from backtest.report.stats import compute_stats
 
 HOSTILE_HEADLINE = "<script>alert(1)</script><img src=x onerror=alert(2)>"
 ENTITY_HEADLINE = "AT&amp;T and Verizon &amp; friends rally on 5G hopes"
@@ -43,38 +44,6 @@ def _runs(position: np.ndarray) -> list[tuple[int, int, int]]:
     if start is not None:
         runs.append((start, len(position), int(position[start])))
     return runs
-
-
-def _max_drawdown(equity: np.ndarray, dates: list[str]) -> tuple[float, str, str, str | None]:
-    peak = np.maximum.accumulate(equity)
-    dd = equity / peak - 1.0
-    trough = int(np.argmin(dd))
-    start = int(np.argmax(equity[: trough + 1]))
-    after = np.nonzero(equity[trough:] >= equity[start])[0]
-    end = dates[trough + int(after[0])] if after.size else None
-    return float(dd[trough]), dates[start], dates[trough], end
-
-
-def _series_stats(equity: np.ndarray, dates: list[str]) -> dict:
-    r = np.diff(equity) / equity[:-1]
-    n = r.size
-    total = float(equity[-1] / equity[0] - 1.0)
-    annual = float((1.0 + total) ** (252.0 / n) - 1.0)
-    vol = float(np.std(r, ddof=1) * math.sqrt(252.0))
-    downside = np.sqrt(np.mean(np.minimum(r, 0.0) ** 2)) * math.sqrt(252.0)
-    mdd, dd_start, dd_trough, dd_end = _max_drawdown(equity, dates)
-    return {
-        "total_return": total,
-        "annual_return": annual,
-        "volatility": vol,
-        "sharpe": float(np.mean(r) / np.std(r, ddof=1) * math.sqrt(252.0)),
-        "sortino": float(np.mean(r) * 252.0 / downside),
-        "calmar": float(annual / abs(mdd)) if mdd < 0 else None,
-        "max_drawdown": mdd,
-        "max_drawdown_start": dd_start,
-        "max_drawdown_trough": dd_trough,
-        "max_drawdown_end": dd_end,
-    }
 
 
 def build_run_folder(
@@ -229,31 +198,12 @@ def build_run_folder(
     (run_dir / "config.toml").write_text(config_toml, encoding="utf-8")
 
     closed = trades[trades["status"] == "closed"]
-    strategy = _series_stats(equity_arr, dates)
-    wins = closed.loc[closed["pnl"] > 0, "pnl"].sum()
-    losses = -closed.loc[closed["pnl"] < 0, "pnl"].sum()
-    held = positions[1:] != 0
-    holding = [end - start for j in range(n_tickers) for start, end, _ in _runs(positions[:, j])]
-    strategy.update(
-        {
-            "hit_rate": float((closed["pnl"] > 0).mean()),
-            "profit_factor": float(wins / losses) if losses > 0 else None,
-            "exposure": float(held.mean()),
-            "turnover": float(len(trades) * 2 / n_tickers / n_sessions * 252),
-            "trades": len(trades),
-            "avg_holding_sessions": float(np.mean(holding)),
-        }
-    )
-    bench = _series_stats(benchmark, dates)
-    bench.update(
-        {
-            "hit_rate": None,
-            "profit_factor": None,
-            "exposure": 1.0,
-            "turnover": 0.0,
-            "trades": None,
-            "avg_holding_sessions": None,
-        }
+    index = pd.DatetimeIndex(sessions)
+    figures = compute_stats(
+        pd.Series(equity_arr, index=index),
+        pd.Series(benchmark, index=index),
+        positions,
+        trades,
     )
     per_ticker = {}
     for j, ticker in enumerate(tickers):
@@ -278,7 +228,7 @@ def build_run_folder(
             "calendar": "XNYS",
         },
         "tickers": tickers,
-        "stats": {"strategy": strategy, "benchmark": bench},
+        "stats": figures,
         "per_ticker": per_ticker,
         "config": {
             "name": "fixture",

@@ -11,16 +11,14 @@ import pytest
 from report_fixtures import build_run_folder
 
 from backtest.report.events import (
-    Z_95,
-    abnormal_returns,
-    average_car,
-    cumulative_abnormal_returns,
+    cross_sectional_ic,
+    equal_weight_returns,
     event_study,
-    information_coefficient,
     news_events,
     spearman_by_row,
 )
 from backtest.report.html import render_report
+from backtest.report.stats import Z_95
 
 
 def _long(dates: list[str], tickers: list[str], values: list[list[float]]) -> pd.DataFrame:
@@ -30,58 +28,50 @@ def _long(dates: list[str], tickers: list[str], values: list[list[float]]) -> pd
     )
 
 
-def test_abnormal_return_is_return_minus_cross_sectional_mean() -> None:
-    wide = np.array([[0.01, 0.03, np.nan], [0.02, 0.00, -0.02]])
-    expected = np.array([[-0.01, 0.01, np.nan], [0.02, 0.00, -0.02]])
-    np.testing.assert_allclose(abnormal_returns(wide), expected, atol=1e-15)
+def test_benchmark_is_the_mean_of_the_available_returns() -> None:
+    wide = np.array([[0.01, 0.03, np.nan], [0.02, 0.00, -0.02], [np.nan, np.nan, np.nan]])
+    np.testing.assert_allclose(equal_weight_returns(wide), [0.02, 0.0, np.nan], atol=1e-15)
 
 
-def test_car_accumulates_from_the_first_day_of_the_window() -> None:
-    abnormal = np.array([[0.01], [0.02], [-0.01], [0.03], [0.00]])
-    paths, dropped = cumulative_abnormal_returns(
-        abnormal, np.array([1, 2, 4]), np.array([0, 0, 0]), pre=1, post=1
-    )
-    # event at row 1: days -1..1 = 0.01, 0.02, -0.01; at row 2: 0.02, -0.01, 0.03; row 4 leaves
-    np.testing.assert_allclose(paths, [[0.01, 0.03, 0.02], [0.02, 0.01, 0.04]])
-    assert dropped == 1
-
-
-def test_average_car_band_is_normal_standard_error() -> None:
-    paths = np.array([[0.01, 0.03, 0.02], [0.02, 0.01, 0.04]])
-    curve = average_car(paths, dropped=1, pre=1)
-    assert curve is not None
-    assert curve.days == [-1, 0, 1]
-    np.testing.assert_allclose(curve.mean, [0.015, 0.02, 0.03])
-    # two events: sample std = |a - b| / sqrt(2), standard error = std / sqrt(2) = |a - b| / 2
-    half = Z_95 * np.array([0.005, 0.01, 0.01])
-    np.testing.assert_allclose(curve.upper, np.array(curve.mean) + half)
-    np.testing.assert_allclose(curve.lower, np.array(curve.mean) - half)
-    assert (curve.n_events, curve.n_dropped) == (2, 1)
+DATES = ["2020-01-01", "2020-01-02", "2020-01-03", "2020-01-06", "2020-01-07"]
+# A, B returns per session; the equal-weight mean is 0.01, 0, 0.02, 0, 0.01
+RETURNS = [[0.02, 0.00], [0.01, -0.01], [0.04, 0.00], [-0.02, 0.02], [0.03, -0.01]]
+# so A's abnormal returns are 0.01, 0.01, 0.02, -0.02, 0.02 and B's their negatives
 
 
 def test_event_study_on_a_tiny_panel_matches_hand_computation() -> None:
-    dates = ["2020-01-01", "2020-01-02", "2020-01-03", "2020-01-06"]
-    returns = _long(
-        dates,
-        ["A", "B"],
-        [[0.02, 0.00], [0.01, -0.01], [0.04, 0.00], [-0.02, 0.02]],
-    )
-    # A's abnormal returns: 0.01, 0.01, 0.02, -0.02; B's are their negatives
     headlines = pd.DataFrame(
         {
-            "session": ["2020-01-03", "2020-01-03", "2020-01-02", "2020-01-01"],
-            "ticker": ["A", "A", "B", "B"],
-            "score": [0.5, -0.2, -0.4, 0.9],
+            "session": ["2020-01-03", "2020-01-03", "2020-01-02", "2020-01-01", "2020-01-06"],
+            "ticker": ["A", "A", "B", "B", "A"],
+            "score": [0.5, -0.2, -0.4, 0.9, -0.3],
         }
     )
-    study = event_study(returns, headlines, pre=1, post=1)
+    study = event_study(_long(DATES, ["A", "B"], RETURNS), headlines, pre=1, post=1)
     assert study.bull is not None and study.bear is not None
-    # bull: A on day 2 (0.3 summed), window 0.01, 0.02, -0.02; B on day 0 leaves the sample
+    assert study.bull.days == [-1, 0, 1]
+    # bull: A on 01-03 (0.5 - 0.2 > 0), ARs 0.01, 0.02, -0.02; B on 01-01 has no day -1: left out
     np.testing.assert_allclose(study.bull.mean, [0.01, 0.03, 0.01])
     assert (study.bull.n_events, study.bull.n_dropped) == (1, 1)
-    assert all(math.isnan(v) for v in study.bull.upper)
-    # bear: B on day 1, abnormal -0.01, -0.01, -0.02
-    np.testing.assert_allclose(study.bear.mean, [-0.01, -0.02, -0.04])
+    assert all(math.isnan(v) for v in study.bull.upper)  # one event: no band
+    # bear: B on 01-02 (ARs -0.01, -0.01, -0.02) and A on 01-06 (0.02, -0.02, 0.02)
+    paths = np.array([[-0.01, -0.02, -0.04], [0.02, 0.00, 0.02]])
+    mean = paths.mean(axis=0)
+    half = Z_95 * paths.std(axis=0, ddof=1) / math.sqrt(2)
+    np.testing.assert_allclose(study.bear.mean, mean, atol=1e-15)
+    np.testing.assert_allclose(study.bear.lower, mean - half, atol=1e-15)
+    np.testing.assert_allclose(study.bear.upper, mean + half, atol=1e-15)
+    assert (study.bear.n_events, study.bear.n_dropped) == (2, 0)
+
+
+def test_event_with_a_missing_return_counts_it_as_zero_abnormal() -> None:
+    returns = _long(DATES, ["A", "B"], RETURNS)
+    returns.loc[(returns["date"] == "2020-01-03") & (returns["ticker"] == "A"), "return"] = np.nan
+    headlines = pd.DataFrame({"session": ["2020-01-03"], "ticker": ["A"], "score": [1.0]})
+    study = event_study(returns, headlines, pre=1, post=1)
+    assert study.bull is not None and study.bear is None
+    # day 0: A has no return (adds 0); day 1: A -0.02 against a mean of 0
+    np.testing.assert_allclose(study.bull.mean, [0.01, 0.01, -0.01], atol=1e-15)
 
 
 def test_headlines_summing_to_zero_are_no_event() -> None:
@@ -114,7 +104,7 @@ def test_ic_pairs_composite_with_the_next_sessions_return() -> None:
     composite = [[10.0, 20.0, 30.0], [90.0, 50.0, 10.0], [1.0, 2.0, 3.0], [5.0, 5.0, 5.0]]
     returns = _long(dates, tickers, rets)
     signals = _long(dates, tickers, composite).rename(columns={"return": "composite"})
-    ic = information_coefficient(signals, returns)
+    ic = cross_sectional_ic(signals, returns)
     assert ic.months == ["2020-01", "2020-02"]
     assert ic.monthly_mean == pytest.approx([1.0, 1.0])
     assert ic.monthly_sessions == [2, 1]
@@ -128,7 +118,7 @@ def test_ic_needs_three_tickers() -> None:
     signals = _long(dates, ["A", "B"], [[1.0, 2.0], [1.0, 2.0]]).rename(
         columns={"return": "composite"}
     )
-    ic = information_coefficient(signals, returns)
+    ic = cross_sectional_ic(signals, returns)
     assert ic.mean is None and ic.months == []
 
 

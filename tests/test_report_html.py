@@ -143,6 +143,8 @@ def _expected(value: object, key: str) -> str:
     ratios = {"sharpe", "sortino", "calmar", "profit_factor"}
     if key in ratios:
         return f"{value:.2f}"
+    if key == "turnover":
+        return f"{value:,.2f}\u00d7"
     if key == "trades":
         return f"{value:,}"
     if key == "avg_holding_sessions":

@@ -3,17 +3,19 @@
 Pure functions: frames or arrays in, small results out; nothing here reads files.
 
 Event study, in steps:
-1. Abnormal return of a ticker on a session = its simple return minus the equal-weight mean
-   return of all tickers with a return that session (returns.csv is the only input).
-2. A news event is a (session, ticker) whose headlines tradeable at that session have a summed
+1. A news event is a (session, ticker) whose headlines tradeable at that session have a summed
    score > 0 (bull) or < 0 (bear). Day 0 is that tradeable session.
-3. For each event, CAR(k) = sum of abnormal returns from day -5 to day k, k = -5..10. Events
-   whose window leaves the sample or hits a missing return are left out (and counted as such).
-4. The average CAR per day with a 95% band = mean +- 1.96 * standard error across events.
+2. The benchmark return of a session is the equal-weight mean return of all tickers with a
+   return that session (returns.csv is the only input); abnormal return = ticker return minus it.
+3. stats.cumulative_abnormal_return (the one CAR computation of the package) averages the CAR
+   from day -5 to day 10 over the events with a 95% band (mean +- 1.96 standard errors); a
+   missing return adds 0, events whose window leaves the period are left out and counted here.
 
-Information coefficient: on each session t, the Spearman rank correlation across tickers of the
-composite at t with the return from t to t+1 (returns.csv's return dated t+1); then its mean per
-month, and the mean and t-statistic of the per-session series.
+Information coefficient (cross-sectional, the usual factor-research reading): on each session t,
+the Spearman rank correlation across tickers of the composite at t with the return from t to
+t+1 (returns.csv's return dated t+1); then its mean per month, and the mean and t-statistic of
+the per-session series. stats.information_coefficient pools all (session, ticker) cells of a
+month instead, mixing time-series and cross-section; the report shows the cross-sectional one.
 """
 
 from __future__ import annotations
@@ -24,9 +26,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from backtest.report.stats import cumulative_abnormal_return
+
 PRE_SESSIONS = 5
 POST_SESSIONS = 10
-Z_95 = 1.959963984540054
 MIN_TICKERS_FOR_IC = 3
 
 
@@ -44,7 +47,7 @@ class CarCurve:
 
 @dataclass(frozen=True)
 class EventStudy:
-    """Bull and bear CAR curves; ``None`` when there was no event of that kind."""
+    """Bull and bear CAR curves; ``None`` when there was no usable event of that kind."""
 
     bull: CarCurve | None
     bear: CarCurve | None
@@ -52,7 +55,7 @@ class EventStudy:
 
 @dataclass(frozen=True)
 class InformationCoefficient:
-    """Per-session Spearman IC summarised per month and overall."""
+    """Per-session cross-sectional Spearman IC summarised per month and overall."""
 
     months: list[str]
     monthly_mean: list[float]
@@ -68,13 +71,12 @@ def wide_returns(returns: pd.DataFrame) -> pd.DataFrame:
     return wide.sort_index().sort_index(axis=1)
 
 
-def abnormal_returns(wide: np.ndarray) -> np.ndarray:
-    """Return minus the cross-sectional equal-weight mean of the available returns that session."""
-    out = np.full(wide.shape, np.nan)
+def equal_weight_returns(wide: np.ndarray) -> np.ndarray:
+    """Mean of the available returns per session (row); NaN where no ticker has one."""
     counts = np.sum(~np.isnan(wide), axis=1)
     sums = np.nansum(wide, axis=1)
-    has = counts > 0
-    out[has] = wide[has] - (sums[has] / counts[has])[:, None]
+    out = np.full(wide.shape[0], np.nan)
+    out[counts > 0] = sums[counts > 0] / counts[counts > 0]
     return out
 
 
@@ -87,57 +89,6 @@ def news_events(headlines: pd.DataFrame) -> pd.DataFrame:
     return summed[summed["direction"] != 0].reset_index(drop=True)
 
 
-def cumulative_abnormal_returns(
-    abnormal: np.ndarray,
-    event_rows: np.ndarray,
-    event_cols: np.ndarray,
-    pre: int = PRE_SESSIONS,
-    post: int = POST_SESSIONS,
-) -> tuple[np.ndarray, int]:
-    """CAR paths (events x (pre+post+1)) of complete event windows, and how many were dropped.
-
-    Row i of ``abnormal`` is a session, column j a ticker; an event is (event_rows[k],
-    event_cols[k]). CAR accumulates from day -pre to each day.
-    """
-    width = pre + post + 1
-    paths = []
-    dropped = 0
-    n_sessions = abnormal.shape[0]
-    for row, col in zip(event_rows, event_cols, strict=True):
-        first, last = row - pre, row + post
-        if first < 0 or last >= n_sessions:
-            dropped += 1
-            continue
-        window = abnormal[first : last + 1, col]
-        if np.isnan(window).any():
-            dropped += 1
-            continue
-        paths.append(np.cumsum(window))
-    if not paths:
-        return np.empty((0, width)), dropped
-    return np.vstack(paths), dropped
-
-
-def average_car(paths: np.ndarray, dropped: int, pre: int = PRE_SESSIONS) -> CarCurve | None:
-    """Mean CAR per day with a normal 95% band from the cross-event standard error."""
-    n = paths.shape[0]
-    if n == 0:
-        return None
-    mean = paths.mean(axis=0)
-    half = np.full(mean.shape, np.nan)
-    if n > 1:
-        half = Z_95 * paths.std(axis=0, ddof=1) / math.sqrt(n)
-    days = list(range(-pre, paths.shape[1] - pre))
-    return CarCurve(
-        days=days,
-        mean=mean.tolist(),
-        lower=(mean - half).tolist(),
-        upper=(mean + half).tolist(),
-        n_events=n,
-        n_dropped=dropped,
-    )
-
-
 def event_study(
     returns: pd.DataFrame,
     headlines: pd.DataFrame,
@@ -146,7 +97,8 @@ def event_study(
 ) -> EventStudy:
     """Average CAR around bull and bear news events (see the module docstring)."""
     wide = wide_returns(returns)
-    abnormal = abnormal_returns(wide.to_numpy(dtype=float))
+    values = wide.to_numpy(dtype=float)
+    benchmark = equal_weight_returns(values)
     events = news_events(headlines)
     row_of = {date: i for i, date in enumerate(wide.index)}
     col_of = {ticker: j for j, ticker in enumerate(wide.columns)}
@@ -155,10 +107,22 @@ def event_study(
     curves = {}
     for name, direction in (("bull", 1), ("bear", -1)):
         chosen = events[events["direction"] == direction]
-        rows = np.array([row_of[s] for s in chosen["session"]], dtype=np.int64)
-        cols = np.array([col_of[t] for t in chosen["ticker"]], dtype=np.int64)
-        paths, dropped = cumulative_abnormal_returns(abnormal, rows, cols, pre, post)
-        curves[name] = average_car(paths, dropped, pre)
+        cells = [
+            (row_of[s], col_of[t]) for s, t in zip(chosen["session"], chosen["ticker"], strict=True)
+        ]
+        path = cumulative_abnormal_return(values, benchmark, cells, window=(-pre, post))
+        curves[name] = (
+            CarCurve(
+                days=[int(d) for d in path.offsets],
+                mean=[float(v) for v in path.mean],
+                lower=[float(v) for v in path.lower],
+                upper=[float(v) for v in path.upper],
+                n_events=path.n_events,
+                n_dropped=len(cells) - path.n_events,
+            )
+            if path.n_events
+            else None
+        )
     return EventStudy(bull=curves["bull"], bear=curves["bear"])
 
 
@@ -184,8 +148,8 @@ def spearman_by_row(
     return out
 
 
-def information_coefficient(signals: pd.DataFrame, returns: pd.DataFrame) -> InformationCoefficient:
-    """Spearman IC of the composite at t with the next session's return, per month and overall."""
+def cross_sectional_ic(signals: pd.DataFrame, returns: pd.DataFrame) -> InformationCoefficient:
+    """Per-session Spearman IC of the composite at t with the return from t to t+1, summarised."""
     wide_ret = wide_returns(returns)
     composite = signals.pivot_table(
         index="date", columns="ticker", values="composite", dropna=False

@@ -18,9 +18,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from backtest.report import stats
 from backtest.report.events import EventStudy, InformationCoefficient
 
-SESSIONS_PER_YEAR = 252
 ROLLING_SHARPE_SESSIONS = 63
 STRATEGY_COLOR = "#1f5fa8"
 BENCHMARK_COLOR = "#8a8f98"
@@ -85,27 +85,22 @@ def _layout(title: str, **extra: Any) -> dict[str, Any]:
     return layout
 
 
-def drawdown(values: np.ndarray) -> np.ndarray:
-    """Fractional distance below the running peak (0 at a new high, negative below it)."""
-    peak = np.maximum.accumulate(values)
-    return values / peak - 1.0
+def _curve(dates: Sequence[str], values: np.ndarray) -> pd.Series:
+    return pd.Series(np.asarray(values, dtype=float), index=pd.DatetimeIndex(list(dates)))
 
 
-def rolling_sharpe(values: np.ndarray, window: int = ROLLING_SHARPE_SESSIONS) -> np.ndarray:
-    """Annualised Sharpe (rf = 0) of simple returns over the trailing ``window`` sessions."""
-    returns = pd.Series(values, dtype=float).pct_change()
-    roll = returns.rolling(window, min_periods=window)
-    std = roll.std(ddof=1).replace(0.0, np.nan)
-    return (roll.mean() / std * math.sqrt(SESSIONS_PER_YEAR)).to_numpy()
+def drawdown_path(dates: Sequence[str], values: np.ndarray) -> np.ndarray:
+    """Fraction below the running peak per session (stats.drawdown_series)."""
+    return stats.drawdown_series(_curve(dates, values)).to_numpy()
 
 
-def monthly_returns(dates: Sequence[str], values: np.ndarray) -> pd.Series:
-    """Compounded return per calendar month (YYYY-MM), from month-end to month-end values."""
-    series = pd.Series(values, index=pd.Index(list(dates)).str.slice(0, 7), dtype=float)
-    month_end = series.groupby(level=0, sort=True).last()
-    previous = month_end.shift(1)
-    previous.iloc[0] = series.iloc[0]
-    return month_end / previous - 1.0
+def rolling_sharpe_path(
+    dates: Sequence[str], values: np.ndarray, window: int = ROLLING_SHARPE_SESSIONS
+) -> np.ndarray:
+    """Trailing-window annualised Sharpe per session (stats.rolling_sharpe of daily returns)."""
+    curve = _curve(dates, values)
+    rolling = stats.rolling_sharpe(stats.daily_returns(curve), window_sessions=window)
+    return rolling.reindex(curve.index).to_numpy()
 
 
 def equity_figure(dates: Sequence[str], equity: np.ndarray, benchmark: np.ndarray) -> Figure:
@@ -159,12 +154,12 @@ def drawdown_figure(dates: Sequence[str], equity: np.ndarray, benchmark: np.ndar
             _line(
                 "Strategy",
                 dates,
-                drawdown(equity),
+                drawdown_path(dates, equity),
                 STRATEGY_COLOR,
                 fill="tozeroy",
                 fillcolor="rgba(31,95,168,0.15)",
             ),
-            _line("Benchmark", dates, drawdown(benchmark), BENCHMARK_COLOR),
+            _line("Benchmark", dates, drawdown_path(dates, benchmark), BENCHMARK_COLOR),
         ],
         "layout": _layout("Drawdown", yaxis={"gridcolor": "#eceef1", "tickformat": ".0%"}),
     }
@@ -172,16 +167,16 @@ def drawdown_figure(dates: Sequence[str], equity: np.ndarray, benchmark: np.ndar
 
 def monthly_heatmap_figure(dates: Sequence[str], equity: np.ndarray) -> Figure:
     """Monthly returns as a years x months heatmap, with the year's compounded return last."""
-    monthly = monthly_returns(dates, equity)
+    monthly = stats.monthly_returns(_curve(dates, equity))
     years = sorted({m[:4] for m in monthly.index})
     z = [[None] * 13 for _ in years]
     text = [[""] * 13 for _ in years]
-    for month, value in monthly.items():
+    for month, value in monthly.dropna().items():
         row, col = years.index(month[:4]), int(month[5:7]) - 1
         z[row][col] = rounded([value])[0]
         text[row][col] = f"{value * 100:.1f}%"
     for row, year in enumerate(years):
-        in_year = monthly[monthly.index.str.startswith(year)]
+        in_year = monthly[monthly.index.str.startswith(year)].dropna()
         total = float(np.prod(1.0 + in_year.to_numpy()) - 1.0)
         z[row][12] = rounded([total])[0]
         text[row][12] = f"{total * 100:.1f}%"
@@ -221,8 +216,8 @@ def rolling_sharpe_figure(
     """Trailing 63-session annualised Sharpe of the strategy and of the benchmark."""
     return {
         "data": [
-            _line("Strategy", dates, rolling_sharpe(equity), STRATEGY_COLOR),
-            _line("Benchmark", dates, rolling_sharpe(benchmark), BENCHMARK_COLOR),
+            _line("Strategy", dates, rolling_sharpe_path(dates, equity), STRATEGY_COLOR),
+            _line("Benchmark", dates, rolling_sharpe_path(dates, benchmark), BENCHMARK_COLOR),
         ],
         "layout": _layout(
             f"Rolling Sharpe ({ROLLING_SHARPE_SESSIONS} sessions, annualised)",

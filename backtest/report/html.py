@@ -31,7 +31,7 @@ from markupsafe import Markup
 
 from backtest.errors import InputError
 from backtest.report import figures as fig
-from backtest.report.events import event_study, information_coefficient
+from backtest.report.events import cross_sectional_ic, event_study
 
 TEMPLATES = Path(__file__).parent / "templates"
 TOP_TRADES = 50
@@ -82,7 +82,7 @@ HEADLINE_METRICS: list[tuple[str, str, str, bool]] = [
     ("hit_rate", "Hit rate", "pct", False),
     ("profit_factor", "Profit factor", "ratio", False),
     ("exposure", "Exposure", "pct", False),
-    ("turnover", "Turnover (annualised)", "pct", False),
+    ("turnover", "Turnover (capital traded per year)", "times", False),
     ("trades", "Trades", "int", False),
     ("avg_holding_sessions", "Average holding (sessions)", "float1", False),
 ]
@@ -116,13 +116,15 @@ def _is_missing(value: Any) -> bool:
 
 
 def format_value(value: Any, kind: str) -> str:
-    """Format a figure: pct '12.34%', ratio '1.23', int '1,234', float1 '4.5', date as is."""
+    """Format a figure: pct '12.34%', ratio '1.23', times '3.40×', int '1,234', float1 '4.5'."""
     if _is_missing(value) or value == "":
         return DASH
     if kind == "pct":
         return f"{float(value) * 100:,.2f}%"
     if kind == "ratio":
         return f"{float(value):,.2f}"
+    if kind == "times":
+        return f"{float(value):,.2f}\u00d7"
     if kind == "ratio3":
         return f"{float(value):,.3f}"
     if kind == "int":
@@ -340,7 +342,7 @@ def event_view(run: RunFolder) -> dict[str, Any]:
                 ],
             }
         )
-    ic = information_coefficient(run.signals, run.returns)
+    ic = cross_sectional_ic(run.signals, run.returns)
     return {
         "has_events": bool(curves),
         "curves": curves,
