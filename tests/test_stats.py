@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from backtest.report.stats import (
+    STAT_DEFINITIONS,
     annual_return,
     compute_stats,
     cumulative_abnormal_return,
@@ -157,7 +158,7 @@ def test_compute_stats_strategy_and_benchmark():
     assert b["calmar"] is None
     assert b["exposure"] == 1.0
     assert all(b[key] is None for key in ("hit_rate", "profit_factor", "trades"))
-    assert set(s) == set(b)
+    assert set(s) == set(b) == set(STAT_DEFINITIONS)
     json.dumps(stats, allow_nan=False)
 
 

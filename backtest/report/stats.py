@@ -26,6 +26,36 @@ FLAT_RETURNS_SD = 1e-12  # below this the curve is flat up to float noise: Sharp
 
 Stat = float | int | str | None
 
+# Every key of compute_stats' result: (label for people, definition). The report shows these
+# next to the numbers so that stats.json and report.html say the same thing.
+STAT_DEFINITIONS: dict[str, tuple[str, str]] = {
+    "total_return": ("Total return", "last equity / first equity - 1"),
+    "annual_return": (
+        "Annual return",
+        "CAGR: (1 + total return) ^ (252 / number of daily returns) - 1",
+    ),
+    "volatility": ("Volatility", "annualised stdev of daily returns (ddof=1) * sqrt(252)"),
+    "sharpe": ("Sharpe", "mean / stdev of daily returns * sqrt(252), risk-free rate 0"),
+    "sortino": (
+        "Sortino",
+        "mean daily return / sqrt(mean(min(r, 0)^2)) * sqrt(252), risk-free rate 0",
+    ),
+    "calmar": ("Calmar", "annual return / |max drawdown|"),
+    "max_drawdown": ("Max drawdown", "deepest fall below a running peak, as a fraction"),
+    "max_drawdown_start": ("Drawdown peak", "date of the peak before the deepest fall"),
+    "max_drawdown_trough": ("Drawdown trough", "date of the deepest point"),
+    "max_drawdown_end": ("Drawdown recovery", "first date back at the peak (none: not yet)"),
+    "hit_rate": ("Hit rate", "share of closed trades with pnl > 0"),
+    "profit_factor": ("Profit factor", "gross profit / gross loss of closed trades"),
+    "exposure": ("Exposure", "share of session x ticker cells with a long or short position"),
+    "turnover": (
+        "Turnover",
+        "capital traded per year: mean over sessions of sum |position change| / tickers * 252",
+    ),
+    "trades": ("Trades", "number of trades, open ones included"),
+    "avg_holding_sessions": ("Avg holding", "mean sessions from entry to exit, closed trades"),
+}
+
 
 def _returns_array(returns: pd.Series | np.ndarray | Sequence[float]) -> np.ndarray:
     """Finite values of a returns series as float64."""
@@ -272,7 +302,7 @@ def compute_stats(
     +1 everywhere. ``trades`` uses the engine's columns (status, pnl, entry_time, exit_time).
     With ``initial_value`` (the starting capital) the curves are measured from it, so the
     first session's return counts; otherwise from the first session's close. Trade-based
-    figures are None for the benchmark.
+    figures are None for the benchmark. Keys and definitions: ``STAT_DEFINITIONS``.
     """
     pos = np.asarray(positions, dtype=np.float64)
     sessions = pd.DatetimeIndex(equity.index)
