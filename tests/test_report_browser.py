@@ -13,11 +13,15 @@ fail, so CI cannot pass without having run them.
 
 from __future__ import annotations
 
+import html
+import json
 import os
 import re
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from report_fixtures import HOSTILE_HEADLINE, build_run_folder
 
@@ -47,8 +51,17 @@ def _require_chromium() -> None:
     pytest.skip(f"{CHROMIUM} not installed (apt-get install -y chromium); CI runs this test")
 
 
-def _chromium(page: Path, profile: Path, *extra: str) -> subprocess.CompletedProcess[str]:
-    """Run headless chromium on a local file, offline, with its console log on stderr."""
+@dataclass(frozen=True)
+class BrowserRun:
+    """What one headless chromium run left: exit status, stdout (the DOM) and stderr."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def _start_chromium(page: Path, profile: Path, *extra: str) -> subprocess.Popen[str]:
+    """Start headless chromium on a local file, offline, with its console log on stderr."""
     command = [
         str(CHROMIUM),
         "--headless",
@@ -66,15 +79,19 @@ def _chromium(page: Path, profile: Path, *extra: str) -> subprocess.CompletedPro
         *extra,
         page.resolve().as_uri(),
     ]
-    return subprocess.run(
-        command, capture_output=True, text=True, timeout=BROWSER_TIMEOUT_S, check=False
+    return subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL
     )
 
 
-def _dump_dom(page: Path, profile: Path) -> tuple[str, str]:
-    result = _chromium(page, profile, "--dump-dom")
-    assert result.returncode == 0, result.stderr[-2000:]
-    return result.stdout, result.stderr
+def _finish(process: subprocess.Popen[str]) -> BrowserRun:
+    try:
+        out, err = process.communicate(timeout=BROWSER_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        out, err = process.communicate()
+        pytest.fail(f"chromium took more than {BROWSER_TIMEOUT_S} s: {err[-2000:]}")
+    return BrowserRun(process.returncode, out, err)
 
 
 def _js_errors(dom: str) -> str:
@@ -91,19 +108,86 @@ def _console_errors(stderr: str) -> list[str]:
     ]
 
 
+SORT_AND_FILTER_PROBE = """<script>
+(function () {
+  var table = document.getElementById("trades-table");
+  var pnlHeader = table.tHead.rows[0].cells[6];
+  function visible() {
+    return Array.prototype.filter.call(table.tBodies[0].rows, function (r) { return !r.hidden; });
+  }
+  var result = {defaultShown: visible().length};
+  pnlHeader.click();
+  result.firstAscending = visible()[0].cells[6].textContent;
+  pnlHeader.click();
+  result.firstDescending = visible()[0].cells[6].textContent;
+  var filter = document.getElementById("trade-filter");
+  filter.value = "ALERT(1)";
+  filter.dispatchEvent(new Event("input"));
+  result.filtered = visible().length;
+  result.countText = document.getElementById("trade-count").textContent;
+  filter.value = "";
+  filter.dispatchEvent(new Event("input"));
+  var all = document.getElementById("trade-all");
+  all.checked = true;
+  all.dispatchEvent(new Event("change"));
+  result.allShown = visible().length;
+  var out = document.createElement("pre");
+  out.id = "probe-result";
+  out.textContent = JSON.stringify(result);
+  document.body.appendChild(out);
+})();
+</script>
+</body>"""
+
+
+CANARY = '<script>throw new Error("canary-4711");</script>\n</body>'
+
+
 @pytest.fixture(scope="module")
-def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def browser(tmp_path_factory: pytest.TempPathFactory) -> dict[str, BrowserRun | Path]:
+    """Render the fixture run and load it (and two probed copies) in chromium, in parallel."""
     _require_chromium()
-    return render_report(build_run_folder(tmp_path_factory.mktemp("run")))
+    root = tmp_path_factory.mktemp("browser")
+    run_dir = build_run_folder(root / "runs", flip_probability=0.5)
+    report = render_report(run_dir)
+    page = report.read_text(encoding="utf-8")
+    broken = root / "broken.html"
+    broken.write_text(page.replace("</body>", CANARY), encoding="utf-8")
+    probed = root / "probed.html"
+    probed.write_text(page.replace("</body>", SORT_AND_FILTER_PROBE), encoding="utf-8")
+    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+    SCREENSHOT.unlink(missing_ok=True)
+    started = {
+        "dom": _start_chromium(report, root / "p1", "--dump-dom"),
+        "screenshot": _start_chromium(
+            report,
+            root / "p2",
+            "--hide-scrollbars",
+            "--window-size=1280,4000",
+            f"--screenshot={SCREENSHOT}",
+        ),
+        "broken": _start_chromium(broken, root / "p3", "--dump-dom"),
+        "probed": _start_chromium(probed, root / "p4", "--dump-dom"),
+    }
+    runs: dict[str, BrowserRun | Path] = {k: _finish(p) for k, p in started.items()}
+    runs["report"] = report
+    return runs
+
+
+def _dom(run: BrowserRun | Path) -> BrowserRun:
+    assert isinstance(run, BrowserRun)
+    assert run.returncode == 0, run.stderr[-2000:]
+    return run
 
 
 def test_report_renders_in_chromium_without_js_errors_and_escapes_headlines(
-    report: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    browser: dict[str, BrowserRun | Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    dom, stderr = _dump_dom(report, tmp_path / "profile")
+    run = _dom(browser["dom"])
+    dom = run.stdout
 
     assert _js_errors(dom).strip() == "", _js_errors(dom)
-    assert _console_errors(stderr) == []
+    assert _console_errors(run.stderr) == []
     assert 'data-figures="drawn"' in dom, "the figure script did not finish"
     for chart in CHARTS:
         tag = re.search(rf'<div [^>]*id="{chart}"[^>]*>', dom)
@@ -116,25 +200,31 @@ def test_report_renders_in_chromium_without_js_errors_and_escapes_headlines(
     assert not re.search(r"<img\b", dom), "a headline became an <img> element"
     assert "<script>alert" not in dom
 
-    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-    shot = _chromium(
-        report,
-        tmp_path / "profile-shot",
-        "--hide-scrollbars",
-        "--window-size=1280,4000",
-        f"--screenshot={SCREENSHOT}",
-    )
-    assert shot.returncode == 0 and SCREENSHOT.stat().st_size > 50_000, shot.stderr[-2000:]
+    shot = _dom(browser["screenshot"])
+    assert SCREENSHOT.is_file() and SCREENSHOT.stat().st_size > 50_000, shot.stderr[-2000:]
     with capsys.disabled():
         print(f"\nreport screenshot: {SCREENSHOT}")
 
 
-def test_js_error_box_lists_a_thrown_error(report: Path, tmp_path: Path) -> None:
-    broken = tmp_path / "broken.html"
-    html = report.read_text(encoding="utf-8")
-    canary = '<script>throw new Error("canary-4711");</script>\n</body>'
-    broken.write_text(html.replace("</body>", canary), encoding="utf-8")
-    dom, _ = _dump_dom(broken, tmp_path / "profile")
-    box = _js_errors(dom)
-    assert "canary-4711" in box
+def test_js_error_box_lists_a_thrown_error(browser: dict[str, BrowserRun | Path]) -> None:
+    dom = _dom(browser["broken"]).stdout
+    assert "canary-4711" in _js_errors(dom)
     assert re.search(r'<div id="js-errors"[^>]*\bhidden\b', dom) is None
+
+
+def test_trades_table_sorts_and_filters_in_chromium(browser: dict[str, BrowserRun | Path]) -> None:
+    report = browser["report"]
+    assert isinstance(report, Path)
+    trades = pd.read_csv(report.parent / "trades.csv")
+    assert len(trades) > 100
+    dom = _dom(browser["probed"]).stdout
+    match = re.search(r'<pre id="probe-result">(.*?)</pre>', dom, re.S)
+    assert match, _js_errors(dom)
+    result = json.loads(html.unescape(match.group(1)))
+    assert result["defaultShown"] == 100
+    assert result["firstAscending"] == f"{trades['pnl'].min():,.2f}"
+    assert result["firstDescending"] == f"{trades['pnl'].max():,.2f}"
+    hostile = trades["headlines"].fillna("").str.lower().str.contains("alert(1)", regex=False)
+    assert result["filtered"] == int(hostile.sum()) == 1
+    assert result["countText"] == f"1 of {len(trades):,} trades shown"
+    assert result["allShown"] == len(trades)

@@ -104,11 +104,14 @@ class RunFolder:
 
 @dataclass(frozen=True)
 class Cell:
-    """One formatted table value: its text, a css class (pos/neg/na) and a sort key."""
+    """One formatted table value: its text and a css class (pos/neg/na).
+
+    Tables sort on the text itself (the page's script strips ',', '%' and '×'), so rows carry no
+    extra sort keys: with thousands of trades every byte a row counts.
+    """
 
     text: str
     css: str = ""
-    key: str = ""
 
 
 def _is_missing(value: Any) -> bool:
@@ -140,12 +143,11 @@ def cell(value: Any, kind: str, signed: bool = False) -> Cell:
     """A table cell; signed values get 'pos' or 'neg' so the page colours them green or red."""
     text = format_value(value, kind)
     if text == DASH:
-        return Cell(text, "na", "")
+        return Cell(text, "na")
     css = ""
     if signed and kind != "date":
         css = "pos" if float(value) > 0 else "neg" if float(value) < 0 else ""
-    key = str(value) if kind in ("date", "text") else repr(float(value))
-    return Cell(text, css, key)
+    return Cell(text, css)
 
 
 def script_json(figure: dict[str, Any]) -> Markup:
