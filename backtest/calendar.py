@@ -177,7 +177,9 @@ def _schedule(
             warnings.filterwarnings(
                 "ignore", message=r"Series\.values returning an ndarray that drops timezone"
             )
-            exchange = xcals.get_calendar(calendar, start=first, end=last)
+            exchange = xcals.get_calendar(
+                calendar, start=first - pd.Timedelta(days=7), end=last + pd.Timedelta(days=7)
+            )
     except xcals.errors.InvalidCalendarName:
         raise InputError(
             f"unknown exchange calendar '{calendar}'",

@@ -296,3 +296,10 @@ def test_known_at_matches_a_per_headline_reference(
         for p, d in zip(published, date_only, strict=True)
     ]
     assert got.tolist() == expected
+
+
+def test_a_one_day_range_holds_that_session_and_a_weekend_range_none() -> None:
+    assert len(load_sessions("XNYS", "2015-01-02", "2015-01-02")) == 1
+    assert len(load_sessions("XNYS", "2015-01-03", "2015-01-04")) == 0
+    with pytest.raises(InputError, match="starts"):
+        load_sessions("XNYS", "2015-01-05", "2015-01-02")

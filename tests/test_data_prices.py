@@ -272,3 +272,26 @@ def test_embedded_prices_load_with_the_documented_row_count() -> None:
     assert prices["adj_close"].notna().all() and (prices["close"] > 0).all()
     aapl = prices[prices["ticker"] == "AAPL"].iloc[0]
     assert f"{aapl['date']:%Y-%m-%d}" == "2012-09-04" and aapl["close"] == 96.424286
+
+
+def test_embedded_data_folder_can_be_named_by_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from backtest.data import embedded
+
+    for name in ("prices.csv.gz", "headlines.csv.gz", "SOURCES.md"):
+        (tmp_path / name).write_bytes(b"x")
+    monkeypatch.setenv("NEWS_BACKTEST_DATA", str(tmp_path))
+    located = embedded.EMBEDDED_PRICES
+    assert located == tmp_path / "prices.csv.gz"
+    (tmp_path / "SOURCES.md").unlink()
+    with pytest.raises(InputError, match="NEWS_BACKTEST_DATA"):
+        _ = embedded.EMBEDDED_HEADLINES
+
+
+def test_embedded_data_defaults_to_the_repository_folder(monkeypatch: pytest.MonkeyPatch) -> None:
+    from backtest.data import embedded
+
+    monkeypatch.delenv("NEWS_BACKTEST_DATA", raising=False)
+    repo = Path(__file__).resolve().parents[1]
+    assert embedded.EMBEDDED_PRICES.resolve() == repo / "datasets" / "stocknet" / "prices.csv.gz"
