@@ -38,6 +38,10 @@ Algorithm, for ``n`` tickers, sessions ``t = 0..T-1``, ticker ``k``:
 
 Trades are vectorbt's exit trades: one row per opened-then-closed (or still open) position
 leg; a reversal closes one trade and opens the next on the same session.
+
+Cost: vectorbt's signal simulator is jitted without ``cache=True``, so the first ``simulate``
+in a process compiles it (about 9-15 s on 2 busy cores, plus 5-7 s to import vectorbt); later
+calls on 565 sessions x 40 tickers take about 0.1 s.
 """
 
 from __future__ import annotations
