@@ -125,7 +125,9 @@ def run(
     profile: Annotated[
         bool, typer.Option("--profile", help="Print the wall time of each stage.")
     ] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress messages.")] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="No progress messages (on a terminal).")
+    ] = False,
     debug: DebugOpt = False,
 ) -> None:
     """Backtest a strategy and write a run folder (report.html, stats.json, CSVs)."""
@@ -148,7 +150,7 @@ def run(
         reports_dir=reports_dir,
         force=force,
         command=command,
-        progress=None if quiet else (lambda message: _say(f"... {message}")),
+        progress=None if quiet or not sys.stderr.isatty() else (lambda m: _say(f"... {m}")),
     )
     from backtest.summary import summary_table
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
 import re
 import tomllib
 from collections.abc import Mapping, Sequence
@@ -282,6 +283,8 @@ def _coerce(key: str, value: Any, annotation: Any, source: str) -> Any:
     if annotation is float:
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise fail("a number")
+        if not math.isfinite(value):
+            raise fail("a finite number")
         return float(value)
     if annotation is str:
         if isinstance(value, bool) or not isinstance(value, str | int | float):

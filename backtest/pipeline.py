@@ -11,17 +11,21 @@
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from backtest.config import StrategyConfig
 from backtest.errors import InputError
+
+if TYPE_CHECKING:
+    from backtest.signals import PlacedHeadlines
 
 Progress = Callable[[str], None]
 
@@ -129,6 +133,22 @@ def select_tickers(data: LoadedData, config: StrategyConfig) -> LoadedData:
     )
 
 
+def warn_about_unplaced(placed: PlacedHeadlines, data: LoadedData) -> None:
+    """Headlines that cannot trade are tolerated, and said so in one warning line each."""
+    if placed.dropped_no_prices:
+        warnings.warn(
+            f"{data.headlines_source}: {placed.dropped_no_prices} headlines name tickers "
+            "without prices; they are ignored",
+            stacklevel=2,
+        )
+    if placed.dropped_after_data:
+        warnings.warn(
+            f"{data.headlines_source}: {placed.dropped_after_data} headlines are tradeable only "
+            "after the last session with prices; they are ignored",
+            stacklevel=2,
+        )
+
+
 def session_grid_bounds(data: LoadedData) -> tuple[pd.Timestamp, pd.Timestamp]:
     """The grid spans the first headline or price date to the last price date."""
     first_price = data.prices["date"].min()
@@ -200,6 +220,7 @@ def run_backtest(
         lexicon = load_lexicon(config.signal.lexicon or None)
         scores = score_headlines(data.headlines["headline"].to_numpy(object), lexicon)
         placed = place_headlines(data.headlines, scores, panel, config)
+        warn_about_unplaced(placed, data)
     with timer.stage("signals", "Computing signals"):
         signals = compute_signals(panel, placed, config.signal, config.execution)
         first, last = backtest_period(config, panel.dates, placed.session_idx)

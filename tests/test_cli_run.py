@@ -9,8 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-
-from .conftest import SLICE_END, SLICE_START, run_cli
+from cli_helpers import SLICE_END, SLICE_START, run_cli
 
 RUN_FILES = {
     "report.html",

@@ -16,12 +16,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from cli_helpers import EMBEDDED
 
 from backtest.config import load_config
 from backtest.pipeline import run_backtest
 from backtest.scoring import score_headlines
-
-from .conftest import EMBEDDED
 
 TICKERS = ("AAPL", "BA", "CVX", "JNJ", "KO", "MSFT", "PG", "WMT")
 BULLISH = "{t} shares soar to record high as profit beats estimates and guidance is raised"
