@@ -243,3 +243,15 @@ def test_size_breakdown_adds_up(rendered: tuple[Path, str], tmp_path: Path) -> N
     parts = sizes["plotly_js"] + sizes["figures_json"] + sizes["trades_table"] + sizes["rest"]
     assert parts == sizes["total"] == (run_dir / "report.html").stat().st_size
     assert min(sizes.values()) > 0
+
+
+def test_run_without_trades_or_composite_says_so(tmp_path: Path) -> None:
+    run_dir = build_run_folder(tmp_path)
+    trades = pd.read_csv(run_dir / "trades.csv")
+    trades.iloc[0:0].to_csv(run_dir / "trades.csv", index=False)
+    signals = pd.read_csv(run_dir / "signals.csv")
+    signals["composite"] = float("nan")
+    signals.to_csv(run_dir / "signals.csv", index=False)
+    html = render_report(run_dir).read_text(encoding="utf-8")
+    assert 'id="no-trades"' in html and 'id="trades-table"' not in html
+    assert 'id="no-ic"' in html and 'data-figure="fig-ic"' not in html
