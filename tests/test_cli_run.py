@@ -59,7 +59,8 @@ def test_equity_csv_spans_the_requested_period(run_dir: Path) -> None:
     assert equity["date"].iloc[0] >= SLICE_START and equity["date"].iloc[-1] <= SLICE_END
     stats = json.loads((run_dir / "stats.json").read_text())
     assert stats["period"]["sessions"] == len(equity)
-    assert equity["equity"].iloc[-1] / equity["equity"].iloc[0] - 1 == pytest.approx(
+    initial_cash = stats["config"]["execution"]["initial_cash"]
+    assert equity["equity"].iloc[-1] / initial_cash - 1 == pytest.approx(
         stats["stats"]["strategy"]["total_return"], rel=1e-9, abs=1e-12
     )
 

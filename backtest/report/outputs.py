@@ -103,7 +103,13 @@ def build_outputs(
         }
     )
 
-    figures = compute_stats(simulation.equity, simulation.benchmark, positions, simulation.trades)
+    figures = compute_stats(
+        simulation.equity,
+        simulation.benchmark,
+        positions,
+        simulation.trades,
+        initial_value=config.execution.initial_cash,
+    )
     stats: dict[str, Any] = {
         "name": config.name,
         "created_at": datetime.fromtimestamp(started, UTC).isoformat(timespec="seconds"),
@@ -116,7 +122,13 @@ def build_outputs(
         },
         "tickers": tickers,
         "stats": figures,
-        "per_ticker": per_ticker_stats(simulation, positions, period_headlines, tickers),
+        "per_ticker": per_ticker_stats(
+            simulation,
+            positions,
+            period_headlines,
+            tickers,
+            config.execution.initial_cash / len(tickers),
+        ),
         "config": config.to_dict(),
         "data": data_fingerprints(data, len(period_headlines)),
         "versions": versions(),
@@ -209,19 +221,19 @@ def per_ticker_stats(
     positions: np.ndarray,
     period_headlines: pd.DataFrame,
     tickers: list[str],
+    sleeve_cash: float,
 ) -> dict[str, dict[str, Any]]:
-    """Per-sleeve return, P&L, trades, hit rate, exposure and headline count."""
+    """Per-sleeve return and P&L against its starting cash, trades, hit rate, exposure, news."""
     out: dict[str, dict[str, Any]] = {}
     trades = simulation.trades
     headline_counts = period_headlines["ticker"].value_counts()
     for k, ticker in enumerate(tickers):
         value = simulation.sleeve_value[ticker].to_numpy(np.float64)
-        start = value[0] if len(value) else float("nan")
         mine = trades.loc[trades["ticker"] == ticker]
         closed = mine.loc[mine["status"] == "closed"]
         out[ticker] = {
-            "total_return": float(value[-1] / start - 1.0) if start else None,
-            "pnl": float(value[-1] - start),
+            "total_return": float(value[-1] / sleeve_cash - 1.0),
+            "pnl": float(value[-1] - sleeve_cash),
             "trades": int(len(mine)),
             "hit_rate": float((closed["pnl"] > 0).mean()) if len(closed) else None,
             "exposure": float(np.mean(positions[:, k] != 0)),
