@@ -11,6 +11,8 @@ from typing import Annotated
 
 import typer
 
+from backtest.commands import register_all
+
 app = typer.Typer(
     name="backtest",
     help="Would trading on these headlines have made money? Point-in-time news backtests.",
@@ -308,6 +310,9 @@ def data_fetch(
         )
     joined = ",".join(sorted(result.paths))
     typer.echo(f"Use them with: backtest run --prices yf:{joined}   (cache: {folder})")
+
+
+register_all(app)
 
 
 def main() -> None:
