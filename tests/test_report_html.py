@@ -255,3 +255,17 @@ def test_run_without_trades_or_composite_says_so(tmp_path: Path) -> None:
     html = render_report(run_dir).read_text(encoding="utf-8")
     assert 'id="no-trades"' in html and 'id="trades-table"' not in html
     assert 'id="no-ic"' in html and 'data-figure="fig-ic"' not in html
+
+
+def test_every_figure_is_a_valid_plotly_figure(rendered: tuple[Path, str]) -> None:
+    import plotly.graph_objects as go
+
+    _, html = rendered
+    specs = re.findall(
+        r'<script type="application/json" data-figure="([a-z-]+)">(.*?)</script>', html
+    )
+    assert sorted(name for name, _ in specs) == sorted(CHARTS)
+    for name, text in specs:
+        spec = json.loads(text)
+        figure = go.Figure(spec)  # raises on an unknown property or a bad value
+        assert figure.data, name

@@ -165,7 +165,7 @@ def _read_csv(run_dir: Path, name: str) -> pd.DataFrame:
         raise InputError(
             "missing run folder file",
             file=path,
-            hint="re-run `backtest run`, or point `backtest report` at a complete run folder",
+            hint="Re-run `backtest run`, or point `backtest report` at a complete run folder",
         )
     text_columns = TEXT_COLUMNS[name]
     try:
