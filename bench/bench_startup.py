@@ -1,0 +1,84 @@
+"""CLI start-up: ``backtest --help`` against ``python -c "import typer"`` (target <= 3x).
+
+Both run in fresh processes, interleaved, so that a burst of load on a shared machine hits
+both alike; the figure is the ratio of the medians. Also records which heavy packages
+``import backtest.cli`` pulls in (none should be).
+
+    python -m bench.bench_startup [--repeats 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from bench.common import (
+    PYTHON,
+    Section,
+    Target,
+    backtest_command,
+    interleaved,
+    markdown_table,
+    mib,
+    python_script,
+    ratio,
+    run_once,
+    seconds,
+    times,
+)
+
+TARGET_RATIO = 3.0
+HEAVY_MODULES = ("vectorbt", "numba", "pandas", "plotly", "dask", "numpy", "scipy")
+IMPORTED_PROBE = (
+    "import sys, backtest.cli\nprint(','.join(m for m in sys.argv[1:] if m in sys.modules))"
+)
+
+
+def heavy_imports() -> list[str]:
+    """Heavy packages present in sys.modules after ``import backtest.cli`` (fresh process)."""
+    run = run_once([PYTHON, "-c", IMPORTED_PROBE, *HEAVY_MODULES])
+    return [m for m in run.stdout.strip().split(",") if m]
+
+
+def run(repeats: int = 10) -> Section:
+    """Measure and return the RESULTS.md section."""
+    commands = {
+        'python -c "import typer" (baseline)': python_script("import typer"),
+        "python -c pass (interpreter alone)": python_script("pass"),
+        "backtest --help": [*backtest_command(), "--help"],
+    }
+    results = interleaved(commands, repeats)
+    base = results['python -c "import typer" (baseline)']
+    cli = results["backtest --help"]
+    rows = [
+        [
+            label,
+            seconds(m.median_s),
+            seconds(m.min_s),
+            mib(m.peak_rss_mib),
+            times(ratio(m.median_s, base.median_s)),
+        ]
+        for label, m in results.items()
+    ]
+    body = markdown_table(
+        ["command", f"median of {repeats}", "fastest", "peak RSS", "vs import typer"], rows
+    )
+    target = Target(
+        "`backtest --help` vs `import typer`", ratio(cli.median_s, base.median_s), TARGET_RATIO
+    )
+    heavy = heavy_imports()
+    notes = [
+        target.describe(),
+        "`import backtest.cli` imports "
+        + (", ".join(heavy) if heavy else f"none of {', '.join(HEAVY_MODULES)}"),
+    ]
+    return Section("CLI start-up", body, notes, [target])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=10)
+    print(run(parser.parse_args().repeats).markdown())
+
+
+if __name__ == "__main__":
+    main()
