@@ -32,6 +32,7 @@ from markupsafe import Markup
 from backtest.errors import InputError
 from backtest.report import figures as fig
 from backtest.report.events import cross_sectional_ic, event_study
+from backtest.report.stats import STAT_DEFINITIONS
 
 TEMPLATES = Path(__file__).parent / "templates"
 TOP_TRADES = 50
@@ -67,25 +68,27 @@ REQUIRED_COLUMNS = {
     "returns.csv": ["date", "ticker", "return"],
 }
 
-# (stats key, label, kind, signed): kind picks the format; signed colours the value green/red.
-HEADLINE_METRICS: list[tuple[str, str, str, bool]] = [
-    ("total_return", "Total return", "pct", True),
-    ("annual_return", "Annual return", "pct", True),
-    ("volatility", "Volatility (annualised)", "pct", False),
-    ("sharpe", "Sharpe ratio", "ratio", True),
-    ("sortino", "Sortino ratio", "ratio", True),
-    ("calmar", "Calmar ratio", "ratio", True),
-    ("max_drawdown", "Max drawdown", "pct", True),
-    ("max_drawdown_start", "Max drawdown peak", "date", False),
-    ("max_drawdown_trough", "Max drawdown trough", "date", False),
-    ("max_drawdown_end", "Max drawdown recovered", "date", False),
-    ("hit_rate", "Hit rate", "pct", False),
-    ("profit_factor", "Profit factor", "ratio", False),
-    ("exposure", "Exposure", "pct", False),
-    ("turnover", "Turnover (capital traded per year)", "times", False),
-    ("trades", "Trades", "int", False),
-    ("avg_holding_sessions", "Average holding (sessions)", "float1", False),
-]
+# How each stats.json figure is shown: (kind, signed). kind picks the format; signed colours
+# the value green or red. Labels and definitions come from stats.STAT_DEFINITIONS, so stats.json
+# and the page name and define every figure the same way.
+FIGURE_FORMATS: dict[str, tuple[str, bool]] = {
+    "total_return": ("pct", True),
+    "annual_return": ("pct", True),
+    "volatility": ("pct", False),
+    "sharpe": ("ratio", True),
+    "sortino": ("ratio", True),
+    "calmar": ("ratio", True),
+    "max_drawdown": ("pct", True),
+    "max_drawdown_start": ("date", False),
+    "max_drawdown_trough": ("date", False),
+    "max_drawdown_end": ("date", False),
+    "hit_rate": ("pct", False),
+    "profit_factor": ("ratio", False),
+    "exposure": ("pct", False),
+    "turnover": ("times", False),
+    "trades": ("int", False),
+    "avg_holding_sessions": ("float1", False),
+}
 
 
 @dataclass(frozen=True)
@@ -217,18 +220,31 @@ def read_run_folder(run_dir: Path) -> RunFolder:
 
 
 def headline_rows(stats: dict[str, Any]) -> list[dict[str, Any]]:
-    """Strategy and benchmark figures, formatted straight from stats.json's "stats"."""
-    strategy = stats["stats"].get("strategy", {})
-    benchmark = stats["stats"].get("benchmark", {})
-    return [
-        {
-            "key": key,
-            "label": label,
-            "strategy": cell(strategy.get(key), kind, signed),
-            "benchmark": cell(benchmark.get(key), kind, signed),
-        }
-        for key, label, kind, signed in HEADLINE_METRICS
-    ]
+    """Strategy and benchmark figures, formatted straight from stats.json's "stats".
+
+    Figures follow stats.STAT_DEFINITIONS' order; a figure it does not know yet is still shown,
+    after the others, under its key.
+    """
+    strategy = stats["stats"].get("strategy", {}) or {}
+    benchmark = stats["stats"].get("benchmark", {}) or {}
+    keys = list(STAT_DEFINITIONS) + [k for k in strategy if k not in STAT_DEFINITIONS]
+    rows = []
+    for key in keys:
+        label, definition = STAT_DEFINITIONS.get(key, (key.replace("_", " ").capitalize(), ""))
+        value = strategy.get(key)
+        kind, signed = FIGURE_FORMATS.get(
+            key, ("ratio" if isinstance(value, int | float) else "text", False)
+        )
+        rows.append(
+            {
+                "key": key,
+                "label": label,
+                "definition": definition,
+                "strategy": cell(value, kind, signed),
+                "benchmark": cell(benchmark.get(key), kind, signed),
+            }
+        )
+    return rows
 
 
 def trade_rows(trades: pd.DataFrame, top: int = TOP_TRADES) -> list[dict[str, Any]]:
