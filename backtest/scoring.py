@@ -314,9 +314,10 @@ def load_lexicon(path: str | Path | None = None) -> Lexicon:
 def encode_texts(texts: Sequence[Any] | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """All texts as one UTF-8 ``uint8`` buffer plus ``int64`` offsets (len(texts) + 1).
 
-    Texts are joined with NUL, which the kernel reads as whitespace, so text ``i`` is
-    ``buf[offsets[i]:offsets[i + 1]]`` including its trailing separator. Anything that is not
-    a ``str`` (None, NaN, numbers) becomes the empty text.
+    Each text is encoded on its own (so one emoji does not widen a joined string to 4 bytes a
+    character) and joined with NUL, which the kernel reads as whitespace: text ``i`` is
+    ``buf[offsets[i]:offsets[i + 1]]`` including its trailing separator. Anything that is not a
+    ``str`` (None, NaN, numbers) becomes the empty text.
     """
     import numpy as np
 
@@ -326,28 +327,19 @@ def encode_texts(texts: Sequence[Any] | np.ndarray) -> tuple[np.ndarray, np.ndar
             hint="wrap it in a list: score_headlines([text])",
         )
     items = texts.tolist() if isinstance(texts, np.ndarray) else texts
-    if not isinstance(items, list):
-        items = list(items)
-    n = len(items)
     try:
-        joined = "\x00".join(items)
-    except TypeError:
-        items = [item if isinstance(item, str) else "" for item in items]
-        joined = "\x00".join(items)
-    data = joined.encode("utf-8", "surrogatepass")
-    buf = np.frombuffer(data, dtype=np.uint8)
-    separators = np.flatnonzero(buf == 0)
-    offsets = np.empty(n + 1, dtype=np.int64)
-    offsets[0] = 0
-    offsets[n] = len(data)
-    if len(separators) == n - 1:
-        offsets[1:n] = separators + 1
-        return buf, offsets
-    lengths = [len(item.encode("utf-8", "surrogatepass")) for item in items]
-    np.cumsum(lengths, out=offsets[1:])
-    return np.frombuffer(
-        b"".join(i.encode("utf-8", "surrogatepass") for i in items), np.uint8
-    ), offsets
+        encoded = list(map(str.encode, items))
+    except (TypeError, UnicodeEncodeError):
+        encoded = [
+            item.encode("utf-8", "surrogatepass") if isinstance(item, str) else b""
+            for item in items
+        ]
+    n = len(encoded)
+    offsets = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.fromiter(map(len, encoded), dtype=np.int64, count=n) + 1, out=offsets[1:])
+    if n:
+        offsets[n] -= 1
+    return np.frombuffer(b"\x00".join(encoded), dtype=np.uint8), offsets
 
 
 def score_headlines(

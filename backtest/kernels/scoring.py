@@ -42,20 +42,11 @@ KIND_BAD_THING = 8
 NEGATION_WINDOW_TOKENS = 3
 MODIFIER_WINDOW_TOKENS = 2
 PAIR_WINDOW_TOKENS = 5
+TEXTS_CHUNKS = 256
 
 FNV_OFFSET = np.uint64(0xCBF29CE484222325)
 FNV_PRIME = np.uint64(0x100000001B3)
 _SPACE = np.uint64(32)
-
-
-@numba.njit(cache=True)
-def _is_alnum(c: int) -> bool:
-    return (48 <= c <= 57) or (97 <= c <= 122)
-
-
-@numba.njit(cache=True)
-def _is_digit(c: int) -> bool:
-    return 48 <= c <= 57
 
 
 @numba.njit(cache=True)
@@ -127,6 +118,20 @@ def _decode(buf: np.ndarray, i: int, end: int) -> tuple[int, int]:
     return _lower(b), 1
 
 
+def _alnum_table() -> np.ndarray:
+    """Byte -> lower-cased byte if it is an ASCII letter or digit, else 0."""
+    table = np.zeros(256, dtype=np.uint8)
+    for b in range(256):
+        if 48 <= b <= 57 or 97 <= b <= 122:
+            table[b] = b
+        elif 65 <= b <= 90:
+            table[b] = b + 32
+    return table
+
+
+_ALNUM = _alnum_table()
+
+
 @numba.njit(cache=True)
 def _tokenize(
     buf: np.ndarray,
@@ -142,59 +147,74 @@ def _tokenize(
     w = 0
     i = start
     while i < end:
-        c, n = _decode(buf, i, end)
-        if _is_alnum(c):
-            if (
-                _matches(buf, i, end, (104, 116, 116, 112))  # http
-                or _matches(buf, i, end, (116, 46, 99, 111, 47))  # t.co/
-                or _matches(buf, i, end, (119, 119, 119, 46))  # www.
-            ):
-                while i < end and not _is_space(buf[i]):
+        c = _ALNUM[buf[i]]
+        if c == 0:
+            b = buf[i]
+            if b == 38 or b == 0xE2:
+                i += _decode(buf, i, end)[1]
+            elif (b == 36 or b == 64) and i + 1 < end:  # $cashtag, @user
+                nxt = _ALNUM[buf[i + 1]]
+                if nxt >= 97 or (b == 64 and (nxt != 0 or buf[i + 1] == 95)):
                     i += 1
-                continue
-            first = w
-            h = FNV_OFFSET
-            j = i
-            last = 0
-            while j < end:
-                c, n = _decode(buf, j, end)
-                take = _is_alnum(c)
-                if (
-                    not take
-                    and (c == 39 or ((c == 46 or c == 44) and _is_digit(last)))
-                    and j + n < end
-                ):
-                    c2, n2 = _decode(buf, j + n, end)
-                    take = _is_digit(c2) if c != 39 else _is_alnum(c2)
-                if not take:
-                    break
-                norm[w] = c
-                w += 1
-                h = (h ^ np.uint64(c)) * FNV_PRIME
-                last = c
-                j += n
-            i = j
-            if w - first == 2 and norm[first] == 114 and norm[first + 1] == 116:  # "rt"
-                k = j
-                while k < end and buf[k] == 32:
-                    k += 1
-                if k < end and buf[k] == 64:
-                    w = first
-                    continue
-            tok_start[n_tokens] = first
-            tok_end[n_tokens] = w
-            tok_hash[n_tokens] = h
-            n_tokens += 1
-        elif (c == 36 or c == 64) and i + 1 < end:  # $cashtag, @user
-            nxt = _lower(buf[i + 1])
-            if (97 <= nxt <= 122) or (c == 64 and (_is_alnum(nxt) or nxt == 95)):
-                i += 1
-                while i < end and (_is_alnum(_lower(buf[i])) or buf[i] == 95):
+                    while i < end and (_ALNUM[buf[i]] != 0 or buf[i] == 95):
+                        i += 1
+                else:
                     i += 1
             else:
                 i += 1
-        else:
-            i += n
+            continue
+        if (c == 104 or c == 116 or c == 119) and (
+            _matches(buf, i, end, (104, 116, 116, 112))  # http
+            or _matches(buf, i, end, (116, 46, 99, 111, 47))  # t.co/
+            or _matches(buf, i, end, (119, 119, 119, 46))  # www.
+        ):
+            while i < end and not _is_space(buf[i]):
+                i += 1
+            continue
+        first = w
+        h = FNV_OFFSET
+        j = i
+        while j < end:
+            c = _ALNUM[buf[j]]
+            if c != 0:
+                norm[w] = c
+                w += 1
+                h = (h ^ np.uint64(c)) * FNV_PRIME
+                j += 1
+                continue
+            b = buf[j]
+            if b == 39 or b == 38 or b == 0xE2:
+                c, n = _decode(buf, j, end)
+                if c == 39 and j + n < end and _ALNUM[buf[j + n]] != 0:
+                    norm[w] = 39
+                    w += 1
+                    h = (h ^ np.uint64(39)) * FNV_PRIME
+                    j += n
+                    continue
+            elif (
+                (b == 46 or b == 44)
+                and j + 1 < end
+                and 48 <= norm[w - 1] <= 57
+                and 48 <= buf[j + 1] <= 57
+            ):
+                norm[w] = b
+                w += 1
+                h = (h ^ np.uint64(b)) * FNV_PRIME
+                j += 1
+                continue
+            break
+        i = j
+        if w - first == 2 and norm[first] == 114 and norm[first + 1] == 116:  # "rt"
+            k = j
+            while k < end and buf[k] == 32:
+                k += 1
+            if k < end and buf[k] == 64:
+                w = first
+                continue
+        tok_start[n_tokens] = first
+        tok_end[n_tokens] = w
+        tok_hash[n_tokens] = h
+        n_tokens += 1
     return n_tokens
 
 
@@ -382,9 +402,11 @@ def _normalise(total: float, alpha: float) -> float:
 
 
 @numba.njit(cache=True)
-def score_texts(
+def _score_range(
     buf: np.ndarray,
     offsets: np.ndarray,
+    first_text: int,
+    stop_text: int,
     table_keys: np.ndarray,
     table_terms: np.ndarray,
     table_flags: np.ndarray,
@@ -392,28 +414,28 @@ def score_texts(
     kinds: np.ndarray,
     nt_term: int,
     alpha: float,
-) -> np.ndarray:
-    """Score every text ``buf[offsets[i]:offsets[i + 1]]``; float64 scores in [-1, 1]."""
-    n_texts = offsets.shape[0] - 1
-    scores = np.zeros(n_texts, dtype=np.float64)
+    scores: np.ndarray,
+) -> None:
+    """Score texts ``first_text``..``stop_text - 1`` into ``scores``, reusing one set of scratch."""
     longest = 1
-    for i in range(n_texts):
+    for i in range(first_text, stop_text):
         longest = max(longest, offsets[i + 1] - offsets[i])
+    most_tokens = longest // 2 + 1
     norm = np.empty(longest, dtype=np.uint8)
-    tok_start = np.empty(longest, dtype=np.int64)
-    tok_end = np.empty(longest, dtype=np.int64)
-    tok_hash = np.empty(longest, dtype=np.uint64)
-    it_pos = np.empty(longest, dtype=np.int64)
-    it_end = np.empty(longest, dtype=np.int64)
-    it_term = np.empty(longest, dtype=np.int64)
-    neg_at = np.empty(longest, dtype=np.float64)
-    mod_before = np.empty(longest, dtype=np.float64)
-    mod_after = np.empty(longest, dtype=np.float64)
-    it_mult = np.empty(longest, dtype=np.float64)
-    it_neg = np.empty(longest, dtype=np.float64)
-    it_pair = np.empty(longest, dtype=np.int64)
-    it_contrib = np.empty(longest, dtype=np.float64)
-    for i in range(n_texts):
+    tok_start = np.empty(most_tokens, dtype=np.int64)
+    tok_end = np.empty(most_tokens, dtype=np.int64)
+    tok_hash = np.empty(most_tokens, dtype=np.uint64)
+    it_pos = np.empty(most_tokens, dtype=np.int64)
+    it_end = np.empty(most_tokens, dtype=np.int64)
+    it_term = np.empty(most_tokens, dtype=np.int64)
+    neg_at = np.empty(most_tokens, dtype=np.float64)
+    mod_before = np.empty(most_tokens, dtype=np.float64)
+    mod_after = np.empty(most_tokens, dtype=np.float64)
+    it_mult = np.empty(most_tokens, dtype=np.float64)
+    it_neg = np.empty(most_tokens, dtype=np.float64)
+    it_pair = np.empty(most_tokens, dtype=np.int64)
+    it_contrib = np.empty(most_tokens, dtype=np.float64)
+    for i in range(first_text, stop_text):
         n_tokens = _tokenize(buf, offsets[i], offsets[i + 1], norm, tok_start, tok_end, tok_hash)
         if n_tokens == 0:
             continue
@@ -428,6 +450,32 @@ def score_texts(
             mod_after, it_mult, it_neg, it_pair, it_contrib,
         )  # fmt: skip
         scores[i] = _normalise(total, alpha)
+
+
+@numba.njit(cache=True, parallel=True)
+def score_texts(
+    buf: np.ndarray,
+    offsets: np.ndarray,
+    table_keys: np.ndarray,
+    table_terms: np.ndarray,
+    table_flags: np.ndarray,
+    weights: np.ndarray,
+    kinds: np.ndarray,
+    nt_term: int,
+    alpha: float,
+) -> np.ndarray:
+    """Score every text ``buf[offsets[i]:offsets[i + 1]]``; float64 scores in [-1, 1].
+
+    Texts are split into up to ``TEXTS_CHUNKS`` chunks scored in parallel (numba threads).
+    """
+    n_texts = offsets.shape[0] - 1
+    scores = np.zeros(n_texts, dtype=np.float64)
+    n_chunks = min(n_texts, TEXTS_CHUNKS)
+    for chunk in numba.prange(n_chunks):
+        _score_range(
+            buf, offsets, chunk * n_texts // n_chunks, (chunk + 1) * n_texts // n_chunks,
+            table_keys, table_terms, table_flags, weights, kinds, nt_term, alpha, scores,
+        )  # fmt: skip
     return scores
 
 
@@ -447,8 +495,8 @@ def explain_text(
     Returns ``(norm, tok_start, tok_end, it_pos, it_end, it_term, it_mult, it_neg, it_pair,
     it_contrib, raw_sum, score)``, arrays trimmed to the token and item counts.
     """
-    size = max(buf.shape[0], 1)
-    norm = np.empty(size, dtype=np.uint8)
+    size = buf.shape[0] // 2 + 1
+    norm = np.empty(max(buf.shape[0], 1), dtype=np.uint8)
     tok_start = np.empty(size, dtype=np.int64)
     tok_end = np.empty(size, dtype=np.int64)
     tok_hash = np.empty(size, dtype=np.uint64)
