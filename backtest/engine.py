@@ -110,14 +110,14 @@ def simulate(
     ``dates`` and ``tickers``; missing prices are NaN.
     """
     pos = _check_inputs(positions, exec_price, close, dates, tickers, initial_cash, fees, slippage)
-    price = _tradeable_price(exec_price)
+    price = tradeable_price(exec_price)
     mark = valuation_price(exec_price, close)
     cash_per_sleeve = float(initial_cash) / len(tickers)
     index = pd.DatetimeIndex(dates)
     columns = pd.Index(list(tickers), name="ticker")
 
-    portfolio = _run_portfolio(pos, price, mark, index, columns, cash_per_sleeve, fees, slippage)
-    benchmark_portfolio = _run_portfolio(
+    portfolio = run_portfolio(pos, price, mark, index, columns, cash_per_sleeve, fees, slippage)
+    benchmark_portfolio = run_portfolio(
         np.ones_like(pos), price, mark, index, columns, cash_per_sleeve, fees, slippage
     )
     sleeve_value = _sleeve_value(portfolio, index, columns)
@@ -141,12 +141,12 @@ def valuation_price(exec_price: np.ndarray, close: np.ndarray) -> np.ndarray:
 
     The close if known, else that session's execution price, else the previous mark.
     """
-    close_ok = _tradeable_price(close)
-    mark = np.where(np.isnan(close_ok), _tradeable_price(exec_price), close_ok)
+    close_ok = tradeable_price(close)
+    mark = np.where(np.isnan(close_ok), tradeable_price(exec_price), close_ok)
     return pd.DataFrame(mark).ffill().to_numpy(dtype=np.float64)
 
 
-def _tradeable_price(price: np.ndarray) -> np.ndarray:
+def tradeable_price(price: np.ndarray) -> np.ndarray:
     """Prices that can fill an order: finite and positive; anything else becomes NaN."""
     out = np.array(price, dtype=np.float64, copy=True)
     with np.errstate(invalid="ignore"):
@@ -188,24 +188,33 @@ def _check_inputs(
     return pos.astype(np.int8)
 
 
-def _run_portfolio(
+def run_portfolio(
     pos: np.ndarray,
     price: np.ndarray,
     mark: np.ndarray,
     index: pd.DatetimeIndex,
     columns: pd.Index,
-    cash_per_sleeve: float,
-    fees: float,
-    slippage: float,
+    cash_per_sleeve: float | np.ndarray,
+    fees: float | np.ndarray,
+    slippage: float | np.ndarray,
+    *,
+    group_by: Any = None,
+    max_orders: int | None = None,
 ) -> Any:
-    """One ``from_signals`` call over all sleeves, every setting that matters pinned explicitly."""
+    """One ``from_signals`` call over all sleeves, every setting that matters pinned explicitly.
+
+    ``price`` comes from ``tradeable_price`` and ``mark`` from ``valuation_price``. Sweeps pass
+    many strategies' sleeves side by side: per-column arrays of cash, fees and slippage,
+    ``group_by`` to sum each strategy's sleeves (cash is never shared), and ``max_orders`` (an
+    upper bound on the number of orders) so vectorbt does not allocate one record per cell.
+    """
     import vectorbt as vbt
 
     # Before a ticker's first price its sleeve is flat, so any positive mark values it at cash.
     close_df = pd.DataFrame(np.where(np.isnan(mark), 1.0, mark), index=index, columns=columns)
     price_df = pd.DataFrame(price, index=index, columns=columns)
     with warnings.catch_warnings():
-        _ignore_known_vectorbt_warning()
+        ignore_known_vectorbt_warning()
         return vbt.Portfolio.from_signals(
             close_df,
             entries=pos == 1,
@@ -215,9 +224,9 @@ def _run_portfolio(
             price=price_df,
             size=np.inf,
             size_type="amount",
-            fees=float(fees),
+            fees=_scalar_or_array(fees),
             fixed_fees=0.0,
-            slippage=float(slippage),
+            slippage=_scalar_or_array(slippage),
             min_size=0.0,
             lock_cash=False,
             allow_partial=True,
@@ -230,14 +239,23 @@ def _run_portfolio(
             val_price=np.inf,
             ffill_val_price=True,
             use_stops=False,
-            init_cash=cash_per_sleeve,
+            init_cash=_scalar_or_array(cash_per_sleeve),
             cash_sharing=False,
+            group_by=group_by,
+            max_orders=max_orders,
             fillna_close=False,
             trades_type="exittrades",
         )
 
 
-def _ignore_known_vectorbt_warning() -> None:
+def _scalar_or_array(value: float | np.ndarray) -> float | np.ndarray:
+    """A float as is, or a per-column float64 array."""
+    if np.ndim(value) == 0:
+        return float(value)
+    return np.asarray(value, dtype=np.float64)
+
+
+def ignore_known_vectorbt_warning() -> None:
     """vectorbt 1.2.0 calls DataFrame.rename(inplace=True), deprecated in pandas 3 (harmless)."""
     warnings.filterwarnings(
         "ignore", message=r".*inplace keyword in DataFrame\.rename", module=r"vectorbt\."
@@ -247,7 +265,7 @@ def _ignore_known_vectorbt_warning() -> None:
 def _sleeve_value(portfolio: Any, index: pd.DatetimeIndex, columns: pd.Index) -> pd.DataFrame:
     """Per-ticker sleeve value at each session's close (step 5)."""
     with warnings.catch_warnings():
-        _ignore_known_vectorbt_warning()
+        ignore_known_vectorbt_warning()
         value = np.asarray(portfolio.value(), dtype=np.float64).reshape(len(index), len(columns))
     return pd.DataFrame(value, index=index, columns=columns)
 
@@ -255,7 +273,7 @@ def _sleeve_value(portfolio: Any, index: pd.DatetimeIndex, columns: pd.Index) ->
 def _trades_frame(portfolio: Any, index: pd.DatetimeIndex, columns: pd.Index) -> pd.DataFrame:
     """vectorbt exit-trade records as a plain frame with the ``TRADE_COLUMNS`` names."""
     with warnings.catch_warnings():
-        _ignore_known_vectorbt_warning()
+        ignore_known_vectorbt_warning()
         rec = portfolio.trades.records
     is_open = np.asarray(rec["status"]) == 0
     exit_time = pd.DatetimeIndex(index[np.asarray(rec["exit_idx"], dtype=np.int64)])
