@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from backtest.report.formatting import format_value
+
 ROWS: tuple[tuple[str, str, str], ...] = (
     ("Total return", "total_return", "pct"),
     ("Annual return", "annual_return", "pct"),
@@ -15,17 +17,6 @@ ROWS: tuple[tuple[str, str, str], ...] = (
     ("Exposure", "exposure", "pct"),
     ("Trades", "trades", "int"),
 )
-
-
-def format_value(value: Any, kind: str) -> str:
-    """A figure as the table shows it; missing figures read as an en dash."""
-    if value is None:
-        return "–"
-    if kind == "pct":
-        return f"{value * 100:.2f}%"
-    if kind == "ratio":
-        return f"{value:.2f}"
-    return f"{int(value):d}"
 
 
 def summary_table(stats: dict[str, Any]) -> str:

@@ -24,7 +24,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
@@ -32,13 +31,13 @@ from markupsafe import Markup
 from backtest.errors import InputError
 from backtest.report import figures as fig
 from backtest.report.events import cross_sectional_ic, event_study
+from backtest.report.formatting import DASH, format_value, is_missing
 from backtest.report.stats import STAT_DEFINITIONS
 
 TEMPLATES = Path(__file__).parent / "templates"
 TOP_TRADES = 50
 """Best and worst trades by P&L shown by default; the rest are one click (or a filter) away."""
 HEADLINE_SEPARATOR = " || "
-DASH = "\u2013"
 
 TEXT_COLUMNS = {
     "equity.csv": ["date"],
@@ -115,31 +114,6 @@ class Cell:
 
     text: str
     css: str = ""
-
-
-def _is_missing(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and not np.isfinite(value))
-
-
-def format_value(value: Any, kind: str) -> str:
-    """Format a figure: pct '12.34%', ratio '1.23', times '3.40×', int '1,234', float1 '4.5'."""
-    if _is_missing(value) or value == "":
-        return DASH
-    if kind == "pct":
-        return f"{float(value) * 100:,.2f}%"
-    if kind == "ratio":
-        return f"{float(value):,.2f}"
-    if kind == "times":
-        return f"{float(value):,.2f}\u00d7"
-    if kind == "ratio3":
-        return f"{float(value):,.3f}"
-    if kind == "int":
-        return f"{int(value):,}"
-    if kind == "float1":
-        return f"{float(value):,.1f}"
-    if kind == "money":
-        return f"{float(value):,.2f}"
-    return str(value)
 
 
 def cell(value: Any, kind: str, signed: bool = False) -> Cell:
@@ -268,9 +242,7 @@ def trade_rows(trades: pd.DataFrame, top: int = TOP_TRADES) -> list[dict[str, An
                 "pnl": cell(rec["pnl"], "money", signed=True),
                 "ret": cell(rec["return"], "pct", signed=True),
                 "status": rec["status"],
-                "n_headlines": int(rec["n_headlines"])
-                if not _is_missing(rec["n_headlines"])
-                else 0,
+                "n_headlines": int(rec["n_headlines"]) if not is_missing(rec["n_headlines"]) else 0,
                 "headlines": texts,
             }
         )
@@ -312,7 +284,7 @@ def reproducibility(run: RunFolder) -> dict[str, Any]:
             }
         )
     timings = stats.get("timings_s") or {}
-    total = sum(float(v) for v in timings.values() if not _is_missing(v))
+    total = sum(float(v) for v in timings.values() if not is_missing(v))
     return {
         "config_toml": run.config_toml,
         "command": str(stats.get("command", "")),
