@@ -11,7 +11,10 @@ through these steps (DESIGN.md "Point-in-time rules"):
    already read in ``headlines_tz`` by the loader) is known at that instant. A date-only
    headline ("time unknown") is known at that day's session close if the day is a session, and
    otherwise at the end of that day (midnight after it) in the exchange's time zone. The day of
-   a date-only stamp is its date in ``headlines_tz`` (the zone the loader localised it in).
+   a date-only stamp is its date in ``headlines_tz`` (the zone the loader localised it in). If
+   that zone lies west of the exchange's, its day ends after the exchange's day does, and the
+   headline is known only at the end of its own day (a New York date-only headline on a Tokyo
+   calendar may have been published during the next Tokyo session).
 3. Tradeable session. ``tradeable_session`` with ``at="open"``: the first session whose open is
    strictly AFTER the known instant. News before the open trades at that open; news exactly at
    the open, during the session or after the close trades at the next session's open. With
@@ -114,17 +117,12 @@ def known_at_ns(
     inside = position < len(dates)
     is_session = np.zeros(len(days), dtype=bool)
     is_session[inside] = dates[position[inside]] == days[inside]
-    day_end = (
-        (local_days + pd.Timedelta(days=1))
-        .tz_localize(
-            sessions.tz, ambiguous=np.zeros(len(days), dtype=bool), nonexistent="shift_forward"
-        )
-        .tz_convert("UTC")
-        .as_unit("ns")
-        .asi8
-    )
+    exchange_day_end = _midnight_after(local_days, sessions.tz)
+    headline_day_end = _midnight_after(local_days, tz)
     close = sessions.close_ns[np.minimum(position, max(len(dates) - 1, 0))] if len(dates) else 0
-    known[date_only] = np.where(is_session, close, day_end)
+    by_exchange = np.where(is_session, close, exchange_day_end)
+    # A headline zone west of the exchange's: its day ends after the exchange's day does.
+    known[date_only] = np.where(headline_day_end > exchange_day_end, headline_day_end, by_exchange)
     return known
 
 
@@ -151,6 +149,15 @@ def tradeable_session(
     raise InputError(
         f"unknown execution time '{at}'", column="execution.at", hint="use 'open' or 'close'"
     )
+
+
+def _midnight_after(days: pd.DatetimeIndex, tz: str) -> np.ndarray:
+    """UTC epoch ns of the midnight that ends each naive calendar day in ``tz``."""
+    later = np.zeros(len(days), dtype=bool)
+    next_midnight = (days + pd.Timedelta(days=1)).tz_localize(
+        tz, ambiguous=later, nonexistent="shift_forward"
+    )
+    return next_midnight.tz_convert("UTC").as_unit("ns").asi8
 
 
 def _as_day(value: str | dt.date | pd.Timestamp, name: str) -> pd.Timestamp:

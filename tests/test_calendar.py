@@ -164,6 +164,16 @@ def test_date_only_day_is_read_in_the_headlines_time_zone() -> None:
     assert date_only_session("2015-06-03", "open", tz="Asia/Tokyo") == "2015-06-04"
 
 
+def test_date_only_headline_from_west_of_the_exchange_waits_for_its_own_day_to_end() -> None:
+    tokyo = load_sessions("XTKS", "2015-06-01", "2015-06-10")
+    # New York's June 3 ends at 04:00 UTC on June 4, after Tokyo's June 4 open (00:00 UTC).
+    published = np.array([pd.Timestamp("2015-06-03", tz="America/New_York").value])
+    known = known_at_ns(published, np.array([True]), tokyo, "America/New_York")
+    assert known[0] == ns("2015-06-04T00:00:00-04:00")
+    index = tradeable_session(known, tokyo, at="open")[0]
+    assert f"{pd.Timestamp(tokyo.dates[index]):%Y-%m-%d}" == "2015-06-05"
+
+
 def test_exact_stamps_are_known_as_given() -> None:
     published = np.array([ns("2015-06-03T10:00:00Z"), ns("2015-07-03T00:00:00Z")])
     known = known_at_ns(published, np.array([False, False]), SESSIONS)
@@ -236,11 +246,15 @@ def reference_known_at(published: int, date_only: bool, sessions: Sessions, tz: 
     if not date_only:
         return published
     day = dt.datetime.fromtimestamp(published / 1e9, tz=ZoneInfo(tz)).date()
+    next_midnight = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0))
+    own_day_end = pd.Timestamp(next_midnight, tz=tz).value
+    exchange_day_end = pd.Timestamp(next_midnight, tz=sessions.tz).value
+    if own_day_end > exchange_day_end:
+        return own_day_end
     for date, close in zip(sessions.dates, sessions.close_ns, strict=True):
         if pd.Timestamp(date).date() == day:
             return int(close)
-    next_midnight = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0))
-    return pd.Timestamp(next_midnight, tz=sessions.tz).value
+    return exchange_day_end
 
 
 def reference_session(known: int, sessions: Sessions, at: str, latency_ns: int) -> int:
@@ -260,7 +274,9 @@ _instants = st.one_of(
     st.tuples(st.sampled_from(_EDGES), st.integers(-2, 2)).map(sum),
 )
 _days = st.dates(dt.date(2015, 2, 15), dt.date(2015, 4, 15))
-_zones = st.sampled_from(["America/New_York", "Europe/London", "Asia/Tokyo", "UTC"])
+_zones = st.sampled_from(
+    ["America/New_York", "America/Los_Angeles", "Europe/London", "Asia/Tokyo", "UTC"]
+)
 
 
 @settings(max_examples=150, deadline=None)
