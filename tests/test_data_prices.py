@@ -295,3 +295,15 @@ def test_embedded_data_defaults_to_the_repository_folder(monkeypatch: pytest.Mon
     monkeypatch.delenv("NEWS_BACKTEST_DATA", raising=False)
     repo = Path(__file__).resolve().parents[1]
     assert embedded.EMBEDDED_PRICES.resolve() == repo / "datasets" / "stocknet" / "prices.csv.gz"
+
+
+def test_byte_order_mark_and_crlf_line_ends_are_read(tmp_path: Path) -> None:
+    path = tmp_path / "p.csv"
+    path.write_bytes(b"\xef\xbb\xbfdate,ticker,open,close\r\n2015-01-02,AAPL,1,2\r\n")
+    prices = load_prices(path)
+    assert prices[["ticker", "open", "close"]].iloc[0].tolist() == ["AAPL", 1.0, 2.0]
+
+
+def test_short_row_leaves_optional_cells_empty(tmp_path: Path) -> None:
+    path = write(tmp_path / "p.csv", "date,ticker,open,close,volume\n2015-01-02,AAPL,1,2\n")
+    assert np.isnan(load_prices(path)["volume"].iloc[0])
