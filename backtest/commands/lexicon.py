@@ -1,0 +1,135 @@
+"""``backtest lexicon learn`` and ``backtest lexicon ic``: learn a lexicon from headlines and the
+returns that followed them inside a training window, and measure any lexicon's headline IC."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+lexicon_app = typer.Typer(
+    help="Learn a lexicon from news and returns (SESTM-style, point in time) and measure it.",
+    no_args_is_help=True,
+)
+
+_StrategyOpt = Annotated[
+    Path | None,
+    typer.Option("--strategy", "-s", help="Strategy TOML (data, tickers, calendar, execution.at)."),
+]
+_PricesOpt = Annotated[str | None, typer.Option("--prices", help="Prices file or yf:AAPL,MSFT.")]
+_HeadlinesOpt = Annotated[str | None, typer.Option("--headlines", help="Headlines file.")]
+_SetOpt = Annotated[
+    list[str] | None,
+    typer.Option("--set", help="Override a strategy key: section.key=value (repeatable)."),
+]
+_LabelOpt = Annotated[
+    str,
+    typer.Option(
+        "--label",
+        help="Label return: 'abnormal' (minus the tickers' equal-weight mean) or 'raw'.",
+    ),
+]
+_DebugOpt = Annotated[bool, typer.Option("--debug", help="Show tracebacks for bug reports.")]
+
+
+@lexicon_app.command("learn")
+def learn(
+    train_start: Annotated[
+        str, typer.Option("--train-start", help="First day of the training window, YYYY-MM-DD.")
+    ],
+    train_end: Annotated[
+        str, typer.Option("--train-end", help="Last training day; nothing later is read.")
+    ],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Lexicon CSV to write.")],
+    strategy: _StrategyOpt = None,
+    prices: _PricesOpt = None,
+    headlines: _HeadlinesOpt = None,
+    set_: _SetOpt = None,
+    min_count: Annotated[
+        int, typer.Option("--min-count", help="Keep terms seen with at least N labels.")
+    ] = 30,
+    top: Annotated[int, typer.Option("--top", help="Keep at most K terms on each side.")] = 100,
+    phrases: Annotated[
+        bool, typer.Option("--phrases/--no-phrases", help="Also learn 2-word phrases.")
+    ] = True,
+    label: _LabelOpt = "abnormal",
+    show: Annotated[int, typer.Option("--show", help="Print the N strongest terms a side.")] = 15,
+    debug: _DebugOpt = False,
+) -> None:
+    """Learn a lexicon from the training window's headlines and next-session returns."""
+    from backtest.cli import _strategy
+    from backtest.lexicon_learn import learn_lexicon, rank_ic
+    from backtest.scoring import load_lexicon, score_headlines
+
+    config = _strategy(strategy, set_, prices=prices, headlines=headlines)
+    learned = learn_lexicon(
+        config, train_start, train_end, min_count=min_count, top_k=top, phrases=phrases, label=label
+    )
+    path = learned.to_csv(out)
+    lexicon = load_lexicon(path)
+    counts = learned.counts
+    typer.echo(
+        f"Learned {len(learned.terms)} terms from {counts['labelled']} headlines "
+        f"({counts['labels']} ticker-session labels, {counts['positive_share']:.1%} positive) "
+        f"in {learned.train_start}..{learned.train_end}; dropped "
+        f"{counts['dropped_label_after_window']} whose label needs a later price."
+    )
+    if learned.training is not None:
+        frame = learned.training.frame
+        ic = rank_ic(
+            score_headlines(frame["headline"].to_numpy(object), lexicon),
+            frame["label"].to_numpy(),
+        )
+        typer.echo(f"In-sample headline IC (Spearman, score vs label return): {ic:+.4f}")
+    for side, name in ((1, "positive"), (-1, "negative")):
+        top_terms = learned.top(show, side)
+        if top_terms:
+            typer.echo(f"\nTop {name}:")
+            for term in top_terms:
+                typer.echo(
+                    f"  {term.term:<28} {term.weight:+6.3f}  labels {term.labels:>5}  "
+                    f"positive {term.positive_share:.0%}"
+                )
+    typer.echo(f"\nLexicon: {path}  (use it with --set signal.lexicon={path})")
+
+
+@lexicon_app.command("ic")
+def ic(
+    start: Annotated[str, typer.Option("--start", help="First day, YYYY-MM-DD.")],
+    end: Annotated[str, typer.Option("--end", help="Last day, YYYY-MM-DD.")],
+    lexicon: Annotated[
+        list[str] | None,
+        typer.Option("--lexicon", help="Lexicon CSV, or 'default' (repeatable)."),
+    ] = None,
+    strategy: _StrategyOpt = None,
+    prices: _PricesOpt = None,
+    headlines: _HeadlinesOpt = None,
+    set_: _SetOpt = None,
+    label: _LabelOpt = "abnormal",
+    debug: _DebugOpt = False,
+) -> None:
+    """Headline IC of lexicons in a window: Spearman of score vs next-session label return."""
+    import numpy as np
+
+    from backtest.cli import _strategy
+    from backtest.lexicon_learn import label_headlines, rank_ic
+    from backtest.scoring import load_lexicon, score_headlines
+
+    config = _strategy(strategy, set_, prices=prices, headlines=headlines)
+    labelled = label_headlines(config, start, end, label=label)
+    frame = labelled.frame
+    texts = frame["headline"].to_numpy(object)
+    labels = frame["label"].to_numpy(np.float64)
+    typer.echo(f"{len(frame)} labelled headlines in {start}..{end} ({label} next-session returns)")
+    typer.echo(f"{'lexicon':<40} {'IC':>8} {'scored':>8}")
+    for name in lexicon or ["default"]:
+        lex = load_lexicon(None if name == "default" else name)
+        scores = score_headlines(texts, lex)
+        scored = float(np.mean(scores != 0.0)) if len(scores) else 0.0
+        typer.echo(f"{name:<40} {rank_ic(scores, labels):>+8.4f} {scored:>8.1%}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``backtest lexicon ...`` to the root app."""
+    app.add_typer(lexicon_app, name="lexicon")
