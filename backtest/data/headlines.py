@@ -111,9 +111,10 @@ def check_time_zone(name: str) -> zoneinfo.ZoneInfo:
     """The IANA time zone called ``name``, or an InputError that says what names look like."""
     try:
         return zoneinfo.ZoneInfo(str(name))
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError, TypeError):
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, TypeError, OSError):
+        # OSError: a folder of the tz database ("America") or an unreadable file.
         raise InputError(
-            f"unknown time zone '{name}'",
+            f"unknown time zone {str(name)!r}",
             column="headlines_tz",
             hint="use an IANA name such as America/New_York, Europe/London or UTC",
         ) from None
