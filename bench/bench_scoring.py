@@ -1,0 +1,121 @@
+"""Benchmark score_headlines against VADER on the embedded StockNet texts.
+
+    python bench/bench_scoring.py [--n 1000000] [--vader-n 20000] [--seed 7]
+
+Prints a markdown table: throughput of score_headlines on N texts (sampled with replacement
+from datasets/stocknet/headlines.csv.gz) with numba's default threads and with one thread,
+VADER's throughput on a subset (extrapolated per text), their ratio, numba's cold compile time
+(fresh process, empty NUMBA_CACHE_DIR), its cache load time (fresh process, warm cache) and
+peak RSS. Timings are wall-clock; run it on an otherwise idle machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import gzip
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+HEADLINES = Path(__file__).resolve().parents[1] / "datasets" / "stocknet" / "headlines.csv.gz"
+
+FIRST_CALL = (
+    "import time; t0 = time.perf_counter(); from backtest.scoring import score_headlines; "
+    "score_headlines(['Profit rose']); print(time.perf_counter() - t0)"
+)
+
+
+def read_headlines() -> list[str]:
+    """All headline texts of the embedded dataset, in file order."""
+    with gzip.open(HEADLINES, "rt", encoding="utf-8", newline="") as f:
+        return [row["headline"] for row in csv.DictReader(f)]
+
+
+def first_call_seconds(cache_dir: str) -> float:
+    """Seconds from import to first score in a fresh process using ``cache_dir`` as numba cache."""
+    env = dict(os.environ, NUMBA_CACHE_DIR=cache_dir)
+    out = subprocess.run(
+        [sys.executable, "-c", FIRST_CALL], env=env, capture_output=True, text=True, check=True
+    )
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def best_of(repeats: int, run) -> float:
+    """Smallest wall time of ``repeats`` calls of ``run()``, in seconds."""
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=1_000_000, help="texts to score")
+    parser.add_argument("--vader-n", type=int, default=20_000, help="texts for VADER")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as cache_dir:
+        cold = first_call_seconds(cache_dir)
+        warm = first_call_seconds(cache_dir)
+
+    import numba
+    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+    from backtest.scoring import encode_texts, score_headlines
+
+    pool = read_headlines()
+    rng = np.random.default_rng(args.seed)
+    texts = [pool[i] for i in rng.integers(0, len(pool), args.n)]
+    mean_bytes = sum(len(t.encode()) for t in texts[:100_000]) / min(args.n, 100_000)
+    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+    score_headlines(texts[:1000])
+    threads = numba.get_num_threads()
+    encode_s = best_of(args.repeats, lambda: encode_texts(texts))
+    ours_s = best_of(args.repeats, lambda: score_headlines(texts))
+    numba.set_num_threads(1)
+    ours_1t_s = best_of(args.repeats, lambda: score_headlines(texts))
+    numba.set_num_threads(threads)
+    rss_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+    analyzer = SentimentIntensityAnalyzer()
+    subset = texts[: args.vader_n]
+    start = time.perf_counter()
+    for text in subset:
+        analyzer.polarity_scores(text)
+    vader_per_text = (time.perf_counter() - start) / len(subset)
+
+    ours_rate, ours_1t_rate = args.n / ours_s, args.n / ours_1t_s
+    vader_rate = 1 / vader_per_text
+    print(f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, ")
+    print(f"Python {platform.python_version()}, numba {numba.__version__}; ")
+    print(
+        f"{args.n:,} StockNet texts (seed {args.seed}, {mean_bytes:.0f} UTF-8 bytes on average)\n"
+    )
+    print("| measure | value |")
+    print("|---|---|")
+    print(f"| score_headlines, {threads} threads | {ours_rate:,.0f} texts/s ({ours_s:.2f} s) |")
+    print(f"| score_headlines, 1 thread | {ours_1t_rate:,.0f} texts/s ({ours_1t_s:.2f} s) |")
+    print(f"| of which encoding to one buffer | {encode_s:.2f} s |")
+    print(f"| VADER on {len(subset):,} texts | {vader_rate:,.0f} texts/s |")
+    print(f"| ratio, {threads} threads / VADER | {ours_rate / vader_rate:,.0f}x |")
+    print(f"| ratio, 1 thread / VADER | {ours_1t_rate / vader_rate:,.0f}x |")
+    print(f"| first call, cold numba cache (fresh process) | {cold:.2f} s |")
+    print(f"| first call, warm numba cache (fresh process) | {warm:.2f} s |")
+    print(f"| peak RSS (texts list alone: {rss_before:,.0f} MiB) | {rss_peak:,.0f} MiB |")
+
+
+if __name__ == "__main__":
+    main()
