@@ -77,11 +77,12 @@ FIGURE_COLUMNS: tuple[str, ...] = (
 BENCHMARK_COLUMNS: tuple[str, ...] = ("benchmark_total_return", "benchmark_sharpe")
 """Each set's benchmark figures (they differ only if the grid varies at/fees/slippage/cash)."""
 
-BYTES_PER_CELL = 400
-"""Peak bytes per (session, sleeve) cell of one chunk's vectorbt simulation and figures; measured
-in bench/SWEEP-RESULTS.md (STACK-NOTES: 9.4 GB for 2,520 x 10,000 cells in one call)."""
-MAX_CHUNK_BYTES = 1 << 30
-"""At most 1 GiB of chunk working set per worker, whatever the free memory."""
+BYTES_PER_CELL = 120
+"""Peak bytes per (session, sleeve) cell of one chunk (vectorbt simulation, value, trades and
+figures): ~90 measured on the embedded data with ``max_orders`` bounded, plus a margin
+(bench/SWEEP-RESULTS.md). Without the bound vectorbt allocates one order record per cell."""
+MAX_CHUNK_BYTES = 512 << 20
+"""At most 512 MiB of chunk working set per worker, whatever the free memory."""
 
 PLACEMENT_KEYS = ("execution.at", "execution.latency")
 SCORING_KEYS = ("signal.lexicon",)
@@ -546,50 +547,90 @@ def _chunk_figures(
     positions: np.ndarray,
     records: np.ndarray,
 ) -> dict[str, np.ndarray]:
-    """stats.py's strategy figures of every set of a chunk (as in ``compute_stats``)."""
+    """The strategy figures of every set of a chunk, from vectorbt's exit-trade records."""
     n_tickers = len(data.tickers)
-    dates = data.dates
     set_of_trade = np.asarray(records["col"], dtype=np.int64) // n_tickers
     order = np.argsort(set_of_trade, kind="stable")
     set_of_trade = set_of_trade[order]
-    trade_frame = pd.DataFrame(
-        {
-            "status": np.where(np.asarray(records["status"])[order] == 0, "open", "closed"),
-            "pnl": np.asarray(records["pnl"], dtype=np.float64)[order],
-            "entry_time": dates[np.asarray(records["entry_idx"], dtype=np.int64)[order]],
-            "exit_time": dates[np.asarray(records["exit_idx"], dtype=np.int64)[order]],
-        }
+    pnl = np.asarray(records["pnl"], dtype=np.float64)[order]
+    closed = np.asarray(records["status"])[order] != 0
+    held = (
+        np.asarray(records["exit_idx"], dtype=np.int64)[order]
+        - np.asarray(records["entry_idx"], dtype=np.int64)[order]
     )
     bounds = np.searchsorted(set_of_trade, np.arange(len(configs) + 1))
     out: dict[str, list[Any]] = {name: [] for name in FIGURE_COLUMNS}
     for j, config in enumerate(configs):
-        trades = trade_frame.iloc[bounds[j] : bounds[j + 1]]
-        pos = positions[:, j * n_tickers : (j + 1) * n_tickers]
-        figures = strategy_figures(
-            pd.Series(equity[:, j], index=dates), pos, trades, config.execution.initial_cash
+        trades = slice(bounds[j], bounds[j + 1])
+        figures = set_figures(
+            equity[:, j],
+            positions[:, j * n_tickers : (j + 1) * n_tickers],
+            trade_pnl=pnl[trades],
+            trade_closed=closed[trades],
+            trade_held_sessions=held[trades],
+            initial_cash=config.execution.initial_cash,
         )
         for name in FIGURE_COLUMNS:
             out[name].append(figures[name])
     return {name: _figure_array(name, values) for name, values in out.items()}
 
 
-def strategy_figures(
-    equity: pd.Series, positions: np.ndarray, trades: pd.DataFrame, initial_cash: float
+def set_figures(
+    equity: np.ndarray,
+    positions: np.ndarray,
+    *,
+    trade_pnl: np.ndarray,
+    trade_closed: np.ndarray,
+    trade_held_sessions: np.ndarray,
+    initial_cash: float,
 ) -> dict[str, Any]:
-    """The strategy half of ``stats.compute_stats`` (same functions, same order of use)."""
+    """``stats.compute_stats(...)["strategy"]`` of one set, on plain arrays (no pandas).
+
+    ``equity`` is the value at each session's close, ``positions`` (sessions x tickers), and one
+    entry per trade (open ones included): its pnl, whether it is closed, and its exit minus
+    entry session index. Return figures use the stats.py functions themselves; the drawdown
+    depth and the trade figures follow their definitions (pinned against compute_stats in
+    tests/test_sweep.py); the drawdown dates are left out.
+    """
     from backtest.report import stats
 
+    values = np.asarray(equity, dtype=np.float64)
+    curve = np.concatenate([[float(initial_cash)], values[np.isfinite(values)]])
+    previous, current = curve[:-1], curve[1:]
+    valid = (previous > 0) & np.isfinite(previous) & np.isfinite(current)
+    returns = current[valid] / previous[valid] - 1.0
+    annual = stats.annual_return(curve)
+    depth = _drawdown_depth(curve)
     pos = np.asarray(positions, dtype=np.float64)
-    figures = stats.curve_stats(equity, initial_value=initial_cash)
-    figures.update(
-        hit_rate=stats.hit_rate(trades),
-        profit_factor=stats.profit_factor(trades),
-        exposure=stats.exposure(pos),
-        turnover=stats.turnover(pos),
-        trades=int(len(trades)),
-        avg_holding_sessions=stats.avg_holding_sessions(trades, pd.DatetimeIndex(equity.index)),
-    )
-    return figures
+    closed_pnl = trade_pnl[trade_closed & np.isfinite(trade_pnl)]
+    loss = -float(closed_pnl[closed_pnl < 0].sum())
+    held = trade_held_sessions[trade_closed]
+    return {
+        "total_return": stats.total_return(curve),
+        "annual_return": annual,
+        "volatility": stats.volatility(returns),
+        "sharpe": stats.sharpe_ratio(returns),
+        "sortino": stats.sortino_ratio(returns),
+        "calmar": stats.calmar_ratio(annual, depth),
+        "max_drawdown": depth,
+        "hit_rate": float(np.mean(closed_pnl > 0)) if len(closed_pnl) else None,
+        "profit_factor": float(closed_pnl[closed_pnl > 0].sum()) / loss if loss > 0 else None,
+        "exposure": stats.exposure(pos),
+        "turnover": stats.turnover(pos),
+        "trades": int(len(trade_pnl)),
+        "avg_holding_sessions": float(np.mean(held)) if len(held) else None,
+    }
+
+
+def _drawdown_depth(curve: np.ndarray) -> float:
+    """``stats.max_drawdown(curve).depth`` of a curve without NaN."""
+    if len(curve) == 0:
+        return 0.0
+    peak = np.maximum.accumulate(curve)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        drawdown = np.where(peak > 0, curve / peak - 1.0, 0.0)
+    deepest = float(drawdown.min())
+    return deepest if deepest < 0 else 0.0
 
 
 def _figure_array(name: str, values: list[Any]) -> np.ndarray:
