@@ -20,6 +20,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 PYTHON = sys.executable
@@ -232,6 +233,8 @@ class Section:
     body: str
     notes: list[str] = field(default_factory=list)
     targets: list[Target] = field(default_factory=list)
+    measured: dict[str, Any] = field(default_factory=dict)
+    """Raw measurements other benchmarks may reuse (not printed)."""
 
     def markdown(self) -> str:
         parts = [f"## {self.title}", "", self.body]
