@@ -321,6 +321,8 @@ def encode_texts(texts: Sequence[Any] | np.ndarray) -> tuple[np.ndarray, np.ndar
     """
     import numpy as np
 
+    from backtest.kernels.scoring import nul_offsets
+
     if isinstance(texts, str | bytes):
         raise InputError(
             "score_headlines expects a sequence of texts, got a single string",
@@ -334,12 +336,59 @@ def encode_texts(texts: Sequence[Any] | np.ndarray) -> tuple[np.ndarray, np.ndar
             item.encode("utf-8", "surrogatepass") if isinstance(item, str) else b""
             for item in items
         ]
-    n = len(encoded)
-    offsets = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(np.fromiter(map(len, encoded), dtype=np.int64, count=n) + 1, out=offsets[1:])
-    if n:
-        offsets[n] -= 1
-    return np.frombuffer(b"\x00".join(encoded), dtype=np.uint8), offsets
+    buf = np.frombuffer(b"\x00".join(encoded), dtype=np.uint8)
+    offsets = nul_offsets(buf, len(encoded)) if encoded else np.zeros(1, dtype=np.int64)
+    if len(offsets) == 0:  # some text holds a NUL: count bytes instead
+        offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
+        np.cumsum([len(e) + 1 for e in encoded], out=offsets[1:])
+        offsets[-1] -= 1
+    return buf, offsets
+
+
+def arrow_text_chunks(texts: Any) -> list[tuple[np.ndarray, np.ndarray, np.ndarray | None]]:
+    """Texts as Arrow UTF-8 chunks: ``(data, int64 offsets, null mask or None)`` per chunk.
+
+    A pyarrow (Chunked)Array of strings or anything exporting ``__arrow_c_stream__`` (a pandas
+    3 string Series) is read without copying the text; a list of str goes through
+    ``pyarrow.array`` (C++, no Python per text). NaN and None become nulls. Raises
+    ``LookupError`` when the input cannot be read this way (numbers among the texts, lone
+    surrogates, no pyarrow), so the caller can fall back to ``encode_texts``.
+    """
+    import numpy as np
+
+    try:
+        import pyarrow as pa
+    except ImportError:
+        raise LookupError("pyarrow is not installed") from None
+    try:
+        if isinstance(texts, pa.ChunkedArray):
+            chunked = texts
+        elif isinstance(texts, pa.Array):
+            chunked = pa.chunked_array([texts])
+        elif hasattr(texts, "__arrow_c_stream__") and not isinstance(texts, np.ndarray):
+            chunked = pa.chunked_array(texts)
+        else:
+            items = texts.tolist() if isinstance(texts, np.ndarray) else texts
+            array = pa.array(items, type=pa.string(), from_pandas=True)
+            chunked = array if isinstance(array, pa.ChunkedArray) else pa.chunked_array([array])
+    except (pa.ArrowException, TypeError, ValueError, UnicodeError):
+        raise LookupError("texts are not all strings") from None
+    if not (pa.types.is_string(chunked.type) or pa.types.is_large_string(chunked.type)):
+        raise LookupError(f"texts have Arrow type {chunked.type}")
+    chunks = []
+    for chunk in chunked.chunks:
+        _, offsets_buffer, data_buffer = chunk.buffers()
+        offset_type = np.int64 if pa.types.is_large_string(chunk.type) else np.int32
+        offsets = np.frombuffer(offsets_buffer, dtype=offset_type)
+        offsets = offsets[chunk.offset : chunk.offset + len(chunk) + 1].astype(np.int64)
+        data = (
+            np.frombuffer(data_buffer, dtype=np.uint8)
+            if data_buffer is not None
+            else np.zeros(0, dtype=np.uint8)
+        )
+        nulls = chunk.is_null().to_numpy(zero_copy_only=False) if chunk.null_count else None
+        chunks.append((data, offsets, nulls))
+    return chunks
 
 
 def score_headlines(
@@ -347,16 +396,23 @@ def score_headlines(
 ) -> np.ndarray:
     """Score each text in [-1, 1] (float64, one per text; 0.0 for empty, None or NaN).
 
+    Accepts a list or tuple of str, a numpy array of str, a pyarrow string array or a pandas
+    string Series (read without copying).
+
     >>> score_headlines(["Apple shares plunge after probe"])[0] < -0.5
     True
     """
+    import numpy as np
+
     from backtest.kernels.scoring import score_texts
 
+    if isinstance(texts, str | bytes):
+        raise InputError(
+            "score_headlines expects a sequence of texts, got a single string",
+            hint="wrap it in a list: score_headlines([text])",
+        )
     lex = lexicon if lexicon is not None else _default_lexicon()
-    buf, offsets = encode_texts(texts)
-    return score_texts(
-        buf,
-        offsets,
+    tables = (
         lex.table_keys,
         lex.table_terms,
         lex.table_flags,
@@ -365,6 +421,20 @@ def score_headlines(
         lex.nt_term,
         ALPHA,
     )
+    try:
+        chunks = arrow_text_chunks(texts)
+    except LookupError:
+        buf, offsets = encode_texts(texts)
+        return score_texts(buf, offsets, *tables)
+    parts = []
+    for data, offsets, nulls in chunks:
+        scores = score_texts(data, offsets, *tables)
+        if nulls is not None:
+            scores[nulls] = 0.0
+        parts.append(scores)
+    if len(parts) == 1:
+        return parts[0]
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=np.float64)
 
 
 def label_scores(scores: Any, bull_at: float = BULL_AT, bear_at: float = BEAR_AT) -> np.ndarray:

@@ -344,6 +344,24 @@ def test_empty_none_and_nan_score_zero() -> None:
     assert scores.tolist() == [0.0, 0.0, 0.0, 0.0]
 
 
+def test_arrow_pandas_and_mixed_inputs_score_like_lists() -> None:
+    import pandas as pd
+    import pyarrow as pa
+
+    texts = ["profit rose", None, "loss widened", "", "not good", "rally"]
+    expected = score_headlines([t or "" for t in texts])
+    assert np.array_equal(score_headlines(pa.array(texts)), expected)
+    assert np.array_equal(score_headlines(pa.array(texts)[2:]), expected[2:])
+    chunked = pa.chunked_array([texts[:2], texts[2:]], type=pa.large_string())
+    assert np.array_equal(score_headlines(chunked), expected)
+    assert np.array_equal(score_headlines(pd.Series(texts, dtype="str")), expected)
+    assert np.array_equal(
+        score_headlines(texts[:2] + [42] + texts[3:]), expected * [1, 1, 0, 1, 1, 1]
+    )
+    assert score_headlines([]).shape == (0,)
+    assert score_headlines(pd.Series([], dtype="str")).shape == (0,)
+
+
 def test_numpy_array_of_str_is_accepted() -> None:
     texts = np.array(["profit rose", "loss widened"])
     assert np.array_equal(score_headlines(texts), score_headlines(list(texts)))

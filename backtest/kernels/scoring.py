@@ -402,6 +402,28 @@ def _normalise(total: float, alpha: float) -> float:
 
 
 @numba.njit(cache=True)
+def nul_offsets(buf: np.ndarray, n_texts: int) -> np.ndarray:
+    """Offsets of ``n_texts`` texts joined by NUL (text ``i`` keeps its trailing NUL).
+
+    Returns an empty array when ``buf`` does not hold exactly ``n_texts - 1`` NULs (a text
+    contained one), so the caller can fall back to lengths.
+    """
+    offsets = np.empty(n_texts + 1, dtype=np.int64)
+    offsets[0] = 0
+    found = 0
+    for i in range(buf.shape[0]):
+        if buf[i] == 0:
+            found += 1
+            if found >= n_texts:
+                return np.empty(0, dtype=np.int64)
+            offsets[found] = i + 1
+    if found != n_texts - 1 and n_texts > 0:
+        return np.empty(0, dtype=np.int64)
+    offsets[n_texts] = buf.shape[0]
+    return offsets
+
+
+@numba.njit(cache=True)
 def _score_range(
     buf: np.ndarray,
     offsets: np.ndarray,
