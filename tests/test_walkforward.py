@@ -1,0 +1,181 @@
+"""Walk-forward chooses on in-sample data only and reports the stitched out-of-sample run.
+
+The planted market: one ticker whose price falls for 20 sessions and then rises, with a bearish
+headline before every open. Set A (``execution.short=true``) shorts every session, set B
+(``execution.short=false``) stays flat. In-sample (the fall) A is best; out-of-sample (the
+rise) B is. A walk-forward that never peeks must trade A in the first out-of-sample window.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from backtest.calendar import load_sessions
+from backtest.config import load_config
+from backtest.errors import InputError
+from backtest.report.overfitting import objective_values
+from backtest.walkforward import Window, choose_sets, plan_windows, walk_forward
+
+N_SESSIONS = 50
+TRAIN, TEST = 20, 10
+BEARISH = "ZZZ shares plunge as profit misses estimates, guidance is cut and a probe is opened"
+GRID = {"execution.short": [True, False]}
+SET_A, SET_B = 0, 1  # product order of GRID
+
+
+def _sessions() -> pd.DatetimeIndex:
+    return pd.DatetimeIndex(load_sessions("XNYS", "2020-01-02", "2020-06-30").dates[:N_SESSIONS])
+
+
+def _prices(crash_from: int | None = None) -> pd.DataFrame:
+    """Falls 1% a session for TRAIN sessions, then rises 3% a session; a small zigzag keeps
+    the returns from being constant. ``crash_from``: from that session on, prices are halved
+    and zigzag wildly (a different future)."""
+    t = np.arange(N_SESSIONS)
+    trend = np.where(t < TRAIN, 0.99**t, 0.99**TRAIN * 1.03 ** (t - TRAIN))
+    close = 100.0 * trend * (1.0 + 0.003 * (-1.0) ** t)
+    if crash_from is not None:
+        later = t >= crash_from
+        close[later] = close[later] * 0.5 * (1.0 + 0.2 * (-1.0) ** t[later])
+    open_ = close * (1.0 + 0.001 * (-1.0) ** (t + 1))
+    return pd.DataFrame(
+        {
+            "date": _sessions().strftime("%Y-%m-%d"),
+            "ticker": "ZZZ",
+            "open": open_,
+            "close": close,
+        }
+    )
+
+
+def _headlines() -> pd.DataFrame:
+    """One bearish headline at 08:00 New York before every session's open."""
+    stamps = (pd.DatetimeIndex(_sessions()) + pd.Timedelta(hours=8)).tz_localize("America/New_York")
+    return pd.DataFrame(
+        {
+            "timestamp": stamps.tz_convert("UTC").strftime("%Y-%m-%dT%H:%M:%S+00:00"),
+            "ticker": "ZZZ",
+            "headline": BEARISH,
+        }
+    )
+
+
+def _config(folder: Path, prices: pd.DataFrame):
+    folder.mkdir(parents=True, exist_ok=True)
+    prices_path = folder / "prices.csv"
+    headlines_path = folder / "headlines.csv"
+    prices.to_csv(prices_path, index=False)
+    _headlines().to_csv(headlines_path, index=False)
+    dates = _sessions()
+    return load_config(
+        None,
+        [
+            f'data.prices="{prices_path.as_posix()}"',
+            f'data.headlines="{headlines_path.as_posix()}"',
+            f'data.start="{dates[0]:%Y-%m-%d}"',
+            f'data.end="{dates[-1]:%Y-%m-%d}"',
+            "signal.news_weight=1",
+            "signal.momentum_weight=0",
+            "execution.fees=0",
+            "execution.slippage=0",
+        ],
+    )
+
+
+def _walk(folder: Path, prices: pd.DataFrame):
+    return walk_forward(_config(folder, prices), GRID, train_sessions=TRAIN, test_sessions=TEST)
+
+
+@pytest.fixture(scope="module")
+def planted(tmp_path_factory: pytest.TempPathFactory):
+    return _walk(tmp_path_factory.mktemp("planted"), _prices())
+
+
+def test_windows_step_by_the_test_length_and_clip_the_last():
+    assert plan_windows(50, 20, 10) == [
+        Window(0, 20, 20, 30),
+        Window(10, 30, 30, 40),
+        Window(20, 40, 40, 50),
+    ]
+    assert plan_windows(55, 20, 10)[-1] == Window(30, 50, 50, 55)
+    assert plan_windows(20, 20, 10) == []
+
+
+def test_choice_reads_only_in_sample_rows():
+    rng = np.random.default_rng(4)
+    returns = rng.normal(0.0, 0.01, size=(60, 5))
+    windows = plan_windows(60, 20, 10)
+    chosen, values = choose_sets(returns, windows)
+    for k, w in enumerate(windows):
+        poisoned = returns.copy()
+        poisoned[w.oos_start :] = rng.normal(0.5, 0.01, size=poisoned[w.oos_start :].shape)
+        poisoned[: w.is_start] = np.nan
+        again, again_values = choose_sets(poisoned, windows[: k + 1])
+        assert again[k] == chosen[k]
+        assert again_values[k] == values[k]
+        in_sample = objective_values(returns[w.is_start : w.is_stop])
+        assert chosen[k] == int(np.argmax(in_sample))
+        assert values[k] == pytest.approx(in_sample.max() * math.sqrt(252))
+
+
+def test_planted_sets_behave_as_designed(planted):
+    returns = planted.sweep.returns
+    assert objective_values(returns[:TRAIN])[SET_A] > 0  # short into the fall earns
+    np.testing.assert_array_equal(returns[:, SET_B], 0.0)  # long-only on bear news: flat
+    assert objective_values(returns[TRAIN : TRAIN + TEST])[SET_A] < 0  # and the rise hurts A
+    # so much that a choice peeking at the first OOS window would pick B
+    assert objective_values(returns[: TRAIN + TEST])[SET_A] < 0
+
+
+def test_first_window_trades_the_in_sample_winner_although_it_loses_out_of_sample(planted):
+    first = planted.table.iloc[0]
+    assert planted.chosen[0] == SET_A
+    assert bool(first["execution.short"]) is True
+    assert first["is_sharpe"] > 0
+    assert first["oos_sharpe"] < 0
+    assert first["oos_return"] < 0
+
+
+def test_changing_out_of_sample_prices_changes_no_earlier_choice(planted, tmp_path):
+    for k, window in enumerate(planted.windows):
+        other = _walk(tmp_path / f"w{k}", _prices(crash_from=window.oos_start))
+        # the future did change: set A's returns differ from this window's first OOS session
+        changed = other.sweep.returns[:, SET_A] != planted.sweep.returns[:, SET_A]
+        assert changed[window.oos_start] and not changed[: window.oos_start].any()
+        np.testing.assert_array_equal(other.chosen[: k + 1], planted.chosen[: k + 1])
+        np.testing.assert_array_equal(other.is_objective[: k + 1], planted.is_objective[: k + 1])
+
+
+def test_report_is_out_of_sample_only_and_stitched(planted):
+    dates = planted.dates
+    expected_dates = planted.data.dates[TRAIN:]
+    assert list(dates) == list(expected_dates)
+    assert len(planted.simulation.equity) == N_SESSIONS - TRAIN
+    for w, set_number in zip(planted.windows, planted.chosen, strict=True):
+        rows = slice(w.oos_start - TRAIN, w.oos_stop - TRAIN)
+        short = planted.data.expansion.configs[int(set_number)].execution.short
+        # bear news every session: the chosen set is short if it may short, else flat
+        np.testing.assert_array_equal(planted.positions[rows], -1 if short else 0)
+    # one simulation: the equity starts from the initial cash and never resets at a boundary
+    equity = planted.simulation.equity.to_numpy()
+    cash = planted.data.config.execution.initial_cash
+    assert planted.stats["strategy"]["total_return"] == pytest.approx(equity[-1] / cash - 1)
+    assert planted.table["oos_sessions"].sum() == N_SESSIONS - TRAIN
+
+
+def test_period_shorter_than_the_windows_names_the_numbers(tmp_path):
+    config = _config(tmp_path, _prices())
+    with pytest.raises(InputError, match=r"50 sessions.*--train 40 \+ --test 20 = 60") as info:
+        walk_forward(config, GRID, train_sessions=40, test_sessions=20)
+    assert "--train" in str(info.value.hint)
+
+
+def test_costs_cannot_be_walked_forward(tmp_path):
+    config = _config(tmp_path, _prices())
+    with pytest.raises(InputError, match="execution.fees cannot be chosen"):
+        walk_forward(config, {"execution.fees": [0.0, 0.001]}, train_sessions=20, test_sessions=10)
