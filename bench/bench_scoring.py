@@ -3,10 +3,11 @@
     python bench/bench_scoring.py [--n 1000000] [--vader-n 20000] [--seed 7]
 
 Prints a markdown table: throughput of score_headlines on N texts (sampled with replacement
-from datasets/stocknet/headlines.csv.gz) with numba's default threads and with one thread,
-VADER's throughput on a subset (extrapolated per text), their ratio, numba's cold compile time
-(fresh process, empty NUMBA_CACHE_DIR), its cache load time (fresh process, warm cache) and
-peak RSS. Timings are wall-clock; run it on an otherwise idle machine.
+from datasets/stocknet/headlines.csv.gz), given as a list of str and as a pandas string
+Series, with numba's default threads and with one thread; VADER's throughput on a subset
+(extrapolated per text) and the ratios; numba's cold compile time (fresh process, empty
+NUMBA_CACHE_DIR), its cache load time (fresh process, warm cache) and peak RSS. Timings are
+wall-clock (best of --repeats); run it on an otherwise idle machine.
 """
 
 from __future__ import annotations
@@ -71,22 +72,26 @@ def main() -> None:
         warm = first_call_seconds(cache_dir)
 
     import numba
+    import pandas as pd
     from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
-    from backtest.scoring import encode_texts, score_headlines
+    from backtest.scoring import arrow_text_chunks, score_headlines
 
     pool = read_headlines()
     rng = np.random.default_rng(args.seed)
     texts = [pool[i] for i in rng.integers(0, len(pool), args.n)]
+    series = pd.Series(texts, dtype="str")
     mean_bytes = sum(len(t.encode()) for t in texts[:100_000]) / min(args.n, 100_000)
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
     score_headlines(texts[:1000])
     threads = numba.get_num_threads()
-    encode_s = best_of(args.repeats, lambda: encode_texts(texts))
-    ours_s = best_of(args.repeats, lambda: score_headlines(texts))
+    convert_s = best_of(args.repeats, lambda: arrow_text_chunks(texts))
+    list_s = best_of(args.repeats, lambda: score_headlines(texts))
+    series_s = best_of(args.repeats, lambda: score_headlines(series))
     numba.set_num_threads(1)
-    ours_1t_s = best_of(args.repeats, lambda: score_headlines(texts))
+    list_1t_s = best_of(args.repeats, lambda: score_headlines(texts))
+    series_1t_s = best_of(args.repeats, lambda: score_headlines(series))
     numba.set_num_threads(threads)
     rss_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -95,26 +100,28 @@ def main() -> None:
     start = time.perf_counter()
     for text in subset:
         analyzer.polarity_scores(text)
-    vader_per_text = (time.perf_counter() - start) / len(subset)
+    vader_rate = len(subset) / (time.perf_counter() - start)
 
-    ours_rate, ours_1t_rate = args.n / ours_s, args.n / ours_1t_s
-    vader_rate = 1 / vader_per_text
-    print(f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, ")
+    def row(what: str, seconds: float) -> None:
+        rate = args.n / seconds
+        print(f"| {what} | {rate:,.0f} texts/s ({seconds:.2f} s) | {rate / vader_rate:,.0f}x |")
+
+    print(f"{platform.machine()}, {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}; ")
     print(f"Python {platform.python_version()}, numba {numba.__version__}; ")
     print(
         f"{args.n:,} StockNet texts (seed {args.seed}, {mean_bytes:.0f} UTF-8 bytes on average)\n"
     )
-    print("| measure | value |")
-    print("|---|---|")
-    print(f"| score_headlines, {threads} threads | {ours_rate:,.0f} texts/s ({ours_s:.2f} s) |")
-    print(f"| score_headlines, 1 thread | {ours_1t_rate:,.0f} texts/s ({ours_1t_s:.2f} s) |")
-    print(f"| of which encoding to one buffer | {encode_s:.2f} s |")
-    print(f"| VADER on {len(subset):,} texts | {vader_rate:,.0f} texts/s |")
-    print(f"| ratio, {threads} threads / VADER | {ours_rate / vader_rate:,.0f}x |")
-    print(f"| ratio, 1 thread / VADER | {ours_1t_rate / vader_rate:,.0f}x |")
-    print(f"| first call, cold numba cache (fresh process) | {cold:.2f} s |")
-    print(f"| first call, warm numba cache (fresh process) | {warm:.2f} s |")
-    print(f"| peak RSS (texts list alone: {rss_before:,.0f} MiB) | {rss_peak:,.0f} MiB |")
+    print("| measure | value | vs VADER |")
+    print("|---|---|---|")
+    row(f"score_headlines(list of str), {threads} threads", list_s)
+    row("score_headlines(list of str), 1 thread", list_1t_s)
+    row(f"score_headlines(pandas str Series), {threads} threads", series_s)
+    row("score_headlines(pandas str Series), 1 thread", series_1t_s)
+    print(f"| of which list -> Arrow buffer | {convert_s:.2f} s | |")
+    print(f"| VADER polarity_scores, {len(subset):,} texts | {vader_rate:,.0f} texts/s | 1x |")
+    print(f"| first call, cold numba cache (fresh process) | {cold:.2f} s | |")
+    print(f"| first call, warm numba cache (fresh process) | {warm:.2f} s | |")
+    print(f"| peak RSS (after building the texts: {rss_before:,.0f} MiB) | {rss_peak:,.0f} MiB | |")
 
 
 if __name__ == "__main__":
