@@ -587,3 +587,22 @@ def rank_ic(scores: np.ndarray, labels: np.ndarray) -> float:
     if rx.std() == 0 or ry.std() == 0:
         return math.nan
     return float(np.corrcoef(rx, ry)[0, 1])
+
+
+def label_ic(
+    scores: np.ndarray, labels: np.ndarray, ticker_idx: np.ndarray, session_idx: np.ndarray
+) -> float:
+    """Spearman IC with one point per ticker-session label: the mean score of its headlines vs
+    the label return (retweet bursts count once, as in the learning step)."""
+    cells = pd.DataFrame(
+        {
+            "ticker": np.asarray(ticker_idx),
+            "session": np.asarray(session_idx),
+            "score": np.asarray(scores, dtype=np.float64),
+            "label": np.asarray(labels, dtype=np.float64),
+        }
+    )
+    grouped = cells.groupby(["ticker", "session"], sort=True).agg(
+        score=("score", "mean"), label=("label", "first")
+    )
+    return rank_ic(grouped["score"].to_numpy(), grouped["label"].to_numpy())

@@ -25,6 +25,7 @@ from backtest.lexicon_learn import (
     TermIncidence,
     headline_terms,
     label_headlines,
+    label_ic,
     learn_lexicon,
     next_session_returns,
     rank_normalise,
@@ -237,6 +238,22 @@ def test_abnormal_returns_subtract_the_session_mean() -> None:
     assert abnormal[0, :2].tolist() == pytest.approx([0.05, -0.05])
 
 
+def test_label_ic_counts_a_burst_of_repeated_headlines_once() -> None:
+    scores = np.array([1.0, -1.0, 0.5, 0.2])
+    labels = np.array([0.03, -0.02, -0.01, 0.01])
+    tickers, sessions = np.arange(4), np.zeros(4, dtype=np.int64)
+    single = label_ic(scores, labels, tickers, sessions)
+    burst = np.r_[np.zeros(50, dtype=np.int64), np.arange(4)]
+    repeated = label_ic(
+        np.r_[np.full(50, 1.0), scores],
+        np.r_[np.full(50, 0.03), labels],
+        burst,
+        np.r_[np.zeros(50, dtype=np.int64), sessions],
+    )
+    assert single == pytest.approx(0.8)
+    assert repeated == pytest.approx(single)
+
+
 def test_cli_learns_a_lexicon_that_run_can_use(world: World, tmp_path: Path) -> None:
     out = tmp_path / "learned.csv"
     common = ["--prices", str(world.prices), "--headlines", str(world.headlines)]
@@ -247,6 +264,12 @@ def test_cli_learns_a_lexicon_that_run_can_use(world: World, tmp_path: Path) -> 
     assert result.returncode == 0, result.stderr
     assert "quuxrise" in result.stdout
     assert "quuxrise" in load_lexicon(out).terms
+    ic = run_cli(
+        "lexicon", "ic", *common, "--start", FIRST_DAY, "--end", TRAIN_END,
+        "--lexicon", "default", "--lexicon", str(out),
+    )  # fmt: skip
+    assert ic.returncode == 0, ic.stderr
+    assert str(out) in ic.stdout
     config = _config(world, f'signal.lexicon="{out}"', 'data.start="2021-05-03"')
     result = run_backtest(config, out_dir=tmp_path / "run")
     assert (result.run_dir / "stats.json").is_file()

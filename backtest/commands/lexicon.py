@@ -113,7 +113,7 @@ def ic(
     import numpy as np
 
     from backtest.cli import _strategy
-    from backtest.lexicon_learn import label_headlines, rank_ic
+    from backtest.lexicon_learn import label_headlines, label_ic, rank_ic
     from backtest.scoring import load_lexicon, score_headlines
 
     config = _strategy(strategy, set_, prices=prices, headlines=headlines)
@@ -122,12 +122,19 @@ def ic(
     texts = frame["headline"].to_numpy(object)
     labels = frame["label"].to_numpy(np.float64)
     typer.echo(f"{len(frame)} labelled headlines in {start}..{end} ({label} next-session returns)")
-    typer.echo(f"{'lexicon':<40} {'IC':>8} {'scored':>8}")
+    tickers = frame["ticker_idx"].to_numpy()
+    sessions = frame["session_idx"].to_numpy()
+    typer.echo("IC = Spearman of headline score vs its label; label IC = one point per")
+    typer.echo("ticker-session (mean score of its headlines); scored = share of headlines != 0")
+    typer.echo(f"{'lexicon':<40} {'IC':>8} {'label IC':>9} {'scored':>8}")
     for name in lexicon or ["default"]:
         lex = load_lexicon(None if name == "default" else name)
         scores = score_headlines(texts, lex)
         scored = float(np.mean(scores != 0.0)) if len(scores) else 0.0
-        typer.echo(f"{name:<40} {rank_ic(scores, labels):>+8.4f} {scored:>8.1%}")
+        typer.echo(
+            f"{name:<40} {rank_ic(scores, labels):>+8.4f} "
+            f"{label_ic(scores, labels, tickers, sessions):>+9.4f} {scored:>8.1%}"
+        )
 
 
 def register(app: typer.Typer) -> None:
