@@ -53,6 +53,7 @@ _TIMESTAMP_HINT = (
 )
 _NS_MIN = np.datetime64(pd.Timestamp.min.as_unit("ns").to_datetime64(), "us")
 _NS_MAX = np.datetime64(pd.Timestamp.max.as_unit("ns").to_datetime64(), "us")
+_EPOCH_MAX_S = float(pd.Timestamp.max.value // 10**9)
 
 
 def load_headlines(path: str | Path, *, headlines_tz: str = "America/New_York") -> pd.DataFrame:
@@ -157,6 +158,8 @@ def parse_timestamps(
         published_ns[local] = _datetime_ns(utc, record[local], file, column_name, text[local])
     if epoch.any():
         seconds = pd.to_numeric(text[epoch]).to_numpy(dtype=np.float64)
+        # 11 digits reach year 5138; past 2262 nanoseconds overflow int64 (garbage instants).
+        _refuse_unparsed(seconds >= _EPOCH_MAX_S, text[epoch], record[epoch], file, column_name)
         published_ns[epoch] = np.round(seconds * 1e9).astype(np.int64)
     _refuse_unparsed(~parsed, text, record, file, column_name)
     return published_ns, date_only
