@@ -461,10 +461,11 @@ def _rule(lex: Lexicon, term_index: int, mult: float, neg: float, paired: str) -
         parts.append("scales neighbouring terms")
     elif kind == "neutral":
         parts.append("finance-neutral")
-    if mult != 1.0:
-        parts.append(("intensified" if mult > 1.0 else "dampened") + f" x{mult:.2f}")
-    if neg != 1.0 and kind not in ("negator", "intensifier", "dampener", "neutral"):
-        parts.append(f"negated x{neg:+.2f}")
+    if kind not in ("negator", "intensifier", "dampener", "neutral"):
+        if mult != 1.0:
+            parts.append(("intensified" if mult > 1.0 else "dampened") + f" x{mult:.2f}")
+        if neg != 1.0:
+            parts.append(f"negated x{neg:+.2f}")
     return ", ".join(parts) if parts else "as listed"
 
 
