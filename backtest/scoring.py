@@ -411,6 +411,10 @@ def score_headlines(
             "score_headlines expects a sequence of texts, got a single string",
             hint="wrap it in a list: score_headlines([text])",
         )
+    if not isinstance(texts, list | tuple | np.ndarray) and not hasattr(
+        texts, "__arrow_c_stream__"
+    ):
+        texts = texts if type(texts).__module__.startswith("pyarrow") else list(texts)
     lex = lexicon if lexicon is not None else _default_lexicon()
     tables = (
         lex.table_keys,

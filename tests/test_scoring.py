@@ -358,6 +358,8 @@ def test_arrow_pandas_and_mixed_inputs_score_like_lists() -> None:
     assert np.array_equal(
         score_headlines(texts[:2] + [42] + texts[3:]), expected * [1, 1, 0, 1, 1, 1]
     )
+    assert np.array_equal(score_headlines(t or "" for t in texts), expected)
+    assert np.array_equal(score_headlines(pd.Index(texts[:1] + texts[2:])), np.delete(expected, 1))
     assert score_headlines([]).shape == (0,)
     assert score_headlines(pd.Series([], dtype="str")).shape == (0,)
 
