@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -35,9 +36,11 @@ import pandas as pd
 from backtest.config import StrategyConfig
 from backtest.errors import InputError
 from backtest.report.overfitting import OBJECTIVES, objective_values
+from backtest.report.run_folder import RunFolderWriter, write_csv
 
 if TYPE_CHECKING:
     from backtest.engine import Simulation
+    from backtest.report.outputs import RunOutputs
     from backtest.signals import SignalPanel
     from backtest.sweep import ChunkExecutor, Progress, SweepData, SweepResult
 
@@ -334,3 +337,214 @@ def windows_table(
         row["oos_return"] = float(equity[out.stop - 1] / before - 1.0)
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+# Run folder -------------------------------------------------------------------------------
+
+
+def write_walkforward_folder(
+    result: WalkForwardResult,
+    *,
+    out_dir: Path | None = None,
+    reports_dir: Path = Path("reports"),
+    force: bool = False,
+    command: str = "",
+    started: float | None = None,
+) -> tuple[Path, dict[str, Any]]:
+    """Write the out-of-sample run folder (RUNFOLDER.md) plus walkforward.csv; returns the
+    folder and its stats.json content.
+
+    Every file describes the stitched out-of-sample span: signals.csv and headlines.csv show,
+    per window, the chosen set's signals and the headlines as that set scored and placed them;
+    trades.csv lists each trade's headlines by the set traded at its entry. config.toml is the
+    base strategy (loadable as is) with the grid and windows as comments; stats.json has an
+    extra ``walkforward`` block.
+    """
+    writer = prepare_walkforward_folder(
+        result.data.config.name, out_dir=out_dir, reports_dir=reports_dir, force=force
+    )
+    return commit_walkforward_folder(writer, result, command=command, started=started)
+
+
+def prepare_walkforward_folder(
+    name: str, *, out_dir: Path | None, reports_dir: Path, force: bool
+) -> _WalkForwardWriter:
+    """Refuse an unusable --out before any work (as ``backtest run`` does)."""
+    return _WalkForwardWriter.prepare(
+        f"{name}-walkforward", out_dir=out_dir, reports_dir=reports_dir, force=force
+    )
+
+
+def commit_walkforward_folder(
+    writer: _WalkForwardWriter,
+    result: WalkForwardResult,
+    *,
+    command: str = "",
+    started: float | None = None,
+) -> tuple[Path, dict[str, Any]]:
+    """Build the run folder's tables from ``result`` and write them atomically."""
+    import dataclasses
+    import time
+
+    from backtest.pipeline import load_inputs, select_tickers
+    from backtest.report.outputs import build_outputs, trades_with_headlines
+
+    began = time.perf_counter()
+    config = result.data.config
+    loaded = select_tickers(load_inputs(config), config)
+    placements = _full_placements(result, loaded)
+    stitched = _stitched_headlines(result, placements)
+    outputs = build_outputs(
+        config=config,
+        data=loaded,
+        panel=result.data.panel,
+        placed=stitched,
+        signals=_signals_on_grid(result),
+        rows=result.rows,
+        positions=result.positions,
+        simulation=result.simulation,
+        command=command,
+        started=time.time() if started is None else started,
+        timings={},
+    )
+    trades = outputs.trades
+    if len(trades):
+        entry_window = _window_of_dates(result, pd.to_datetime(trades["entry_time"]))
+        parts = []
+        for k in np.unique(entry_window):
+            set_config = result.config_of(int(k))
+            mine = result.simulation.trades.iloc[np.flatnonzero(entry_window == k)]
+            parts.append(
+                trades_with_headlines(
+                    mine,
+                    placements[_placement_key(set_config)],
+                    result.data.panel,
+                    set_config.signal.half_life,
+                )
+            )
+        trades = pd.concat(parts).loc[trades.index]
+    stats = dict(outputs.stats)
+    stats["walkforward"] = walkforward_block(result)
+    timings = {k: round(v, 3) for k, v in result.sweep.timings_s.items()}
+    timings["report"] = round(time.perf_counter() - began, 3)
+    stats["timings_s"] = timings
+    outputs = dataclasses.replace(
+        outputs, trades=trades, stats=stats, config_toml=_config_toml(result)
+    )
+    writer = dataclasses.replace(writer, windows=result.table)
+    return writer.commit(outputs), stats
+
+
+def walkforward_block(result: WalkForwardResult) -> dict[str, Any]:
+    """stats.json's ``walkforward``: the settings, the grid and the window table."""
+    from backtest.report.outputs import _json_safe
+
+    return _json_safe(
+        {
+            "train_sessions": result.train_sessions,
+            "test_sessions": result.test_sessions,
+            "objective": result.objective,
+            "grid": result.data.grid,
+            "n_sets": result.sweep.n_sets,
+            "skipped_sets": len(result.sweep.skipped),
+            "windows": result.table.to_dict(orient="records"),
+        }
+    )
+
+
+def _placement_key(config: StrategyConfig) -> tuple[str, str, int]:
+    s, e = config.signal, config.execution
+    return (s.lexicon, e.at, e.latency_ns)
+
+
+def _full_placements(result: WalkForwardResult, loaded: Any) -> dict[tuple[str, str, int], Any]:
+    """Scored, placed headlines with their texts, per placement the chosen sets use."""
+    from backtest.scoring import load_lexicon, score_headlines
+    from backtest.signals import place_headlines
+
+    texts = loaded.headlines["headline"].to_numpy(object)
+    scores: dict[str, np.ndarray] = {}
+    out: dict[tuple[str, str, int], Any] = {}
+    for k in range(len(result.windows)):
+        set_config = result.config_of(k)
+        key = _placement_key(set_config)
+        if key in out:
+            continue
+        lexicon = set_config.signal.lexicon
+        if lexicon not in scores:
+            scores[lexicon] = score_headlines(texts, load_lexicon(lexicon or None))
+        out[key] = place_headlines(loaded.headlines, scores[lexicon], result.data.panel, set_config)
+    return out
+
+
+def _stitched_headlines(result: WalkForwardResult, placements: dict[Any, Any]) -> Any:
+    """Per window, the headlines its chosen set placed on that window's OOS sessions."""
+    from backtest.signals import PlacedHeadlines
+
+    start = result.data.rows.start
+    frames = []
+    for k, w in enumerate(result.windows):
+        placed = placements[_placement_key(result.config_of(k))]
+        sessions = placed.frame["session_idx"]
+        frames.append(
+            placed.frame.loc[sessions.between(start + w.oos_start, start + w.oos_stop - 1)]
+        )
+    first = placements[_placement_key(result.config_of(0))]
+    return PlacedHeadlines(
+        frame=pd.concat(frames, ignore_index=True),
+        dropped_no_prices=first.dropped_no_prices,
+        dropped_after_data=first.dropped_after_data,
+    )
+
+
+def _signals_on_grid(result: WalkForwardResult) -> SignalPanel:
+    """The stitched OOS signals placed on the whole session grid (NaN / 0 elsewhere)."""
+    from backtest.signals import SignalPanel
+
+    n_grid = len(result.data.panel.dates)
+    arrays = {}
+    for name in ("news_flow", "news_count", "news", "momentum", "composite", "labels"):
+        array = getattr(result.signals, name)
+        fill = 0 if array.dtype.kind in "iu" else np.nan
+        full = np.full((n_grid, array.shape[1]), fill, dtype=array.dtype)
+        full[result.rows] = array
+        arrays[name] = full
+    return SignalPanel(**arrays)
+
+
+def _window_of_dates(result: WalkForwardResult, dates: pd.DatetimeIndex) -> np.ndarray:
+    """0-based window of each OOS date."""
+    starts = result.data.dates[[w.oos_start for w in result.windows]]
+    return np.searchsorted(starts.to_numpy(), pd.DatetimeIndex(dates).to_numpy(), side="right") - 1
+
+
+def _config_toml(result: WalkForwardResult) -> str:
+    """The base strategy as TOML, then the walk-forward settings, grid and choices as comments
+    (so the file still loads with --strategy)."""
+    lines = [
+        "",
+        "# Walk-forward over this base strategy:",
+        f"#   train_sessions = {result.train_sessions}",
+        f"#   test_sessions = {result.test_sessions}",
+        f'#   objective = "{result.objective}"',
+        "# Grid:",
+    ]
+    lines += [f"#   {key} = {values!r}" for key, values in result.data.grid.items()]
+    lines.append("# Chosen per window (out-of-sample dates: set number and parameters):")
+    keys = list(result.data.grid)
+    for _, row in result.table.iterrows():
+        params = ", ".join(f"{key}={row[key]!r}" for key in keys)
+        lines.append(f"#   {row['oos_start']}..{row['oos_end']}: set {row['set']} ({params})")
+    return result.data.config.to_toml().rstrip("\n") + "\n" + "\n".join(lines) + "\n"
+
+
+@dataclass(frozen=True)
+class _WalkForwardWriter(RunFolderWriter):
+    """A run folder writer that also writes walkforward.csv (before the report renders)."""
+
+    windows: pd.DataFrame | None = None
+
+    def _write_files(self, folder: Path, outputs: RunOutputs) -> None:
+        if self.windows is not None:
+            write_csv(self.windows, folder / "walkforward.csv")
+        super()._write_files(folder, outputs)

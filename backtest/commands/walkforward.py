@@ -1,0 +1,171 @@
+"""``backtest walkforward``: choose a parameter set per in-sample window, trade it out-of-sample,
+and write the stitched out-of-sample run as a run folder (plus walkforward.csv)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+if TYPE_CHECKING:
+    from backtest.walkforward import WalkForwardResult
+
+_StrategyOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--strategy", "-s", help="Strategy TOML (default: the built-in default strategy)."
+    ),
+]
+_PricesOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--prices",
+        help="Prices file (CSV, CSV.GZ, Parquet, JSONL) or yf:AAPL,MSFT (fetched cache).",
+    ),
+]
+_HeadlinesOpt = Annotated[
+    str | None, typer.Option("--headlines", help="Headlines file (CSV, CSV.GZ, JSONL, Parquet).")
+]
+_SetOpt = Annotated[
+    list[str] | None,
+    typer.Option("--set", help="Override a strategy key: section.key=value (repeatable)."),
+]
+_DebugOpt = Annotated[bool, typer.Option("--debug", help="Show tracebacks for bug reports.")]
+_GridOpt = Annotated[
+    list[str],
+    typer.Option(
+        "--grid",
+        help="Values to choose from: section.key=v1,v2,... or start:stop:step (repeatable).",
+    ),
+]
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``backtest walkforward`` to the root app."""
+
+    @app.command("walkforward")
+    def walkforward(
+        grid: _GridOpt,
+        train: Annotated[int, typer.Option("--train", help="In-sample window, in sessions.")] = 504,
+        test: Annotated[
+            int, typer.Option("--test", help="Out-of-sample window (and step), in sessions.")
+        ] = 126,
+        objective: Annotated[
+            str,
+            typer.Option("--objective", help="In-sample choice: sharpe, total_return or mean."),
+        ] = "sharpe",
+        strategy: _StrategyOpt = None,
+        prices: _PricesOpt = None,
+        headlines: _HeadlinesOpt = None,
+        tickers: Annotated[
+            str | None, typer.Option("--tickers", help="Comma-separated tickers to trade.")
+        ] = None,
+        start: Annotated[
+            str | None, typer.Option("--start", help="First session, YYYY-MM-DD.")
+        ] = None,
+        end: Annotated[str | None, typer.Option("--end", help="Last session, YYYY-MM-DD.")] = None,
+        headlines_tz: Annotated[
+            str | None,
+            typer.Option("--headlines-tz", help="Time zone of naive headline timestamps."),
+        ] = None,
+        set_: _SetOpt = None,
+        workers: Annotated[
+            int | None,
+            typer.Option("--workers", help="Run the sweep on a local Dask cluster of N workers."),
+        ] = None,
+        scheduler: Annotated[
+            str | None,
+            typer.Option("--scheduler", help="Run the sweep on this Dask scheduler (tcp://...)."),
+        ] = None,
+        out: Annotated[
+            Path | None, typer.Option("--out", help="Write the run folder exactly here.")
+        ] = None,
+        force: Annotated[
+            bool, typer.Option("--force", help="Replace a non-empty --out folder.")
+        ] = False,
+        reports_dir: Annotated[
+            Path, typer.Option("--reports-dir", help="Parent of timestamped run folders.")
+        ] = Path("reports"),
+        quiet: Annotated[
+            bool, typer.Option("--quiet", "-q", help="No progress messages (on a terminal).")
+        ] = False,
+        debug: _DebugOpt = False,
+    ) -> None:
+        """Walk-forward: best set per in-sample window, traded on the next; out-of-sample only."""
+        import shlex
+        import sys
+        import time
+        from contextlib import nullcontext
+
+        from backtest.cli import _strategy
+
+        started = time.time()
+        config = _strategy(
+            strategy,
+            set_,
+            prices=prices,
+            headlines=headlines,
+            tickers=tickers,
+            start=start,
+            end=end,
+            headlines_tz=headlines_tz,
+        )
+        from backtest.summary import summary_table
+        from backtest.sweep import parse_grid
+        from backtest.walkforward import (
+            commit_walkforward_folder,
+            prepare_walkforward_folder,
+            walk_forward,
+        )
+
+        parsed = parse_grid(grid)
+        writer = prepare_walkforward_folder(
+            config.name, out_dir=out, reports_dir=reports_dir, force=force
+        )
+        show = not quiet and sys.stderr.isatty()
+
+        def progress(done: int, total: int) -> None:
+            typer.echo(f"\r... sweep chunk {done}/{total}", err=True, nl=done == total)
+
+        if workers is not None or scheduler is not None:
+            from backtest.sweep_dask import dask_executor
+
+            context = dask_executor(workers=workers, scheduler=scheduler)
+        else:
+            context = nullcontext(None)
+        with context as executor:
+            result = walk_forward(
+                config,
+                parsed,
+                train_sessions=train,
+                test_sessions=test,
+                objective=objective,
+                executor=executor,
+                progress=progress if show else None,
+            )
+        command = shlex.join(["backtest", *sys.argv[1:]])
+        run_dir, stats = commit_walkforward_folder(writer, result, command=command, started=started)
+        typer.echo(summary_table(stats))
+        typer.echo("")
+        typer.echo(windows_text(result))
+        typer.echo(f"\nRun folder: {run_dir}")
+
+
+def windows_text(result: WalkForwardResult) -> str:
+    """The windows and the set chosen in each, one line per window."""
+    keys = list(result.data.grid)
+    objective = f"is_{result.objective}"
+    lines = [
+        f"Out-of-sample only: {len(result.windows)} windows of {result.test_sessions} sessions, "
+        f"each chosen by in-sample {result.objective} over the previous "
+        f"{result.train_sessions} sessions from {result.sweep.n_sets} sets"
+    ]
+    for _, row in result.table.iterrows():
+        params = ", ".join(f"{key}={row[key]!r}" for key in keys)
+        lines.append(
+            f"  {row['oos_start']}..{row['oos_end']}  set {row['set']:>4}  "
+            f"IS {result.objective} {row[objective]:8.3f}  OOS sharpe {row['oos_sharpe']:6.2f}  "
+            f"{params}"
+        )
+    return "\n".join(lines)
