@@ -9,7 +9,7 @@ Texts arrive as one ``uint8`` buffer plus ``int64`` offsets (text ``i`` is
    apostrophes read as ``'``. Links (``http...``, ``t.co/...``, ``www....`` up to the next
    whitespace), ``$CASHTAGS`` and ``@users`` are dropped, as is ``RT`` before an ``@user``.
    ``#`` is a separator, so hashtags keep their word. Everything else (punctuation, non-ASCII
-   bytes, emoji) separates tokens. NUL counts as whitespace.
+   bytes, emoji) separates tokens. NUL counts as whitespace (it ends a link).
 2. looks terms up, longest match first (3, then 2, then 1 tokens), in an open-addressing table
    of FNV-1a 64-bit hashes of the tokens joined by one space. A token ending in ``n't`` that is
    not itself a term reads as the ``n't`` term (a negator), if the lexicon has one.
@@ -22,6 +22,9 @@ Texts arrive as one ``uint8`` buffer plus ``int64`` offsets (text ``i`` is
    negation of the direction``; the paired thing adds nothing itself. Unpaired directions,
    unpaired things and words contribute ``weight x modifiers x negation``.
 4. normalises the sum like VADER's compound score: ``s / sqrt(s * s + alpha)``.
+
+``score_texts`` splits the texts into up to ``TEXTS_CHUNKS`` chunks scored on numba's threads;
+each chunk reuses one set of scratch arrays, so nothing is allocated per text.
 """
 
 from __future__ import annotations
