@@ -8,24 +8,43 @@ rise) B is. A walk-forward that never peeks must trade A in the first out-of-sam
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from cli_helpers import run_cli
 
 from backtest.calendar import load_sessions
 from backtest.config import load_config
 from backtest.errors import InputError
 from backtest.report.overfitting import objective_values
-from backtest.walkforward import Window, choose_sets, plan_windows, walk_forward
+from backtest.walkforward import (
+    Window,
+    choose_sets,
+    plan_windows,
+    walk_forward,
+    write_walkforward_folder,
+)
 
 N_SESSIONS = 50
 TRAIN, TEST = 20, 10
 BEARISH = "ZZZ shares plunge as profit misses estimates, guidance is cut and a probe is opened"
 GRID = {"execution.short": [True, False]}
 SET_A, SET_B = 0, 1  # product order of GRID
+RUN_FILES = (
+    "config.toml",
+    "stats.json",
+    "equity.csv",
+    "trades.csv",
+    "signals.csv",
+    "headlines.csv",
+    "returns.csv",
+    "report.html",
+    "walkforward.csv",
+)
 
 
 def _sessions() -> pd.DatetimeIndex:
@@ -179,3 +198,70 @@ def test_costs_cannot_be_walked_forward(tmp_path):
     config = _config(tmp_path, _prices())
     with pytest.raises(InputError, match="execution.fees cannot be chosen"):
         walk_forward(config, {"execution.fees": [0.0, 0.001]}, train_sessions=20, test_sessions=10)
+
+
+def test_run_folder_holds_the_out_of_sample_run_and_the_windows(planted, tmp_path):
+    run_dir, stats = write_walkforward_folder(planted, out_dir=tmp_path / "wf")
+
+    for name in RUN_FILES:
+        assert (run_dir / name).is_file(), name
+    equity = pd.read_csv(run_dir / "equity.csv")
+    oos_dates = planted.data.dates[TRAIN:].strftime("%Y-%m-%d")
+    assert list(equity["date"]) == list(oos_dates)
+    signals = pd.read_csv(run_dir / "signals.csv")
+    np.testing.assert_array_equal(signals["position"], planted.positions.reshape(-1))
+    windows = pd.read_csv(run_dir / "walkforward.csv")
+    assert list(windows["set"]) == list(planted.chosen)
+    assert list(windows["oos_start"]) == [oos_dates[w.oos_start - TRAIN] for w in planted.windows]
+    saved = json.loads((run_dir / "stats.json").read_text(encoding="utf-8"))
+    assert saved["period"]["sessions"] == N_SESSIONS - TRAIN
+    assert [w["set"] for w in saved["walkforward"]["windows"]] == list(planted.chosen)
+    assert saved["walkforward"]["grid"] == {"execution.short": [True, False]}
+    assert saved["stats"]["strategy"]["sharpe"] == pytest.approx(
+        planted.stats["strategy"]["sharpe"]
+    )
+    # config.toml is the base strategy and still loads; the grid rides along as comments
+    text = (run_dir / "config.toml").read_text(encoding="utf-8")
+    assert "# Grid:" in text and "execution.short = [True, False]" in text
+    assert load_config(run_dir / "config.toml") == planted.data.config
+
+
+def _cli_inputs(folder: Path) -> list[str]:
+    config = _config(folder, _prices())
+    dates = _sessions()
+    return [
+        "--prices",
+        config.data.prices,
+        "--headlines",
+        config.data.headlines,
+        "--start",
+        f"{dates[0]:%Y-%m-%d}",
+        "--end",
+        f"{dates[-1]:%Y-%m-%d}",
+        "--set",
+        "signal.news_weight=1",
+        "--set",
+        "signal.momentum_weight=0",
+        "--grid",
+        "execution.short=true,false",
+    ]
+
+
+def test_cli_default_windows_that_do_not_fit_suggest_shorter_ones(tmp_path):
+    result = run_cli("walkforward", *_cli_inputs(tmp_path), "--out", str(tmp_path / "wf"))
+    assert result.returncode == 2, result.stderr
+    assert "has 50 sessions, fewer than --train 504 + --test 126 = 630" in result.stderr
+    assert "--train 31 --test 7" in result.stderr
+    assert not (tmp_path / "wf").exists()
+
+
+def test_cli_writes_the_walkforward_folder_and_prints_the_windows(tmp_path):
+    out = tmp_path / "wf"
+    result = run_cli(
+        "walkforward", *_cli_inputs(tmp_path), "--train", "20", "--test", "10", "--out", str(out)
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Out-of-sample only: 3 windows" in result.stdout
+    assert "Sharpe" in result.stdout and f"Run folder: {out}" in result.stdout
+    for name in RUN_FILES:
+        assert (out / name).is_file(), name
