@@ -645,6 +645,8 @@ def _figure_array(name: str, values: list[Any]) -> np.ndarray:
 class ChunkExecutor(Protocol):
     """Runs ``fn(data, *task)`` for every task and returns the results in task order."""
 
+    name: str
+    """"serial" or "dask": how the sweep ran, for sweep.json."""
     n_workers: int
 
     def map(
@@ -659,6 +661,7 @@ class ChunkExecutor(Protocol):
 class SerialExecutor:
     """In-process, one task after the other."""
 
+    name = "serial"
     n_workers = 1
 
     def map(
@@ -746,6 +749,8 @@ class SweepResult:
     chunk_size: int
     n_chunks: int
     n_workers: int
+    executor: str
+    """The executor's name: "serial" or "dask"."""
     timings_s: dict[str, float]
 
     @property
@@ -801,6 +806,7 @@ def run_sweep(
         chunk_size=chunk_size,
         n_chunks=len(bounds),
         n_workers=executor.n_workers,
+        executor=executor.name,
         timings_s={**data.timings_s, "simulate": elapsed},
     )
 
@@ -847,3 +853,52 @@ def sweep(
     return run_sweep(
         prepare_sweep(config, grid), chunk_size=chunk_size, executor=executor, progress=progress
     )
+
+
+# 6. Overfitting guards --------------------------------------------------------------------
+
+PBO_SPLITS = 16
+"""CSCV blocks for the probability of backtest overfitting (Bailey et al. 2015 use 16)."""
+
+
+def overfitting_guards(result: SweepResult, best_set: int, objective: str) -> dict[str, Any]:
+    """Deflated Sharpe of the best set and PBO, when backtest.report.overfitting is installed.
+
+    Every figure that cannot be computed (module missing, too few sets or sessions) is None
+    with the reason under ``notes``; the sweep itself never fails because of a guard.
+    """
+    guards: dict[str, Any] = {
+        "n_trials": result.n_sets,
+        "deflated_sharpe": None,
+        "pbo": None,
+        "notes": [],
+    }
+    try:
+        from backtest.report import overfitting
+    except ImportError:
+        guards["notes"].append("backtest.report.overfitting is not available")
+        return guards
+    try:
+        dsr = overfitting.deflated_sharpe_ratio(
+            result.returns[:, best_set], result.table["sharpe"].to_numpy(np.float64)
+        )
+        if dsr is None:
+            guards["notes"].append("deflated Sharpe undefined: the best set's returns are flat")
+        else:
+            guards["deflated_sharpe"] = dsr.to_dict()
+    except InputError as exc:
+        guards["notes"].append(f"deflated Sharpe: {exc}")
+    pbo_objective = objective if objective in overfitting.OBJECTIVES else "sharpe"
+    if result.n_sets < 2:
+        guards["notes"].append("PBO needs at least two parameter sets")
+    elif len(result.dates) < 2 * PBO_SPLITS:
+        guards["notes"].append(f"PBO needs at least {2 * PBO_SPLITS} sessions")
+    else:
+        try:
+            pbo = overfitting.probability_of_backtest_overfitting(
+                result.returns, n_splits=PBO_SPLITS, objective=pbo_objective
+            )
+            guards["pbo"] = pbo.to_dict()
+        except InputError as exc:
+            guards["notes"].append(f"PBO: {exc}")
+    return guards

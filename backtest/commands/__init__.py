@@ -10,7 +10,7 @@ from importlib import import_module
 
 import typer
 
-COMMAND_MODULES: tuple[str, ...] = ("lexicon", "walkforward")
+COMMAND_MODULES: tuple[str, ...] = ("lexicon", "walkforward", "sweep")
 """Module names under backtest.commands whose register(app) adds commands to ``backtest``."""
 
 
