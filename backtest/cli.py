@@ -316,7 +316,9 @@ register_all(app)
 
 
 def main() -> None:
-    """Console entry point: one line and exit 2 for bad input, exit 1 for internal errors."""
+    """Console entry point: one line and exit 2 for bad input, exit 1 for internal errors,
+    one line and 128 + signal number for Ctrl-C (SIGINT) or SIGTERM (the run folder is atomic)."""
+    import signal
     import warnings
 
     import click
@@ -324,14 +326,27 @@ def main() -> None:
     debug = "--debug" in sys.argv[1:]
     if not debug:
         warnings.formatwarning = lambda message, *_args, **_kwargs: f"warning: {message}\n"
+    stopped_by: list[int] = []
+
+    def stop(signum: int, _frame: object) -> None:
+        # Typer turns KeyboardInterrupt into a silent exit 130, so remember the signal here;
+        # a repeated signal is ignored so the clean-up of the staging folder can finish.
+        stopped_by.append(signum)
+        signal.signal(signum, signal.SIG_IGN)
+        raise KeyboardInterrupt
+
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        signal.signal(signal.SIGINT, stop)
+    if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, stop)
     try:
         code = app(standalone_mode=False)
     except click.exceptions.Abort:
         _say("Aborted.")
         sys.exit(130)
     except KeyboardInterrupt:
-        _say("Interrupted; nothing was written.")
-        sys.exit(130)
+        stopped_by.append(signal.SIGINT)
+        code = 130
     except click.exceptions.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
@@ -345,6 +360,10 @@ def main() -> None:
             sys.exit(2)
         _say(f"internal error: {type(exc).__name__}: {exc} (run with --debug for details)")
         sys.exit(1)
+    if stopped_by:
+        what = "Terminated" if stopped_by[0] == signal.SIGTERM else "Interrupted"
+        _say(f"{what}; no partial run folder was left behind.")
+        sys.exit(128 + int(stopped_by[0]))
     sys.exit(code if isinstance(code, int) else 0)
 
 
