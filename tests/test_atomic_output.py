@@ -1,0 +1,227 @@
+"""A run folder appears complete or not at all: an exception or Ctrl-C mid-write leaves no run
+folder and no hidden ``.partial-run-*`` folder, and concurrent runs never share a folder.
+
+(``--out`` into a non-empty folder without ``--force`` is pinned in test_hostile_input.py.)
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+from cli_helpers import backtest_command
+
+from backtest.config import load_config
+from backtest.pipeline import run_backtest
+from backtest.report import html, run_folder
+
+SLICE_PERIOD = ("2014-10-01", "2014-12-31")
+
+
+def slice_config(slice_files: tuple[Path, Path]):
+    prices, headlines = slice_files
+    return load_config(
+        None,
+        [
+            f'data.prices="{prices}"',
+            f'data.headlines="{headlines}"',
+            f'data.start="{SLICE_PERIOD[0]}"',
+            f'data.end="{SLICE_PERIOD[1]}"',
+        ],
+    )
+
+
+def leftovers(folder: Path) -> list[str]:
+    """Names in ``folder`` a failed run must not leave: hidden staging or trash folders."""
+    if not folder.exists():
+        return []
+    return sorted(p.name for p in folder.iterdir() if p.name.startswith((".partial", ".replaced")))
+
+
+class Boom(RuntimeError):
+    """The injected failure."""
+
+
+# ---------------------------------------------------------------- exceptions, in process
+
+
+def test_exception_while_rendering_leaves_no_out_folder(
+    slice_files: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken_render(run_dir: Path) -> Path:
+        assert (run_dir / "stats.json").exists(), "the files were being written"
+        raise Boom("render failed")
+
+    monkeypatch.setattr(html, "render_report", broken_render)
+    out = tmp_path / "run"
+    with pytest.raises(Boom):
+        run_backtest(slice_config(slice_files), out_dir=out)
+    assert not out.exists()
+    assert leftovers(tmp_path) == []
+
+
+def test_exception_in_the_third_csv_leaves_no_timestamped_folder(
+    slice_files: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    written: list[str] = []
+    real_write_csv = run_folder.write_csv
+
+    def failing_write_csv(frame, path: Path) -> None:
+        if len(written) == 2:
+            raise Boom(f"disk full while writing {path.name}")
+        real_write_csv(frame, path)
+        written.append(path.name)
+
+    monkeypatch.setattr(run_folder, "write_csv", failing_write_csv)
+    reports = tmp_path / "reports"
+    with pytest.raises(Boom):
+        run_backtest(slice_config(slice_files), reports_dir=reports)
+    assert len(written) == 2
+    assert not reports.exists() or list(reports.iterdir()) == []
+
+
+def test_failed_forced_run_keeps_the_old_out_folder(
+    slice_files: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "previous"
+    out.mkdir()
+    (out / "keep.txt").write_text("the last good run")
+    monkeypatch.setattr(html, "render_report", lambda run_dir: (_ for _ in ()).throw(Boom()))
+    with pytest.raises(Boom):
+        run_backtest(slice_config(slice_files), out_dir=out, force=True)
+    assert (out / "keep.txt").read_text() == "the last good run"
+    assert [p.name for p in out.iterdir()] == ["keep.txt"]
+    assert leftovers(tmp_path) == []
+
+
+def test_runs_in_the_same_second_get_numbered_folders(
+    slice_files: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(run_folder.time, "strftime", lambda fmt, *a: "20260102-030405")
+    config = slice_config(slice_files)
+    reports = tmp_path / "reports"
+    first = run_backtest(config, reports_dir=reports).run_dir
+    second = run_backtest(config, reports_dir=reports).run_dir
+    assert first.name == f"20260102-030405-{config.name}"
+    assert second.name == f"20260102-030405-{config.name}-2"
+    assert (first / "stats.json").exists() and (second / "stats.json").exists()
+    assert leftovers(reports) == []
+
+
+# ---------------------------------------------------------------- signals and races, real CLI
+
+
+def slow_render_run(*args: str, cwd: Path) -> subprocess.Popen:
+    """The real ``backtest.cli.main`` with report rendering stuck, so a signal lands mid-write."""
+    code = textwrap.dedent(
+        f"""
+        import sys, time
+        import backtest.report.html as html
+
+        def stuck_render(run_dir):
+            (run_dir / "render-started").write_text("")
+            time.sleep(120)
+
+        html.render_report = stuck_render
+        sys.argv = ["backtest", *{list(args)!r}]
+        from backtest.cli import main
+        main()
+        """
+    )
+    return subprocess.Popen(
+        [sys.executable, "-c", code],
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def wait_for(predicate, process: subprocess.Popen, timeout_s: float = 240) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not predicate():
+        if process.poll() is not None:
+            pytest.fail(f"the run ended early: {process.communicate()}")
+        if time.monotonic() > deadline:
+            process.kill()
+            pytest.fail("the run never reached the write stage")
+        time.sleep(0.05)
+
+
+@pytest.mark.parametrize(
+    ("signum", "status", "words"),
+    [(signal.SIGINT, 130, "Interrupted"), (signal.SIGTERM, 143, "Terminated")],
+    ids=["SIGINT", "SIGTERM"],
+)
+def test_signal_while_writing_leaves_nothing(
+    signum: int, status: int, words: str, slice_files: tuple[Path, Path], tmp_path: Path
+) -> None:
+    prices, headlines = slice_files
+    reports = tmp_path / "reports"
+    process = slow_render_run(
+        "run", "--prices", str(prices), "--headlines", str(headlines),
+        "--reports-dir", str(reports), "--quiet", cwd=tmp_path,
+    )  # fmt: skip
+    wait_for(lambda: any(reports.glob(".partial-run-*/render-started")), process)
+    process.send_signal(signum)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == status, stderr
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1 and words in lines[0], stderr
+    assert "Traceback" not in stderr
+    assert list(reports.iterdir()) == []
+
+
+def test_ctrl_c_during_a_real_run_leaves_nothing(
+    slice_files: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """The unmodified console script, interrupted while it works (staging folder or ~3 s in)."""
+    prices, headlines = slice_files
+    reports = tmp_path / "reports"
+    process = subprocess.Popen(
+        [*backtest_command(), "run", "--prices", str(prices), "--headlines", str(headlines),
+         "--reports-dir", str(reports), "--quiet"],
+        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    started = time.monotonic()
+    wait_for(lambda: any(reports.glob(".partial-run-*")) or time.monotonic() - started > 3, process)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130, stderr
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1 and "Interrupted" in lines[0], stderr
+    assert not reports.exists() or list(reports.iterdir()) == []
+
+
+def test_two_runs_at_once_into_one_reports_folder_both_land(
+    slice_files: tuple[Path, Path], tmp_path: Path
+) -> None:
+    prices, headlines = slice_files
+    reports = tmp_path / "reports"
+    args = [*backtest_command(), "run", "--prices", str(prices), "--headlines", str(headlines),
+            "--start", SLICE_PERIOD[0], "--end", SLICE_PERIOD[1],
+            "--reports-dir", str(reports), "--quiet"]  # fmt: skip
+    env = {k: v for k, v in os.environ.items() if k != "NEWS_BACKTEST_DATA"}
+    processes = [
+        subprocess.Popen(args, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True, env=env)
+        for _ in range(2)
+    ]  # fmt: skip
+    results = [(p, *p.communicate(timeout=300)) for p in processes]
+    for process, _, stderr in results:
+        assert process.returncode == 0, stderr
+    folders = sorted(p for p in reports.iterdir())
+    assert len(folders) == 2, folders
+    printed = sorted(stdout.rsplit("Run folder: ", 1)[1].strip() for _, stdout, _ in results)
+    assert printed == [str(f) for f in folders]
+    for folder in folders:
+        assert (folder / "stats.json").exists() and (folder / "report.html").exists()
+    equity = [(f / "equity.csv").read_bytes() for f in folders]
+    assert equity[0] == equity[1]
+    assert leftovers(reports) == []
