@@ -391,13 +391,31 @@ def arrow_text_chunks(texts: Any) -> list[tuple[np.ndarray, np.ndarray, np.ndarr
     return chunks
 
 
+ARROW_MIN_TEXTS = 20_000
+"""Lists at least this long go through pyarrow even when pandas is not loaded yet."""
+
+
+def _worth_arrow(texts: Any) -> bool:
+    """Whether to convert through pyarrow: always for Arrow and pandas input; for a list only
+    when pandas is already loaded (``pyarrow.array`` imports it, ~0.5 s) or the list is long
+    enough for the faster conversion to win that back."""
+    import sys
+
+    import numpy as np
+
+    if not isinstance(texts, list | tuple | np.ndarray):
+        return True
+    return "pandas" in sys.modules or len(texts) >= ARROW_MIN_TEXTS
+
+
 def score_headlines(
     texts: Sequence[Any] | np.ndarray, lexicon: Lexicon | None = None
 ) -> np.ndarray:
     """Score each text in [-1, 1] (float64, one per text; 0.0 for empty, None or NaN).
 
-    Accepts a list or tuple of str, a numpy array of str, a pyarrow string array or a pandas
-    string Series (read without copying).
+    Accepts any iterable of texts: a list or tuple of str, a numpy array of str, a pyarrow
+    string array or a pandas string Series (read without copying). Scoring a short list in a
+    process without pandas does not import pandas.
 
     >>> score_headlines(["Apple shares plunge after probe"])[0] < -0.5
     True
@@ -426,6 +444,8 @@ def score_headlines(
         ALPHA,
     )
     try:
+        if not _worth_arrow(texts):
+            raise LookupError("small list without pandas loaded")
         chunks = arrow_text_chunks(texts)
     except LookupError:
         buf, offsets = encode_texts(texts)

@@ -195,6 +195,25 @@ def test_kernel_matches_reference_on_random_batches(texts: list[str]) -> None:
 
 
 @settings(max_examples=100, deadline=None)
+@given(st.lists(st.one_of(any_text, st.none()), max_size=12))
+def test_python_and_arrow_encodings_score_alike(texts: list[str | None]) -> None:
+    from backtest.kernels.scoring import score_texts
+    from backtest.scoring import arrow_text_chunks, encode_texts, load_lexicon
+
+    lex = load_lexicon()
+    tables = (lex.table_keys, lex.table_terms, lex.table_flags, lex.weights, lex.kinds)
+    via_python = score_texts(*encode_texts(texts), *tables, lex.nt_term, ALPHA)
+    try:
+        chunks = arrow_text_chunks(texts)
+    except LookupError:  # lone surrogates: only the Python path can read them
+        return
+    via_arrow = np.concatenate(
+        [score_texts(data, offsets, *tables, lex.nt_term, ALPHA) for data, offsets, _ in chunks]
+    )
+    assert np.array_equal(via_python, via_arrow)
+
+
+@settings(max_examples=100, deadline=None)
 @given(lexicon_text)
 def test_explain_tokens_and_sum_match_reference(text: str) -> None:
     explanation = explain(text)
