@@ -118,12 +118,13 @@ def reference_raw_sum(text: str, lexicon: dict[str, tuple[float, str]]) -> float
         for j, (t_first, t_last, _, t_kind) in enumerate(items):
             if t_kind not in ("good_thing", "bad_thing"):
                 continue
+            claimed = j in partner.values()
             if j < k and first - t_last <= PAIR_WINDOW:
-                candidates.append((first - t_last, 0, j))
+                candidates.append((first - t_last, claimed, 0, j))
             elif j > k and t_first - last <= PAIR_WINDOW:
-                candidates.append((t_first - last, 1, j))
+                candidates.append((t_first - last, claimed, 1, j))
         if candidates:
-            partner[k] = min(candidates)[2]
+            partner[k] = min(candidates)[3]
     paired_things = set(partner.values())
 
     total = 0.0
@@ -298,6 +299,11 @@ def test_guidance_and_dividend_changes_read_by_direction() -> None:
     assert _score("Company cuts guidance") < -0.2
     assert _score("Dividend cut") < -0.2
     assert _score("Raises dividend by 10%") > 0.2
+
+
+def test_cuts_costs_raises_guidance_pairs_each_verb_with_its_object() -> None:
+    assert _score("Company cuts costs, raises guidance") > _score("Company cuts costs")
+    assert _score("Company cuts costs, raises guidance") > 0.4
 
 
 def test_beats_and_misses_estimates() -> None:

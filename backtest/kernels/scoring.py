@@ -17,8 +17,9 @@ Texts arrive as one ``uint8`` buffer plus ``int64`` offsets (text ``i`` is
    ``NEGATION_WINDOW_TOKENS`` tokens after it; an intensifier or dampener multiplies by its
    weight the items starting within ``MODIFIER_WINDOW_TOKENS`` tokens after it and the item
    ending right before it ("rose sharply"). A direction (``up`` / ``down``) pairs with the
-   nearest thing (``good_thing`` / ``bad_thing``) within ``PAIR_WINDOW_TOKENS`` tokens (the
-   preceding one on a tie) and contributes ``weight x (+1 good | -1 bad) x modifiers of both x
+   nearest thing (``good_thing`` / ``bad_thing``) within ``PAIR_WINDOW_TOKENS`` tokens (on a
+   tie the preceding one, unless only the following one is still unpaired: "cuts costs,
+   raises guidance") and contributes ``weight x (+1 good | -1 bad) x modifiers of both x
    negation of the direction``; the paired thing adds nothing itself. Unpaired directions,
    unpaired things and words contribute ``weight x modifiers x negation``.
 4. normalises the sum like VADER's compound score: ``s / sqrt(s * s + alpha)``.
@@ -352,27 +353,36 @@ def _score_items(
         kind = kinds[it_term[k]]
         if kind != KIND_UP and kind != KIND_DOWN:
             continue
-        best = -1
-        best_distance = PAIR_WINDOW_TOKENS + 1
+        before = -1
+        before_distance = PAIR_WINDOW_TOKENS + 1
         j = k - 1
         while j >= 0:
             d = it_pos[k] - it_end[j]
             if d > PAIR_WINDOW_TOKENS:
                 break
             if _is_thing(kinds[it_term[j]]):
-                best = j
-                best_distance = d
+                before = j
+                before_distance = d
                 break
             j -= 1
+        after = -1
+        after_distance = PAIR_WINDOW_TOKENS + 1
         j = k + 1
         while j < n_items:
             d = it_pos[j] - it_end[k]
-            if d >= best_distance:
+            if d > PAIR_WINDOW_TOKENS:
                 break
             if _is_thing(kinds[it_term[j]]):
-                best = j
+                after = j
+                after_distance = d
                 break
             j += 1
+        best = before
+        if after >= 0 and (
+            after_distance < before_distance
+            or (after_distance == before_distance and it_pair[before] >= 0 and it_pair[after] < 0)
+        ):
+            best = after
         it_pair[k] = best
         if best >= 0:
             it_pair[best] = k
