@@ -355,10 +355,13 @@ def main() -> None:
 
         if debug:
             traceback.print_exc()
+        # One line whatever the message holds (a pandas error can span several).
+        detail = " ".join(part.strip() for part in str(exc).splitlines() if part.strip())
         if isinstance(exc, BacktestError):
-            _say(f"error: {exc}")
+            _say(f"error: {detail}")
             sys.exit(2)
-        _say(f"internal error: {type(exc).__name__}: {exc} (run with --debug for details)")
+        line = f"internal error: {type(exc).__name__}" + (f": {detail}" if detail else "")
+        _say(line if debug else f"{line} (run with --debug for details)")
         sys.exit(1)
     if stopped_by:
         what = "Terminated" if stopped_by[0] == signal.SIGTERM else "Interrupted"
