@@ -431,10 +431,15 @@ class ChunkResult:
     figures: dict[str, np.ndarray]
     returns: np.ndarray
     """(n_sessions, sets in the chunk) float64."""
+    benchmarks: dict[tuple[str, float, float, float], BenchmarkResult] | None = None
+    """Every set's benchmark (``simulate_benchmarks``), computed by the first chunk only."""
 
 
-def simulate_chunk(data: SweepData, start: int, stop: int) -> ChunkResult:
-    """Signals, positions, one grouped vectorbt simulation and figures of sets [start, stop)."""
+def simulate_chunk(
+    data: SweepData, start: int, stop: int, with_benchmarks: bool = False
+) -> ChunkResult:
+    """Signals, positions, one grouped vectorbt simulation and figures of sets [start, stop);
+    with ``with_benchmarks`` also the benchmarks (so they cost no task of their own)."""
     from backtest.engine import ignore_known_vectorbt_warning, run_portfolio
 
     configs = data.expansion.configs[start:stop]
@@ -475,7 +480,12 @@ def simulate_chunk(data: SweepData, start: int, stop: int) -> ChunkResult:
     del portfolio
     figures = _chunk_figures(data, configs, equity, positions, records)
     initial = np.array([c.execution.initial_cash for c in configs])
-    return ChunkResult(start=start, figures=figures, returns=equity_returns(equity, initial))
+    return ChunkResult(
+        start=start,
+        figures=figures,
+        returns=equity_returns(equity, initial),
+        benchmarks=simulate_benchmarks(data) if with_benchmarks else None,
+    )
 
 
 def set_labels(
@@ -787,10 +797,12 @@ def run_sweep(
         )
     bounds = chunk_bounds(n_sets, chunk_size)
     started = time.perf_counter()
-    benchmarks = executor.map(_benchmarks_task, data, [()])[0]
-    chunks = executor.map(simulate_chunk, data, bounds, progress)
+    tasks = [(start, stop, start == 0) for start, stop in bounds]
+    chunks = executor.map(simulate_chunk, data, tasks, progress)
     elapsed = time.perf_counter() - started
     chunks = sorted(chunks, key=lambda c: c.start)
+    benchmarks = chunks[0].benchmarks
+    assert benchmarks is not None
     table = _table(data, chunks, benchmarks)
     returns = np.concatenate([c.returns for c in chunks], axis=1)
     first = benchmarks[benchmark_key(data.expansion.configs[0])]
@@ -809,10 +821,6 @@ def run_sweep(
         executor=executor.name,
         timings_s={**data.timings_s, "simulate": elapsed},
     )
-
-
-def _benchmarks_task(data: SweepData) -> dict[tuple[str, float, float, float], BenchmarkResult]:
-    return simulate_benchmarks(data)
 
 
 def _table(
