@@ -7,6 +7,7 @@ the close of t as given (never adjusted) and its change from the previous sessio
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -114,7 +115,7 @@ def asof_row(dates: pd.DatetimeIndex, asof: str | None) -> int:
     if asof is None:
         return len(dates) - 1
     try:
-        when = pd.Timestamp(asof)
+        when = pd.Timestamp(dt.date.fromisoformat(asof))
     except ValueError:
         raise InputError(f"--asof {asof!r} is not a date", hint="use YYYY-MM-DD") from None
     if when < dates[0] or when > dates[-1]:
