@@ -417,7 +417,7 @@ def score_headlines(
     string array or a pandas string Series (read without copying). Scoring a short list in a
     process without pandas does not import pandas.
 
-    >>> score_headlines(["Apple shares plunge after probe"])[0] < -0.5
+    >>> bool(score_headlines(["Apple shares plunge after probe"])[0] < -0.5)
     True
     """
     import numpy as np
