@@ -15,6 +15,7 @@ _LAZY = {
     "score_headlines": "backtest.scoring",
     "explain": "backtest.scoring",
     "load_lexicon": "backtest.scoring",
+    "label_scores": "backtest.scoring",
     "load_config": "backtest.config",
     "StrategyConfig": "backtest.config",
     "run_backtest": "backtest.pipeline",

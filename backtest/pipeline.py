@@ -218,7 +218,7 @@ def run_backtest(
         )
     with timer.stage("score", "Scoring headlines"):
         lexicon = load_lexicon(config.signal.lexicon or None)
-        scores = score_headlines(data.headlines["headline"].to_numpy(object), lexicon)
+        scores = score_headlines(data.headlines["headline"], lexicon)
         placed = place_headlines(data.headlines, scores, panel, config)
         warn_about_unplaced(placed, data)
     with timer.stage("signals", "Computing signals"):

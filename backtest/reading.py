@@ -103,7 +103,7 @@ def signal_readings(config: StrategyConfig, tickers: list[str], asof: str | None
     panel = build_panel(data.prices, sessions, adjust=config.data.adjust, source=data.prices_source)
     row = asof_row(panel.dates, asof)
     scores = score_headlines(
-        data.headlines["headline"].to_numpy(object), load_lexicon(config.signal.lexicon or None)
+        data.headlines["headline"], load_lexicon(config.signal.lexicon or None)
     )
     placed = place_headlines(data.headlines, scores, panel, config)
     signals = compute_signals(panel, placed, config.signal, config.execution)
