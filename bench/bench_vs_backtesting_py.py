@@ -202,18 +202,21 @@ def run(
     )
     returns = json.loads(every.last.stdout.splitlines()[1])
     ours_returns = {t: v["total_return"] for t, v in stats["per_ticker"].items()}
-    gaps = sorted(abs(returns[t] - ours_returns[t]) for t in returns if t in ours_returns)
+    gaps = sorted(returns[t] - ours_returns[t] for t in returns if t in ours_returns)
     median_gap = gaps[len(gaps) // 2] if gaps else float("nan")
+    higher = sum(g > 0 for g in gaps)
     notes = [
         f"Per ticker, backtesting.py takes {ratio(every_per_ticker, ours_per_ticker):.1f}x our "
         f"time ({ratio(one.median_s, ours_per_ticker):.1f}x for a single ticker in its own "
         "process). Ours includes loading and scoring the headlines, the benchmark and the report; "
         "backtesting.py gets the positions precomputed.",
-        f"Same decisions, slightly different accounting (backtesting.py sizes orders in whole "
-        f"shares at 99.99% of equity, run with {BACKTESTING_PY_CASH:,.0f} a ticker to make "
-        "that small, and its first fill is on the third bar, while the run holds a position "
-        f"from the first session for {held_first} tickers): median |total-return gap| per ticker "
-        f"{median_gap * 100:.2f} percentage points.",
+        "Same decisions, slightly different accounting: backtesting.py charges `spread` "
+        "(our slippage) on entries only and closes trades at the unadjusted price, sizes "
+        f"orders in whole shares at 99.99% of equity (run with {BACKTESTING_PY_CASH:,.0f} a "
+        "ticker to make that small), and fills first on the third bar, while the run holds a "
+        f"position from the first session for {held_first} tickers. Median per-ticker "
+        f"total return, backtesting.py minus ours: {median_gap * 100:+.2f} percentage points "
+        f"(higher in {higher} of {len(gaps)} tickers).",
     ]
     return Section("Versus backtesting.py (same strategy, same positions)", body, notes, [])
 

@@ -94,7 +94,8 @@ def run_once(
     run = Run(wall, usage.ru_maxrss / 1024.0, stdout, stderr, proc.returncode)
     if check and run.returncode != 0:
         tail = "\n".join(stderr.strip().splitlines()[-15:])
-        raise BenchError(f"{' '.join(cmd)} exited {run.returncode}:\n{tail}")
+        shown = " ".join(c if len(c) < 80 else c.strip().splitlines()[0][:60] + " ..." for c in cmd)
+        raise BenchError(f"{shown} exited {run.returncode}:\n{tail}")
     return run
 
 
