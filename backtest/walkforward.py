@@ -37,6 +37,7 @@ from backtest.config import StrategyConfig
 from backtest.errors import InputError
 from backtest.report.overfitting import OBJECTIVES, objective_values
 from backtest.report.run_folder import RunFolderWriter, write_csv
+from backtest.report.stats import PERIODS_PER_YEAR
 
 if TYPE_CHECKING:
     from backtest.engine import Simulation
@@ -115,7 +116,7 @@ def choose_sets(
     check_objective(objective)
     chosen = np.empty(len(windows), dtype=np.int64)
     values = np.empty(len(windows), dtype=np.float64)
-    scale = math.sqrt(252) if objective == "sharpe" else 1.0
+    scale = math.sqrt(PERIODS_PER_YEAR) if objective == "sharpe" else 1.0
     for k, w in enumerate(windows):
         scores = objective_values(returns[w.is_start : w.is_stop], objective)
         chosen[k] = int(np.argmax(scores))
@@ -218,6 +219,7 @@ def trade_out_of_sample(
     """Stitch the chosen sets' out-of-sample positions and simulate them once (steps 4-5)."""
     from backtest.engine import simulate
     from backtest.report.stats import compute_stats
+    from backtest.signals import SignalPanel
 
     panel = data.panel
     period = data.rows
@@ -260,8 +262,6 @@ def trade_out_of_sample(
         simulation.trades,
         initial_value=execution.initial_cash,
     )
-    from backtest.signals import SignalPanel
-
     table = windows_table(
         data, swept, windows, chosen, is_values, objective, simulation, execution.initial_cash
     )
