@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 import math
 import statistics
 from statistics import NormalDist
@@ -17,6 +18,7 @@ from backtest.report.overfitting import (
     deflated_sharpe_ratio,
     expected_max_sharpe,
     objective_values,
+    overfitting_guards,
     probabilistic_sharpe_ratio,
     probability_of_backtest_overfitting,
     split_bounds,
@@ -242,3 +244,17 @@ def test_split_bounds_cover_every_row_once():
 def test_pbo_rejects_impossible_requests(shape, n_splits, objective, message):
     with pytest.raises(InputError, match=message):
         probability_of_backtest_overfitting(np.zeros(shape), n_splits=n_splits, objective=objective)
+
+
+def test_guards_bundle_both_figures_and_shrink_the_splits_to_the_data():
+    rng = np.random.default_rng(8)
+    returns = rng.normal(0.0005, 0.01, size=(11, 4))
+    sharpes = np.array([objective_values(returns[:, [j]])[0] * math.sqrt(252) for j in range(4)])
+    guards = overfitting_guards(returns, sharpes, best=int(np.argmax(sharpes)))
+    assert guards["pbo"]["n_splits"] == 10  # 11 sessions: the largest even number that fits
+    expected = probability_of_backtest_overfitting(returns, n_splits=10)
+    assert guards["pbo"]["pbo"] == expected.pbo
+    dsr = deflated_sharpe_ratio(returns[:, guards["best_set"]], sharpes)
+    assert guards["deflated_sharpe"]["dsr"] == dsr.dsr
+    json.dumps(guards)  # JSON-ready
+    assert overfitting_guards(returns[:, :1], sharpes[:1], best=0)["pbo"] is None

@@ -23,7 +23,7 @@ import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 from scipy.stats import norm
@@ -346,3 +346,32 @@ def _least_squares(x: np.ndarray, y: np.ndarray) -> tuple[float | None, float | 
     sxx = float(dx @ dx)
     slope = float(dx @ (y - y.mean())) / sxx
     return slope, float(y.mean() - slope * x.mean())
+
+
+def overfitting_guards(
+    returns: np.ndarray,
+    sharpe_trials: np.ndarray,
+    best: int,
+    *,
+    n_splits: int = 16,
+    objective: str = "sharpe",
+    periods_per_year: int = 252,
+) -> dict[str, Any]:
+    """Both guards of a sweep, JSON-ready (for sweep.csv's summary and sweep.html).
+
+    ``returns``: sessions x sets daily returns; ``sharpe_trials``: every set's annualised
+    Sharpe; ``best``: the chosen set's column. With fewer sessions than ``n_splits`` the
+    splits shrink to the largest even number that fits; with one set (or < 2 sessions) there
+    is no PBO (None). A flat best set has no deflated Sharpe (None).
+    """
+    r = np.asarray(returns, dtype=np.float64)
+    deflated = deflated_sharpe_ratio(r[:, best], sharpe_trials, periods_per_year=periods_per_year)
+    splits = min(n_splits, r.shape[0] - r.shape[0] % 2)
+    pbo = None
+    if r.shape[1] >= 2 and splits >= 2:
+        pbo = probability_of_backtest_overfitting(r, n_splits=splits, objective=objective)
+    return {
+        "best_set": int(best),
+        "deflated_sharpe": None if deflated is None else deflated.to_dict(),
+        "pbo": None if pbo is None else pbo.to_dict(),
+    }
