@@ -219,3 +219,47 @@ def test_tolerated_oddities_warn_and_still_run(inputs: tuple[Path, Path], tmp_pa
     assert "Traceback" not in result.stderr
     stats = pd.read_json(out / "stats.json", typ="series")
     assert stats["data"]["headlines"]["rows"] >= 4
+
+
+def _jsonl_headlines_with_a_null_record(path: Path) -> Path:
+    target = path.with_suffix(".jsonl")
+    target.write_text(
+        '{"timestamp": "2015-03-02T15:00:00Z", "ticker": "AAA", "headline": "AAA up"}\nnull\n'
+    )
+    return target
+
+
+def _epoch_past_2262(path: Path) -> Path:
+    path.write_text(GOOD_HEADLINES + "99999999999,AAA,far future\n")
+    return path
+
+
+def _line_break_in_a_header_cell(path: Path) -> Path:
+    path.write_text(GOOD_HEADLINES.replace("headline", '"head\nline"', 1))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("damage", "extra", "needles"),
+    [
+        (_jsonl_headlines_with_a_null_record, (), ("headlines.jsonl", "row 2", "JSON object")),
+        (_epoch_past_2262, (), ("headlines.csv", "row 4", "99999999999")),
+        (_line_break_in_a_header_cell, (), ("headlines.csv", "headline")),
+        (lambda p: p, ("--headlines-tz", "America"), ("headlines_tz", "'America'")),
+    ],
+    ids=["jsonl null record", "epoch past 2262", "line break in header", "tz folder name"],
+)
+def test_fuzz_found_headline_oddities_are_one_line_exit_2(
+    damage: Callable[[Path], Path],
+    extra: tuple[str, ...],
+    needles: tuple[str, ...],
+    inputs: tuple[Path, Path],
+    tmp_path: Path,
+) -> None:
+    prices, headlines = inputs
+    headlines = damage(headlines)
+    out = tmp_path / "run"
+    result = run_cli(
+        "run", "--prices", str(prices), "--headlines", str(headlines), *extra, "--out", str(out)
+    )
+    assert_one_line_exit_2(result, out, *needles)
