@@ -33,6 +33,7 @@ A sweep costs parameter sets x sessions x tickers, never re-loading or re-scorin
 
 from __future__ import annotations
 
+import gc
 import itertools
 import math
 import time
@@ -478,6 +479,9 @@ def simulate_chunk(
         equity = np.asarray(portfolio.value(), dtype=np.float64).reshape(n_sessions, n_sets)
         records = portfolio.trades.records
     del portfolio
+    # vectorbt's objects hold their arrays in reference cycles: collect them now, or several
+    # chunks' arrays pile up before the next automatic collection.
+    gc.collect()
     figures = _chunk_figures(data, configs, equity, positions, records)
     initial = np.array([c.execution.initial_cash for c in configs])
     return ChunkResult(
