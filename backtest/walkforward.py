@@ -21,11 +21,30 @@
 
 Costs and capital (``execution.fees``, ``slippage``, ``initial_cash``) cannot be in the grid:
 one stitched simulation has one set of costs, and choosing the cheapest costs is no strategy.
+
+Re-learning the lexicon (``relearn=LexiconRelearning(...)``, ``--relearn-lexicon``):
+
+6. Before the sweep, ``learn_lexicon`` runs on each in-sample window alone (train_start = its
+   first session, train_end = its last; ``learn_lexicon`` reads no headline or price after
+   train_end and drops labels that would need one). Window k's lexicon is written as
+   ``lexicons/window-NN.csv`` (NN = k, 1-based).
+7. The sweep's grid gets one more key, ``signal.lexicon`` = the K learned lexicons, so every
+   parameter set runs once per lexicon (K x the sets; one load, one scoring per lexicon). Window
+   k chooses ONLY among the sets scored by its own lexicon, on its in-sample rows, and trades
+   that set out-of-sample: the in-sample choice and the out-of-sample trading use the same
+   scorer. The in-sample objective is therefore measured on the data the lexicon was fitted to
+   and is optimistic by construction; only the out-of-sample figures are a test.
+   The lexicon's labels use the base strategy's ``execution.at`` (a grid over ``execution.at``
+   keeps the same lexicon per window). ``signal.lexicon`` can be neither set nor swept then.
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
+import shutil
+import tempfile
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -34,14 +53,14 @@ import numpy as np
 import pandas as pd
 
 from backtest.config import StrategyConfig
-from backtest.errors import InputError
+from backtest.errors import BacktestError, InputError
 from backtest.report.overfitting import OBJECTIVES, objective_values
-from backtest.report.run_folder import RunFolderWriter, write_csv
+from backtest.report.run_folder import RunFolderWriter
 from backtest.report.stats import PERIODS_PER_YEAR
 
 if TYPE_CHECKING:
     from backtest.engine import Simulation
-    from backtest.report.outputs import RunOutputs
+    from backtest.pipeline import LoadedData
     from backtest.signals import SignalPanel
     from backtest.sweep import ChunkExecutor, Progress, SweepData, SweepResult
 
@@ -49,6 +68,37 @@ FIXED_KEYS = ("execution.fees", "execution.slippage", "execution.initial_cash")
 """Grid keys a walk-forward refuses (module docstring, last paragraph)."""
 SUGGESTED_WINDOWS = (252, 63)
 """A year in-sample, a quarter out-of-sample: suggested when the default windows do not fit."""
+LEXICON_KEY = "signal.lexicon"
+WINDOWS_FILE = "walkforward.csv"
+LEXICONS_FOLDER = "lexicons"
+
+
+@dataclass(frozen=True)
+class LexiconRelearning:
+    """``--relearn-lexicon``: ``learn_lexicon``'s screening settings for every in-sample window."""
+
+    min_count: int = 30
+    top_k: int = 100
+
+
+@dataclass(frozen=True)
+class WindowLexicon:
+    """The lexicon learned on one in-sample window (module docstring, step 6)."""
+
+    window: int
+    """1-based window number."""
+    name: str
+    """Its path inside the run folder: lexicons/window-NN.csv."""
+    path: Path
+    """Where it was written for scoring (a temporary folder that lives as long as the result)."""
+    content: bytes
+    train_start: str
+    train_end: str
+    terms: int
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.content).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -106,21 +156,27 @@ def check_period_fits(dates: pd.DatetimeIndex, train_sessions: int, test_session
 
 
 def choose_sets(
-    returns: np.ndarray, windows: list[Window], objective: str = "sharpe"
+    returns: np.ndarray,
+    windows: list[Window],
+    objective: str = "sharpe",
+    candidates: list[np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per window, the set with the best in-sample objective and that objective's value.
 
-    Only ``returns[w.is_start:w.is_stop]`` is read for window ``w``. Sharpe values are
-    annualised (x sqrt(252)) for display; the choice does not depend on it.
+    Only ``returns[w.is_start:w.is_stop]`` is read for window ``w``, and only the columns in
+    ``candidates[k]`` when given (ascending set numbers; a relearned window's own lexicon).
+    Sharpe values are annualised (x sqrt(252)) for display; the choice does not depend on it.
     """
     check_objective(objective)
     chosen = np.empty(len(windows), dtype=np.int64)
     values = np.empty(len(windows), dtype=np.float64)
     scale = math.sqrt(PERIODS_PER_YEAR) if objective == "sharpe" else 1.0
     for k, w in enumerate(windows):
-        scores = objective_values(returns[w.is_start : w.is_stop], objective)
-        chosen[k] = int(np.argmax(scores))
-        values[k] = float(scores[chosen[k]]) * scale
+        columns = np.arange(returns.shape[1]) if candidates is None else candidates[k]
+        scores = objective_values(returns[w.is_start : w.is_stop, columns], objective)
+        best = int(np.argmax(scores))
+        chosen[k] = int(columns[best])
+        values[k] = float(scores[best]) * scale
     return chosen, values
 
 
@@ -141,6 +197,22 @@ def check_grid(grid: dict[str, list[Any]]) -> None:
                 file="--grid",
                 hint=f"fix it with --set {key}=... instead",
             )
+
+
+def check_relearning(config: StrategyConfig, grid: dict[str, list[Any]]) -> None:
+    """A relearned lexicon replaces signal.lexicon, so it can be neither set nor swept."""
+    if LEXICON_KEY in grid:
+        raise InputError(
+            f"{LEXICON_KEY} cannot be swept with --relearn-lexicon: each window learns its own",
+            file="--grid",
+            hint=f"drop --grid {LEXICON_KEY}=... or --relearn-lexicon",
+        )
+    if config.signal.lexicon:
+        raise InputError(
+            f"{LEXICON_KEY} is set ({config.signal.lexicon}) but --relearn-lexicon learns one "
+            "per window",
+            hint=f"drop --set {LEXICON_KEY}=... (or the strategy's lexicon) or --relearn-lexicon",
+        )
 
 
 @dataclass(frozen=True, eq=False)
@@ -169,10 +241,25 @@ class WalkForwardResult:
     """``compute_stats`` of the stitched out-of-sample equity and its benchmark."""
     table: pd.DataFrame
     """One row per window: dates, chosen parameters, IS objective, OOS Sharpe and return."""
+    relearn: LexiconRelearning | None = None
+    lexicons: tuple[WindowLexicon, ...] = ()
+    """With ``relearn``: the lexicon learned on each window's in-sample data, in window order."""
 
     @property
     def dates(self) -> pd.DatetimeIndex:
         return self.data.panel.dates[self.rows]
+
+    @property
+    def grid(self) -> dict[str, list[Any]]:
+        """The grid as the user gave it (without the relearned lexicons' key)."""
+        if not self.lexicons:
+            return self.data.grid
+        return {k: v for k, v in self.data.grid.items() if k != LEXICON_KEY}
+
+    @property
+    def sets_per_window(self) -> int:
+        """How many parameter sets each window chose from."""
+        return self.sweep.n_sets // max(1, len(self.lexicons))
 
     def config_of(self, window: int) -> StrategyConfig:
         """The strategy traded in window ``window`` (0-based)."""
@@ -189,21 +276,110 @@ def walk_forward(
     executor: ChunkExecutor | None = None,
     chunk_size: int | None = None,
     progress: Progress | None = None,
+    relearn: LexiconRelearning | None = None,
 ) -> WalkForwardResult:
-    """Sweep ``grid`` once, choose per in-sample window, trade out-of-sample (module docstring)."""
+    """Sweep ``grid`` once, choose per in-sample window, trade out-of-sample (module docstring;
+    with ``relearn``, steps 6-7: a lexicon learned per in-sample window)."""
     from backtest.sweep import prepare_sweep, run_sweep
 
     check_window_sizes(train_sessions, test_sessions)
     check_objective(objective)
     check_grid(grid)
+    if relearn is not None:
+        check_relearning(config, grid)
     data = prepare_sweep(config, grid)
     check_period_fits(data.dates, train_sessions, test_sessions)
     windows = plan_windows(len(data.dates), train_sessions, test_sessions)
-    swept = run_sweep(data, chunk_size=chunk_size, executor=executor, progress=progress)
-    chosen, is_values = choose_sets(swept.returns, windows, objective)
-    return trade_out_of_sample(
-        data, swept, windows, chosen, is_values, objective, train_sessions, test_sessions
-    )
+    if relearn is None:
+        swept = run_sweep(data, chunk_size=chunk_size, executor=executor, progress=progress)
+        chosen, is_values = choose_sets(swept.returns, windows, objective)
+        return trade_out_of_sample(
+            data, swept, windows, chosen, is_values, objective, train_sessions, test_sessions
+        )
+    folder = Path(tempfile.mkdtemp(prefix="backtest-walkforward-lexicons-"))
+    try:
+        lexicons = learn_window_lexicons(config, data.dates, windows, relearn, folder)
+        relearned = prepare_sweep(config, {LEXICON_KEY: [str(x.path) for x in lexicons], **grid})
+        if not relearned.dates.equals(data.dates):
+            raise BacktestError("internal error: the relearned sweep's period moved")
+        swept = run_sweep(relearned, chunk_size=chunk_size, executor=executor, progress=progress)
+        candidates = lexicon_candidates(relearned, lexicons)
+        chosen, is_values = choose_sets(swept.returns, windows, objective, candidates)
+        result = trade_out_of_sample(
+            relearned,
+            swept,
+            windows,
+            chosen,
+            is_values,
+            objective,
+            train_sessions,
+            test_sessions,
+            relearn=relearn,
+            lexicons=lexicons,
+        )
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    weakref.finalize(result, shutil.rmtree, folder, ignore_errors=True)
+    return result
+
+
+def learn_window_lexicons(
+    config: StrategyConfig,
+    dates: pd.DatetimeIndex,
+    windows: list[Window],
+    relearn: LexiconRelearning,
+    folder: Path,
+    data: LoadedData | None = None,
+) -> tuple[WindowLexicon, ...]:
+    """``learn_lexicon`` on each in-sample window alone, written to ``folder`` (step 6).
+
+    The inputs are loaded once (``data``, or from ``config``); each window cuts them itself.
+    """
+    from backtest.lexicon_learn import learn_lexicon
+    from backtest.pipeline import load_inputs, select_tickers
+
+    if data is None:
+        data = select_tickers(load_inputs(config), config)
+    out = []
+    for k, w in enumerate(windows, start=1):
+        first, last = dates[w.is_start].date(), dates[w.is_stop - 1].date()
+        try:
+            learned = learn_lexicon(
+                config,
+                first,
+                last,
+                min_count=relearn.min_count,
+                top_k=relearn.top_k,
+                data=data,
+            )
+        except InputError as exc:
+            raise InputError(
+                f"walk-forward window {k} (in-sample {first}..{last}): {exc.what}",
+                file=exc.file,
+                hint="use a longer --train or a lower --min-count",
+            ) from None
+        name = f"window-{k:02d}.csv"
+        path = learned.to_csv(folder / name)
+        out.append(
+            WindowLexicon(
+                window=k,
+                name=f"{LEXICONS_FOLDER}/{name}",
+                path=path,
+                content=path.read_bytes(),
+                train_start=learned.train_start,
+                train_end=learned.train_end,
+                terms=len(learned.terms),
+            )
+        )
+    return tuple(out)
+
+
+def lexicon_candidates(data: SweepData, lexicons: tuple[WindowLexicon, ...]) -> list[np.ndarray]:
+    """Per window, the set numbers scored by that window's own lexicon (step 7)."""
+    column = data.expansion.keys.index(LEXICON_KEY)
+    used = np.array([values[column] for values in data.expansion.values], dtype=object)
+    return [np.flatnonzero(used == str(lexicon.path)) for lexicon in lexicons]
 
 
 def trade_out_of_sample(
@@ -215,6 +391,9 @@ def trade_out_of_sample(
     objective: str,
     train_sessions: int,
     test_sessions: int,
+    *,
+    relearn: LexiconRelearning | None = None,
+    lexicons: tuple[WindowLexicon, ...] = (),
 ) -> WalkForwardResult:
     """Stitch the chosen sets' out-of-sample positions and simulate them once (steps 4-5)."""
     from backtest.engine import simulate
@@ -265,6 +444,9 @@ def trade_out_of_sample(
     table = windows_table(
         data, swept, windows, chosen, is_values, objective, simulation, execution.initial_cash
     )
+    if lexicons:
+        names = {str(lexicon.path): lexicon.name for lexicon in lexicons}
+        table[LEXICON_KEY] = table[LEXICON_KEY].map(names)
     return WalkForwardResult(
         data=data,
         sweep=swept,
@@ -281,6 +463,8 @@ def trade_out_of_sample(
         simulation=simulation,
         stats=stats,
         table=table,
+        relearn=relearn,
+        lexicons=lexicons,
     )
 
 
@@ -368,15 +552,15 @@ def write_walkforward_folder(
 
 def prepare_walkforward_folder(
     name: str, *, out_dir: Path | None, reports_dir: Path, force: bool
-) -> _WalkForwardWriter:
+) -> RunFolderWriter:
     """Refuse an unusable --out before any work (as ``backtest run`` does)."""
-    return _WalkForwardWriter.prepare(
+    return RunFolderWriter.prepare(
         f"{name}-walkforward", out_dir=out_dir, reports_dir=reports_dir, force=force
     )
 
 
 def commit_walkforward_folder(
-    writer: _WalkForwardWriter,
+    writer: RunFolderWriter,
     result: WalkForwardResult,
     *,
     command: str = "",
@@ -428,25 +612,56 @@ def commit_walkforward_folder(
     timings = {k: round(v, 3) for k, v in result.sweep.timings_s.items()}
     timings["report"] = round(time.perf_counter() - began, 3)
     stats["timings_s"] = timings
+    extra_files = dict(outputs.extra_files)
+    extra_files[WINDOWS_FILE] = result.table
+    for lexicon in result.lexicons:
+        extra_files[lexicon.name] = lexicon.content
     outputs = dataclasses.replace(
-        outputs, trades=trades, stats=stats, config_toml=_config_toml(result)
+        outputs,
+        trades=trades,
+        stats=stats,
+        config_toml=_config_toml(result),
+        extra_files=extra_files,
     )
-    writer = dataclasses.replace(writer, windows=result.table)
     return writer.commit(outputs), stats
 
 
 def walkforward_block(result: WalkForwardResult) -> dict[str, Any]:
-    """stats.json's ``walkforward``: the settings, the grid and the window table."""
-    from backtest.report.outputs import _json_safe
+    """stats.json's ``walkforward``: the settings, the grid, the window table and, when the
+    lexicon was relearned, each window's lexicon file (in the run folder) and training window.
 
-    return _json_safe(
+    ``n_sets`` counts the sets each window chose from; ``sets_simulated`` all sets run (x the
+    number of windows when the lexicon is relearned).
+    """
+    from backtest.report.outputs import json_safe
+
+    relearn = None
+    if result.relearn is not None:
+        relearn = {
+            "min_count": result.relearn.min_count,
+            "top_k": result.relearn.top_k,
+            "lexicons": [
+                {
+                    "window": lexicon.window,
+                    "file": lexicon.name,
+                    "sha256": lexicon.sha256,
+                    "train_start": lexicon.train_start,
+                    "train_end": lexicon.train_end,
+                    "terms": lexicon.terms,
+                }
+                for lexicon in result.lexicons
+            ],
+        }
+    return json_safe(
         {
             "train_sessions": result.train_sessions,
             "test_sessions": result.test_sessions,
             "objective": result.objective,
-            "grid": result.data.grid,
-            "n_sets": result.sweep.n_sets,
+            "grid": result.grid,
+            "n_sets": result.sets_per_window,
+            "sets_simulated": result.sweep.n_sets,
             "skipped_sets": len(result.sweep.skipped),
+            "relearn_lexicon": relearn,
             "windows": result.table.to_dict(orient="records"),
         }
     )
@@ -529,22 +744,16 @@ def _config_toml(result: WalkForwardResult) -> str:
         f'#   objective = "{result.objective}"',
         "# Grid:",
     ]
-    lines += [f"#   {key} = {values!r}" for key, values in result.data.grid.items()]
+    lines += [f"#   {key} = {values!r}" for key, values in result.grid.items()]
+    if result.relearn is not None:
+        lines.append(
+            f"# Lexicon relearned on each in-sample window (min_count = "
+            f"{result.relearn.min_count}, top_k = {result.relearn.top_k}): "
+            f"{LEXICONS_FOLDER}/window-NN.csv"
+        )
     lines.append("# Chosen per window (out-of-sample dates: set number and parameters):")
-    keys = list(result.data.grid)
+    keys = list(result.data.expansion.keys)
     for _, row in result.table.iterrows():
         params = ", ".join(f"{key}={row[key]!r}" for key in keys)
         lines.append(f"#   {row['oos_start']}..{row['oos_end']}: set {row['set']} ({params})")
     return result.data.config.to_toml().rstrip("\n") + "\n" + "\n".join(lines) + "\n"
-
-
-@dataclass(frozen=True)
-class _WalkForwardWriter(RunFolderWriter):
-    """A run folder writer that also writes walkforward.csv (before the report renders)."""
-
-    windows: pd.DataFrame | None = None
-
-    def _write_files(self, folder: Path, outputs: RunOutputs) -> None:
-        if self.windows is not None:
-            write_csv(self.windows, folder / "walkforward.csv")
-        super()._write_files(folder, outputs)

@@ -8,6 +8,7 @@ rise) B is. A walk-forward that never peeks must trade A in the first out-of-sam
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from pathlib import Path
@@ -21,7 +22,9 @@ from backtest.calendar import load_sessions
 from backtest.config import load_config
 from backtest.errors import InputError
 from backtest.report.overfitting import objective_values
+from backtest.scoring import load_lexicon, score_headlines
 from backtest.walkforward import (
+    LexiconRelearning,
     Window,
     choose_sets,
     plan_windows,
@@ -265,3 +268,173 @@ def test_cli_writes_the_walkforward_folder_and_prints_the_windows(tmp_path):
     assert "Sharpe" in result.stdout and f"Run folder: {out}" in result.stdout
     for name in RUN_FILES:
         assert (out / name).is_file(), name
+
+
+# Re-learning the lexicon per in-sample window -------------------------------------------------
+#
+# A second planted market: four tickers; every session "quuxrise" (before a +4% open-to-open
+# move) or "quuxfall" (before -4%) on one ticker, and from the first out-of-sample session on a
+# new word, "quuxlate", before a +5% move (``late_move``) on another. Window 1's lexicon is
+# learned before "quuxlate" exists, so it cannot know it, whatever the later prices say.
+
+LEX_TICKERS = ("AAA", "BBB", "CCC", "DDD")
+LEX_SESSIONS, LEX_TRAIN, LEX_TEST = 100, 40, 20
+LEX_FILLER = tuple(f"{a}{b}" for a in ("blo", "fra", "gni", "plu") for b in ("ck", "mp", "sh"))
+RELEARN_GRID = {"execution.short": [True, False]}
+
+
+def _lexicon_world(folder: Path, late_move: float):
+    """prices.csv and headlines.csv of the planted market, and a news-only config on them."""
+    folder.mkdir(parents=True, exist_ok=True)
+    dates = pd.DatetimeIndex(load_sessions("XNYS", "2021-01-04", "2021-07-30").dates)
+    dates = dates[:LEX_SESSIONS]
+    k = len(LEX_TICKERS)
+    rng = np.random.default_rng(11)
+    step = rng.normal(0.0, 0.004, size=(LEX_SESSIONS, k))
+    rows: list[tuple[int, int, str]] = []
+    for s in range(LEX_SESSIONS - 1):
+        word, move = ("quuxrise", 0.04) if s % 2 == 0 else ("quuxfall", -0.04)
+        filler = " ".join(rng.choice(LEX_FILLER, size=3))
+        rows.append((s, s % k, f"{filler} {word} today"))
+        step[s, s % k] = move
+        if s >= LEX_TRAIN:
+            rows.append((s, (s + 1) % k, f"{filler} quuxlate now"))
+            step[s, (s + 1) % k] = late_move
+        rows.append((s, (s + 2) % k, " ".join(rng.choice(LEX_FILLER, size=4))))
+    open_ = 100.0 * np.vstack([np.ones(k), np.cumprod(1.0 + step[:-1], axis=0)])
+    prices = pd.DataFrame(
+        {
+            "date": np.repeat(dates.strftime("%Y-%m-%d"), k),
+            "ticker": np.tile(LEX_TICKERS, LEX_SESSIONS),
+            "open": open_.ravel(),
+            "close": (open_ * 1.001).ravel(),
+        }
+    )
+    prices.to_csv(folder / "prices.csv", index=False)
+    stamps = [
+        (dates[s] + pd.Timedelta(hours=8)).tz_localize("America/New_York") for s, _, _ in rows
+    ]
+    pd.DataFrame(
+        {
+            "timestamp": [t.isoformat() for t in stamps],
+            "ticker": [LEX_TICKERS[t] for _, t, _ in rows],
+            "headline": [text for _, _, text in rows],
+        }
+    ).to_csv(folder / "headlines.csv", index=False)
+    return load_config(
+        None,
+        [
+            f'data.prices="{(folder / "prices.csv").as_posix()}"',
+            f'data.headlines="{(folder / "headlines.csv").as_posix()}"',
+            f'data.start="{dates[0]:%Y-%m-%d}"',
+            f'data.end="{dates[-1]:%Y-%m-%d}"',
+            "signal.news_weight=1",
+            "signal.momentum_weight=0",
+            "execution.fees=0",
+            "execution.slippage=0",
+        ],
+    )
+
+
+def _relearned_walk(folder: Path, late_move: float):
+    return walk_forward(
+        _lexicon_world(folder, late_move),
+        RELEARN_GRID,
+        train_sessions=LEX_TRAIN,
+        test_sessions=LEX_TEST,
+        relearn=LexiconRelearning(min_count=5, top_k=20),
+    )
+
+
+@pytest.fixture(scope="module")
+def relearned(tmp_path_factory: pytest.TempPathFactory):
+    return _relearned_walk(tmp_path_factory.mktemp("relearn"), late_move=0.05)
+
+
+def _weights(lexicon_path: Path) -> dict[str, float]:
+    lexicon = load_lexicon(lexicon_path)
+    return dict(zip(lexicon.terms, lexicon.weights.tolist(), strict=True))
+
+
+def _rows(content: bytes) -> list[str]:
+    return [line for line in content.decode().splitlines() if not line.startswith("#")]
+
+
+def _window_scores(result, window: int) -> pd.DataFrame:
+    """Placed headlines of a window's out-of-sample sessions, scored by its lexicon."""
+    w = result.windows[window]
+    config = result.config_of(window)
+    s, e = config.signal, config.execution
+    frame = result.data.placed[(s.lexicon, e.at, e.latency_ns)].frame
+    start = result.data.rows.start
+    keep = frame["session_idx"].between(start + w.oos_start, start + w.oos_stop - 1)
+    return frame.loc[keep].reset_index(drop=True)
+
+
+def test_each_window_learns_on_its_in_sample_dates_and_trades_its_own_lexicon(relearned):
+    assert len(relearned.lexicons) == len(relearned.windows) == 3
+    dates = relearned.data.dates
+    for k, (w, lexicon) in enumerate(zip(relearned.windows, relearned.lexicons, strict=True)):
+        assert lexicon.name == f"lexicons/window-{k + 1:02d}.csv"
+        assert lexicon.train_start == f"{dates[w.is_start]:%Y-%m-%d}"
+        assert lexicon.train_end == f"{dates[w.is_stop - 1]:%Y-%m-%d}"
+        assert relearned.config_of(k).signal.lexicon == str(lexicon.path)
+        assert relearned.table["signal.lexicon"].iloc[k] == lexicon.name
+    assert relearned.sets_per_window == len(RELEARN_GRID["execution.short"])
+    assert relearned.sweep.n_sets == 3 * relearned.sets_per_window
+
+
+def test_word_informative_only_after_window_one_is_absent_from_its_lexicon(relearned):
+    first = _weights(relearned.lexicons[0].path)
+    assert first["quuxrise"] > 0 > first["quuxfall"]  # the window did learn
+    assert not any("quuxlate" in term for term in first)
+    assert _weights(relearned.lexicons[1].path)["quuxlate"] > 0  # a later window sees it
+    scored = _window_scores(relearned, 0)
+    lexicon = load_lexicon(relearned.lexicons[0].path)
+    late = [f"{' '.join(LEX_FILLER[:3])} quuxlate now", "quuxlate"]
+    assert (
+        score_headlines(late, lexicon).tolist()
+        == score_headlines([f"{' '.join(LEX_FILLER[:3])} now", ""], lexicon).tolist()
+    )
+    assert len(scored) > 0
+
+
+def test_window_one_does_not_depend_on_what_the_late_word_foretells(relearned, tmp_path):
+    other = _relearned_walk(tmp_path / "opposite", late_move=-0.05)
+    # the future differs: window 2 learns the opposite weight for the late word
+    assert _weights(other.lexicons[1].path)["quuxlate"] < 0
+    # window 1's lexicon rows are the same (the header names other files and their sha256)
+    assert _rows(other.lexicons[0].content) == _rows(relearned.lexicons[0].content)
+    pd.testing.assert_frame_equal(_window_scores(other, 0), _window_scores(relearned, 0))
+    assert other.chosen[0] == relearned.chosen[0]
+    assert other.is_objective[0] == relearned.is_objective[0]
+    first = relearned.windows[0]
+    rows = slice(0, first.oos_stop - first.oos_start)
+    np.testing.assert_array_equal(other.positions[rows], relearned.positions[rows])
+
+
+def test_relearned_run_folder_holds_each_windows_lexicon(relearned, tmp_path):
+    run_dir, stats = write_walkforward_folder(relearned, out_dir=tmp_path / "wf")
+    block = stats["walkforward"]["relearn_lexicon"]
+    assert block["min_count"] == 5 and block["top_k"] == 20
+    for entry, lexicon in zip(block["lexicons"], relearned.lexicons, strict=True):
+        saved = run_dir / entry["file"]
+        assert saved.read_bytes() == lexicon.content
+        assert entry["sha256"] == hashlib.sha256(saved.read_bytes()).hexdigest()
+    windows = pd.read_csv(run_dir / "walkforward.csv")
+    assert list(windows["signal.lexicon"]) == [x.name for x in relearned.lexicons]
+    assert stats["walkforward"]["grid"] == RELEARN_GRID
+    assert load_config(run_dir / "config.toml") == relearned.data.config
+    html = (run_dir / "report.html").read_text(encoding="utf-8")
+    assert 'id="walkforward"' in html and "quuxrise" in html
+
+
+def test_relearning_refuses_a_set_or_swept_lexicon(tmp_path):
+    config = _config(tmp_path, _prices())
+    relearn = LexiconRelearning()
+    with pytest.raises(InputError, match="cannot be swept with --relearn-lexicon"):
+        walk_forward(config, {"signal.lexicon": ["a.csv"]}, relearn=relearn)
+    lexicon = tmp_path / "mine.csv"
+    lexicon.write_text("term,weight,kind\nplunge,-2,word\n", encoding="utf-8")
+    with pytest.raises(InputError, match="learns one per window"):
+        walk_forward(config.with_overrides([f'signal.lexicon="{lexicon}"']), GRID, relearn=relearn)

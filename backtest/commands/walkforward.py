@@ -90,6 +90,21 @@ def register(app: typer.Typer) -> None:
         quiet: Annotated[
             bool, typer.Option("--quiet", "-q", help="No progress messages (on a terminal).")
         ] = False,
+        relearn_lexicon: Annotated[
+            bool,
+            typer.Option(
+                "--relearn-lexicon",
+                help="Learn a lexicon (backtest lexicon learn) on each in-sample window and "
+                "score that window's choice and its out-of-sample trading with it.",
+            ),
+        ] = False,
+        min_count: Annotated[
+            int,
+            typer.Option("--min-count", help="With --relearn-lexicon: terms seen with N labels."),
+        ] = 30,
+        top: Annotated[
+            int, typer.Option("--top", help="With --relearn-lexicon: at most K terms a side.")
+        ] = 100,
         debug: _DebugOpt = False,
     ) -> None:
         """Walk-forward: best set per in-sample window, traded on the next; out-of-sample only."""
@@ -99,6 +114,7 @@ def register(app: typer.Typer) -> None:
         from contextlib import nullcontext
 
         from backtest.cli import _strategy
+        from backtest.errors import InputError
 
         started = time.time()
         config = _strategy(
@@ -114,11 +130,20 @@ def register(app: typer.Typer) -> None:
         from backtest.summary import summary_table
         from backtest.sweep import parse_grid
         from backtest.walkforward import (
+            LexiconRelearning,
             commit_walkforward_folder,
             prepare_walkforward_folder,
             walk_forward,
         )
 
+        relearn = None
+        if relearn_lexicon:
+            if min_count < 1 or top < 1:
+                raise InputError(
+                    "--min-count and --top must be at least 1",
+                    hint="for example --min-count 30 --top 100",
+                )
+            relearn = LexiconRelearning(min_count=min_count, top_k=top)
         parsed = parse_grid(grid)
         writer = prepare_walkforward_folder(
             config.name, out_dir=out, reports_dir=reports_dir, force=force
@@ -143,6 +168,7 @@ def register(app: typer.Typer) -> None:
                 objective=objective,
                 executor=executor,
                 progress=progress if show else None,
+                relearn=relearn,
             )
         command = shlex.join(["backtest", *sys.argv[1:]])
         run_dir, stats = commit_walkforward_folder(writer, result, command=command, started=started)
@@ -154,13 +180,19 @@ def register(app: typer.Typer) -> None:
 
 def windows_text(result: WalkForwardResult) -> str:
     """The windows and the set chosen in each, one line per window."""
-    keys = list(result.data.grid)
+    keys = list(result.data.expansion.keys)
     objective = f"is_{result.objective}"
     lines = [
         f"Out-of-sample only: {len(result.windows)} windows of {result.test_sessions} sessions, "
         f"each chosen by in-sample {result.objective} over the previous "
-        f"{result.train_sessions} sessions from {result.sweep.n_sets} sets"
+        f"{result.train_sessions} sessions from {result.sets_per_window} sets"
     ]
+    if result.relearn is not None:
+        lines.append(
+            "Lexicon relearned on each in-sample window (the in-sample figure is measured on "
+            "the lexicon's own training data): "
+            + ", ".join(f"{x.name} ({x.terms} terms)" for x in result.lexicons)
+        )
     for _, row in result.table.iterrows():
         params = ", ".join(f"{key}={row[key]!r}" for key in keys)
         lines.append(

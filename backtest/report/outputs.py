@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import math
 import platform
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
@@ -27,6 +27,8 @@ if TYPE_CHECKING:
     from backtest.pipeline import LoadedData
     from backtest.signals import PlacedHeadlines, SignalPanel
 
+LEXICON_COPY = "lexicon.csv"
+"""A run with a lexicon file (signal.lexicon) keeps a byte copy of it under this name."""
 TRADE_HEADLINES = 5
 """How many headlines behind a trade are listed in trades.csv."""
 HEADLINE_SEPARATOR = " || "
@@ -45,6 +47,9 @@ class RunOutputs:
     signals: pd.DataFrame
     headlines: pd.DataFrame
     returns: pd.DataFrame
+    extra_files: dict[str, pd.DataFrame | str | bytes] = field(default_factory=dict)
+    """More files by relative path (``lexicon.csv``, ``lexicons/window-01.csv``): a frame is
+    written as CSV (``write_csv``), text as UTF-8, bytes as is; all before the report renders."""
 
 
 def build_outputs(
@@ -110,6 +115,11 @@ def build_outputs(
         simulation.trades,
         initial_value=config.execution.initial_cash,
     )
+    fingerprints = data_fingerprints(data, len(period_headlines))
+    extra_files: dict[str, pd.DataFrame | str | bytes] = {}
+    copied = lexicon_copy(config.signal.lexicon)
+    if copied is not None:
+        fingerprints["lexicon"], extra_files[LEXICON_COPY] = copied
     stats: dict[str, Any] = {
         "name": config.name,
         "created_at": datetime.fromtimestamp(started, UTC).isoformat(timespec="seconds"),
@@ -130,18 +140,19 @@ def build_outputs(
             config.execution.initial_cash / len(tickers),
         ),
         "config": config.to_dict(),
-        "data": data_fingerprints(data, len(period_headlines)),
+        "data": fingerprints,
         "versions": versions(),
         "timings_s": {k: round(v, 3) for k, v in timings.items()},
     }
     return RunOutputs(
         config_toml=config.to_toml(),
-        stats=_json_safe(stats),
+        stats=json_safe(stats),
         equity=equity,
         trades=trades,
         signals=signal_table,
         headlines=headline_table,
         returns=returns,
+        extra_files=extra_files,
     )
 
 
@@ -280,6 +291,33 @@ def data_fingerprints(data: LoadedData, headlines_in_period: int) -> dict[str, A
     }
 
 
+def lexicon_copy(lexicon: str) -> tuple[dict[str, Any], bytes] | None:
+    """stats.json's ``data.lexicon`` entry and the bytes of a lexicon file (None for the packaged
+    lexicon), so the report reads the words a run scored with from the run folder alone.
+
+    A learned lexicon (``backtest lexicon learn``) also records its training window as
+    ``start``/``end``: the report warns when the run's period overlaps it.
+    """
+    if not lexicon:
+        return None
+    from backtest.lexicon_learn import read_training_window
+    from backtest.scoring import load_lexicon
+
+    path = Path(lexicon)
+    content = path.read_bytes()
+    window = read_training_window(content.decode("utf-8", errors="replace"))
+    entry: dict[str, Any] = {
+        "path": lexicon,
+        "sha256": hashlib.sha256(content).hexdigest(),
+        "rows": len(load_lexicon(path).terms),
+        "copy": LEXICON_COPY,
+        "learned": window is not None,
+    }
+    if window is not None:
+        entry["start"], entry["end"] = window.start, window.end
+    return entry, content
+
+
 def _iso_or_none(value: Any) -> str | None:
     return None if pd.isna(value) else pd.Timestamp(value).isoformat()
 
@@ -295,12 +333,15 @@ def versions() -> dict[str, str]:
     return out
 
 
-def _json_safe(value: Any) -> Any:
-    """Numpy scalars to Python, NaN and infinities to None, so stats.json is strict JSON."""
+def json_safe(value: Any) -> Any:
+    """Numpy scalars and arrays to Python, NaN and infinities to None, timestamps to ISO text,
+    so stats.json (and any JSON block built beside it) is strict JSON."""
     if isinstance(value, dict):
-        return {str(k): _json_safe(v) for k, v in value.items()}
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, np.ndarray):
+        value = value.tolist()
     if isinstance(value, list | tuple):
-        return [_json_safe(v) for v in value]
+        return [json_safe(v) for v in value]
     if isinstance(value, np.generic):
         value = value.item()
     if isinstance(value, float) and not math.isfinite(value):

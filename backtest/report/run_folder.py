@@ -9,8 +9,9 @@ import os
 import shutil
 import tempfile
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
 import pandas as pd
@@ -24,6 +25,23 @@ if TYPE_CHECKING:
 def write_csv(frame: pd.DataFrame, path: Path) -> None:
     """CSV with every text field quoted, so texts with \\r or \\n read back as one row."""
     frame.to_csv(path, index=False, quoting=csv.QUOTE_NONNUMERIC, lineterminator="\n")
+
+
+def write_extra_files(folder: Path, files: Mapping[str, pd.DataFrame | str | bytes]) -> None:
+    """Write ``RunOutputs.extra_files`` under ``folder``: frames as CSV, text as UTF-8, bytes
+    as is. Names are relative paths inside the folder (sub-folders are created)."""
+    for name, content in files.items():
+        relative = PurePosixPath(name)
+        if relative.is_absolute() or not relative.parts or ".." in relative.parts:
+            raise BacktestError(f"run folder file name {name!r} must be a path inside the folder")
+        path = folder.joinpath(*relative.parts)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, pd.DataFrame):
+            write_csv(content, path)
+        elif isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content, encoding="utf-8", newline="\n")
 
 
 @dataclass(frozen=True)
@@ -76,6 +94,7 @@ class RunFolderWriter:
         write_csv(outputs.signals, folder / "signals.csv")
         write_csv(outputs.headlines, folder / "headlines.csv")
         write_csv(outputs.returns, folder / "returns.csv")
+        write_extra_files(folder, outputs.extra_files)
         render_report(folder)
 
     def _publish(self, staging: Path) -> Path:
