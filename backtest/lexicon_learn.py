@@ -32,6 +32,7 @@ import datetime as dt
 import hashlib
 import math
 import os
+import re
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -56,6 +57,12 @@ WEIGHT_SCALE = 3.0
 DEFAULT_MIN_COUNT = 30
 DEFAULT_TOP_K = 100
 DEFAULT_PRIOR_HEADLINES = 50.0
+
+LEARNED_TITLE = "news-backtest learned lexicon"
+"""The first comment line of every learned lexicon: how a report tells one from a hand-written."""
+_TRAINING_LINE = re.compile(
+    r"^#\s*training window:\s*(\d{4}-\d{2}-\d{2})\s*\.\.\s*(\d{4}-\d{2}-\d{2})"
+)
 
 
 @dataclass(frozen=True)
@@ -109,7 +116,7 @@ class LearnedLexicon:
     def header_lines(self) -> list[str]:
         """The comment block written above the CSV header."""
         lines = [
-            "news-backtest learned lexicon (SESTM-style; backtest lexicon learn).",
+            f"{LEARNED_TITLE} (SESTM-style; backtest lexicon learn).",
             f"created: {self.created}",
             f"training window: {self.train_start} .. {self.train_end} (nothing later was read)",
         ]
@@ -145,6 +152,37 @@ class LearnedLexicon:
                 hint="choose a writable --out path",
             ) from None
         return path
+
+
+@dataclass(frozen=True)
+class TrainingWindow:
+    """The training window a learned lexicon's comment block records (ISO dates, inclusive)."""
+
+    start: str
+    end: str
+
+    def overlaps(self, first: str, last: str) -> bool:
+        """Whether [first, last] (ISO dates) shares a day with the training window."""
+        return first <= self.end and last >= self.start
+
+
+def read_training_window(text: str) -> TrainingWindow | None:
+    """The training window of a lexicon CSV's text, or None when it is not a learned lexicon
+    (its leading comment block does not open with ``LEARNED_TITLE``)."""
+    comments = []
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        if not line.lstrip().startswith("#"):
+            break
+        comments.append(line.strip())
+    if not comments or not comments[0].lstrip("# ").startswith(LEARNED_TITLE):
+        return None
+    for line in comments:
+        match = _TRAINING_LINE.match(line)
+        if match:
+            return TrainingWindow(start=match.group(1), end=match.group(2))
+    return None
 
 
 def _fmt(value: Any) -> str:

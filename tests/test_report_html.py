@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import gzip
+import hashlib
 import json
 import re
 from html.parser import HTMLParser
@@ -14,6 +15,7 @@ import pytest
 from report_fixtures import CR_HEADLINE, ENTITY_HEADLINE, HOSTILE_HEADLINE, build_run_folder
 
 from backtest.errors import InputError
+from backtest.lexicon_learn import LearnedLexicon, LearnedTerm
 from backtest.report.html import render_report, report_size_breakdown
 
 SECTIONS = [
@@ -269,3 +271,193 @@ def test_every_figure_is_a_valid_plotly_figure(rendered: tuple[Path, str]) -> No
         spec = json.loads(text)
         figure = go.Figure(spec)  # raises on an unknown property or a bad value
         assert figure.data, name
+
+
+# Walk-forward and learned-lexicon sections ----------------------------------------------------
+
+HOSTILE_VALUE = '<script>alert("wf")</script>'
+
+
+def _edit_stats(run_dir: Path, **blocks: object) -> dict:
+    stats = json.loads((run_dir / "stats.json").read_text(encoding="utf-8"))
+    stats.update(blocks)
+    (run_dir / "stats.json").write_text(json.dumps(stats, indent=2), encoding="utf-8")
+    return stats
+
+
+def _window_records(run_dir: Path) -> list[dict]:
+    dates = pd.read_csv(run_dir / "equity.csv")["date"].tolist()
+    return [
+        {
+            "window": k + 1,
+            "is_start": dates[100 * k],
+            "is_end": dates[100 * k + 59],
+            "oos_start": dates[100 * k + 60],
+            "oos_end": dates[100 * k + 99],
+            "is_sessions": 60,
+            "oos_sessions": 40,
+            "set": k,
+            "signal.half_life": [1.0, 2.0][k % 2],
+            "execution.on_neutral": HOSTILE_VALUE,
+            "is_sharpe": 1.25 + k,
+            "oos_sharpe": -0.5 + k,
+            "oos_return": 0.01 * (k - 1),
+        }
+        for k in range(2)
+    ]
+
+
+def _walkforward_block(run_dir: Path, relearn: dict | None = None) -> dict:
+    records = _window_records(run_dir)
+    return {
+        "train_sessions": 60,
+        "test_sessions": 40,
+        "objective": "sharpe",
+        "grid": {"signal.half_life": [1.0, 2.0], "execution.on_neutral": [HOSTILE_VALUE]},
+        "n_sets": 2,
+        "sets_simulated": 2,
+        "skipped_sets": 0,
+        "relearn_lexicon": relearn,
+        "windows": records,
+    }
+
+
+def test_plain_run_shows_no_walkforward_or_learned_lexicon(rendered: tuple[Path, str]) -> None:
+    _, html = rendered
+    for marker in ('id="walkforward"', 'id="learned-lexicon"', "lexicon-in-sample-warning"):
+        assert marker not in html
+    assert 'href="#walkforward"' not in html
+
+
+def test_walkforward_section_lists_the_windows_and_escapes_parameters(tmp_path: Path) -> None:
+    run_dir = build_run_folder(tmp_path)
+    block = _walkforward_block(run_dir)
+    _edit_stats(run_dir, walkforward=block)
+    html = render_report(run_dir).read_text(encoding="utf-8")
+    assert '<section id="walkforward">' in html and 'href="#walkforward"' in html
+    assert HOSTILE_VALUE not in html
+    assert HOSTILE_VALUE.replace("<", "&lt;").replace(">", "&gt;").replace('"', "&#34;") in html
+    settings = {cells[0]: cells[1] for _, cells, _ in table_rows(html, "walkforward-settings")}
+    assert settings["In-sample window"] == "60 sessions"
+    assert settings["Grid signal.half_life"] == "1.0, 2.0"
+    rows = table_rows(html, "walkforward-table")
+    header, body = rows[0][1], [cells for _, cells, _ in rows[1:]]
+    assert header[4:6] == ["signal.half_life", "execution.on_neutral"]
+    assert len(body) == len(block["windows"])
+    for cells, record in zip(body, block["windows"], strict=True):
+        assert cells[1] == f"{record['is_start']} to {record['is_end']}"
+        assert cells[2] == f"{record['oos_start']} to {record['oos_end']}"
+        assert cells[4] == str(record["signal.half_life"])
+        assert cells[-3:] == [
+            f"{record['is_sharpe']:.2f}",
+            f"{record['oos_sharpe']:.2f}",
+            f"{record['oos_return'] * 100:.2f}%",
+        ]
+
+
+def test_walkforward_csv_alone_still_shows_the_windows(tmp_path: Path) -> None:
+    run_dir = build_run_folder(tmp_path)
+    records = _window_records(run_dir)
+    pd.DataFrame(records).to_csv(run_dir / "walkforward.csv", index=False)
+    html = render_report(run_dir).read_text(encoding="utf-8")
+    body = table_rows(html, "walkforward-table")[1:]
+    assert [cells[0] for _, cells, _ in body] == ["1", "2"]
+    assert 'id="walkforward-settings"' not in html
+
+
+def _learned_csv(path: Path, start: str, end: str, terms: dict[str, float]) -> Path:
+    learned = LearnedLexicon(
+        terms=tuple(LearnedTerm(t, w, 40, 0.6) for t, w in terms.items()),
+        train_start=start,
+        train_end=end,
+        parameters={"min_count": 30},
+        counts={"labelled": 100},
+        sources=(("prices.csv", "n/a"),),
+        created="2024-01-01",
+    )
+    return learned.to_csv(path)
+
+
+LEARNED_TERMS = {"beats views": 2.5, "device": 3.0, "upgrade": 0.75, "matter": -3.0, "probe": -1.2}
+
+
+def _with_run_lexicon(run_dir: Path, start: str, end: str) -> bytes:
+    content = _learned_csv(run_dir / "lexicon.csv", start, end, LEARNED_TERMS).read_bytes()
+    stats = json.loads((run_dir / "stats.json").read_text(encoding="utf-8"))
+    stats["data"]["lexicon"] = {
+        "path": "/gone/<b>learned</b>.csv",
+        "sha256": hashlib.sha256(content).hexdigest(),
+        "rows": len(LEARNED_TERMS),
+        "copy": "lexicon.csv",
+        "learned": True,
+        "start": start,
+        "end": end,
+    }
+    _edit_stats(run_dir, data=stats["data"])
+    return content
+
+
+def test_learned_lexicon_overlapping_the_period_shows_words_and_an_in_sample_warning(
+    tmp_path: Path,
+) -> None:
+    run_dir = build_run_folder(tmp_path)
+    period = json.loads((run_dir / "stats.json").read_text(encoding="utf-8"))["period"]
+    _with_run_lexicon(run_dir, "2014-06-01", period["start"])
+    html = render_report(run_dir).read_text(encoding="utf-8")
+    assert 'id="lexicon-in-sample-warning"' in html
+    assert "the lexicon was learned on these dates" in html
+    assert f"on {period['start']} to {period['start']}" in html
+    assert "<b>learned</b>" not in html and "&lt;b&gt;learned&lt;/b&gt;" in html
+    rows = [cells for _, cells, _ in table_rows(html, "learned-terms")[1:]]
+    positive = sorted(((t, w) for t, w in LEARNED_TERMS.items() if w > 0), key=lambda x: -x[1])
+    negative = sorted(((t, w) for t, w in LEARNED_TERMS.items() if w < 0), key=lambda x: x[1])
+    assert [(r[0], r[1]) for r in rows] == [(t, f"{w:.3f}") for t, w in positive]
+    assert [(r[2], r[3]) for r in rows if r[2]] == [(t, f"{w:.3f}") for t, w in negative]
+
+
+def test_learned_lexicon_before_the_period_shows_no_warning(tmp_path: Path) -> None:
+    run_dir = build_run_folder(tmp_path)
+    _with_run_lexicon(run_dir, "2014-01-01", "2014-12-31")
+    html = render_report(run_dir).read_text(encoding="utf-8")
+    assert '<section id="learned-lexicon">' in html
+    assert "after the training window (out-of-sample)" in html
+    assert "lexicon-in-sample-warning" not in html
+
+
+def test_hand_written_lexicon_copy_is_not_shown_as_learned(tmp_path: Path) -> None:
+    run_dir = build_run_folder(tmp_path)
+    _with_run_lexicon(run_dir, "2014-01-01", "2014-12-31")
+    (run_dir / "lexicon.csv").write_text("term,weight,kind\nbeats,2,word\n", encoding="utf-8")
+    html = render_report(run_dir).read_text(encoding="utf-8")
+    assert 'id="learned-lexicon"' not in html
+
+
+def test_missing_lexicon_copy_is_named(tmp_path: Path) -> None:
+    run_dir = build_run_folder(tmp_path)
+    _with_run_lexicon(run_dir, "2014-01-01", "2014-12-31")
+    (run_dir / "lexicon.csv").unlink()
+    with pytest.raises(InputError, match="lexicon.csv"):
+        render_report(run_dir)
+
+
+def test_relearned_window_lexicons_show_per_window_words(tmp_path: Path) -> None:
+    run_dir = build_run_folder(tmp_path)
+    records = _window_records(run_dir)
+    entries = []
+    for k, record in enumerate(records, start=1):
+        name = f"lexicons/window-{k:02d}.csv"
+        # window 2's lexicon is (wrongly) trained into its own out-of-sample dates
+        end = record["is_end"] if k == 1 else record["oos_start"]
+        content = _learned_csv(run_dir / name, record["is_start"], end, {f"word{k}": 1.5})
+        digest = hashlib.sha256(content.read_bytes()).hexdigest()
+        entries.append({"window": k, "file": name, "sha256": digest})
+    block = _walkforward_block(run_dir, {"min_count": 5, "top_k": 20, "lexicons": entries})
+    _edit_stats(run_dir, walkforward=block)
+    html = render_report(run_dir).read_text(encoding="utf-8")
+    assert '<section id="learned-lexicon">' in html
+    for k in (1, 2):
+        rows = table_rows(html, f"window-terms-{k}")[1:]
+        assert [cells[:2] for _, cells, _ in rows] == [[f"word{k}", "1.500"]]
+    assert html.count("(training window overlaps the traded dates)") == 1
+    assert 'id="window-lexicon-warning"' in html
+    assert "lexicon-in-sample-warning" not in html

@@ -20,8 +20,8 @@ from __future__ import annotations
 import json
 import os
 import re
-from dataclasses import dataclass
-from pathlib import Path
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import pandas as pd
@@ -29,6 +29,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
 from backtest.errors import InputError
+from backtest.lexicon_learn import TrainingWindow, read_training_window
 from backtest.report import figures as fig
 from backtest.report.events import cross_sectional_ic, event_study
 from backtest.report.formatting import DASH, format_value, is_missing
@@ -37,6 +38,24 @@ from backtest.report.stats import STAT_DEFINITIONS
 TEMPLATES = Path(__file__).parent / "templates"
 TOP_TRADES = 50
 """Best and worst trades by P&L shown by default; the rest are one click (or a filter) away."""
+TOP_LEARNED_TERMS = 15
+"""Strongest words per side shown for a run's learned lexicon."""
+TOP_WINDOW_TERMS = 10
+"""Strongest words per side shown for each walk-forward window's relearned lexicon."""
+WALKFORWARD_FILE = "walkforward.csv"
+WINDOW_COLUMNS = (
+    "window",
+    "is_start",
+    "is_end",
+    "oos_start",
+    "oos_end",
+    "is_sessions",
+    "oos_sessions",
+    "set",
+    "oos_sharpe",
+    "oos_return",
+)
+"""walkforward.csv's fixed columns; the others are the chosen parameters and is_<objective>."""
 HEADLINE_SEPARATOR = " || "
 
 TEXT_COLUMNS = {
@@ -102,6 +121,24 @@ class RunFolder:
     signals: pd.DataFrame
     headlines: pd.DataFrame
     returns: pd.DataFrame
+    walkforward: pd.DataFrame | None = None
+    """walkforward.csv when the run is a walk-forward's stitched out-of-sample run."""
+    lexicons: dict[str, LexiconFile] = field(default_factory=dict)
+    """Lexicon files copied into the run folder (lexicon.csv, lexicons/window-NN.csv) by name."""
+
+
+@dataclass(frozen=True)
+class LexiconFile:
+    """A lexicon CSV of the run folder: its terms and, when learned, its training window."""
+
+    terms: tuple[str, ...]
+    weights: tuple[float, ...]
+    training: TrainingWindow | None
+
+    def top(self, n: int, side: int) -> list[tuple[str, float]]:
+        """The ``n`` strongest terms of one side (+1 / -1), strongest first, ties by term."""
+        chosen = [(t, w) for t, w in zip(self.terms, self.weights, strict=True) if w * side > 0]
+        return sorted(chosen, key=lambda tw: (-abs(tw[1]), tw[0]))[:n]
 
 
 @dataclass(frozen=True)
@@ -181,6 +218,9 @@ def read_run_folder(run_dir: Path) -> RunFolder:
             raise InputError(f"missing key '{key}'", file=stats_path)
     config_path = run_dir / "config.toml"
     config_toml = config_path.read_text(encoding="utf-8") if config_path.is_file() else ""
+    walkforward = None
+    if (run_dir / WALKFORWARD_FILE).is_file():
+        walkforward = _read_walkforward_csv(run_dir / WALKFORWARD_FILE)
     return RunFolder(
         path=run_dir,
         stats=stats,
@@ -190,6 +230,56 @@ def read_run_folder(run_dir: Path) -> RunFolder:
         signals=_read_csv(run_dir, "signals.csv"),
         headlines=_read_csv(run_dir, "headlines.csv"),
         returns=_read_csv(run_dir, "returns.csv"),
+        walkforward=walkforward,
+        lexicons={name: read_lexicon_file(run_dir, name) for name in lexicon_files(stats)},
+    )
+
+
+def _read_walkforward_csv(path: Path) -> pd.DataFrame:
+    try:
+        frame = pd.read_csv(path, keep_default_na=False, na_values=[""], encoding="utf-8")
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError) as e:
+        raise InputError(f"cannot read CSV ({e})", file=path) from e
+    for column in WINDOW_COLUMNS:
+        if column not in frame.columns:
+            raise InputError("missing column", file=path, column=column)
+    return frame
+
+
+def lexicon_files(stats: dict[str, Any]) -> list[str]:
+    """Run-folder names of the lexicon copies stats.json lists: data.lexicon's copy and each
+    walk-forward window's relearned lexicon."""
+    names = []
+    copied = ((stats.get("data") or {}).get("lexicon") or {}).get("copy")
+    if copied:
+        names.append(str(copied))
+    relearn = (stats.get("walkforward") or {}).get("relearn_lexicon") or {}
+    names += [str(entry.get("file", "")) for entry in relearn.get("lexicons") or []]
+    return names
+
+
+def read_lexicon_file(run_dir: Path, name: str) -> LexiconFile:
+    """Load a lexicon copy of the run folder (validated as the scorer does); InputError names it."""
+    from backtest.scoring import load_lexicon
+
+    relative = PurePosixPath(name)
+    if not name or relative.is_absolute() or ".." in relative.parts:
+        raise InputError(
+            f"lexicon file {name!r} is not a path inside the run folder",
+            file=run_dir / "stats.json",
+        )
+    path = run_dir.joinpath(*relative.parts)
+    if not path.is_file():
+        raise InputError(
+            "missing run folder file (stats.json lists it)",
+            file=path,
+            hint="Re-run the command, or point `backtest report` at a complete run folder",
+        )
+    lexicon = load_lexicon(path)
+    return LexiconFile(
+        terms=lexicon.terms,
+        weights=tuple(float(w) for w in lexicon.weights),
+        training=read_training_window(path.read_text(encoding="utf-8")),
     )
 
 
@@ -347,6 +437,161 @@ def event_view(run: RunFolder) -> dict[str, Any]:
     }
 
 
+def walkforward_view(run: RunFolder) -> dict[str, Any] | None:
+    """Walk-forward settings and one row per window (stats.json's block, else walkforward.csv);
+    None for a plain run."""
+    block = run.stats.get("walkforward")
+    if not isinstance(block, dict):
+        block = None
+    if block is None and run.walkforward is None:
+        return None
+    if block is not None and block.get("windows"):
+        records = list(block["windows"])
+    elif run.walkforward is not None:
+        records = run.walkforward.to_dict("records")
+    else:
+        records = []
+    objective = str((block or {}).get("objective") or "")
+    if not objective:
+        found = [
+            k for r in records[:1] for k in r if k.startswith("is_") and k not in WINDOW_COLUMNS
+        ]
+        objective = found[0][3:] if found else "sharpe"
+    objective_key = f"is_{objective}"
+    fixed = set(WINDOW_COLUMNS) | {objective_key}
+    keys = [k for k in (records[0] if records else {}) if k not in fixed]
+    objective_kind = "ratio" if objective == "sharpe" else "pct"
+    rows = [
+        {
+            "window": format_value(r.get("window"), "int"),
+            "in_sample": f"{r.get('is_start', DASH)} to {r.get('is_end', DASH)}",
+            "out_of_sample": f"{r.get('oos_start', DASH)} to {r.get('oos_end', DASH)}",
+            "set": format_value(r.get("set"), "int"),
+            "params": [_parameter_text(r.get(k)) for k in keys],
+            "is_objective": cell(r.get(objective_key), objective_kind, signed=True),
+            "oos_sharpe": cell(r.get("oos_sharpe"), "ratio", signed=True),
+            "oos_return": cell(r.get("oos_return"), "pct", signed=True),
+        }
+        for r in records
+    ]
+    settings: list[tuple[str, str]] = []
+    if block is not None:
+        settings = [
+            ("In-sample window", f"{format_value(block.get('train_sessions'), 'int')} sessions"),
+            (
+                "Out-of-sample window (and step)",
+                f"{format_value(block.get('test_sessions'), 'int')} sessions",
+            ),
+            ("Objective (in-sample)", objective),
+            ("Parameter sets per window", format_value(block.get("n_sets"), "int")),
+            ("Skipped combinations", format_value(block.get("skipped_sets"), "int")),
+        ]
+        for key, values in (block.get("grid") or {}).items():
+            shown = ", ".join(_parameter_text(v) for v in values or [])
+            settings.append((f"Grid {key}", shown))
+        relearn = block.get("relearn_lexicon")
+        if isinstance(relearn, dict):
+            settings.append(
+                (
+                    "Lexicon",
+                    "relearned on each in-sample window (min count "
+                    f"{format_value(relearn.get('min_count'), 'int')}, top "
+                    f"{format_value(relearn.get('top_k'), 'int')} a side)",
+                )
+            )
+    return {
+        "settings": settings,
+        "objective": objective.replace("_", " "),
+        "parameters": keys,
+        "rows": rows,
+    }
+
+
+def _parameter_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return DASH if is_missing(value) else str(value)
+
+
+def _term_rows(lexicon: LexiconFile, n: int) -> list[dict[str, Any]]:
+    """Side by side: the i-th strongest positive and negative term (blank when a side is short)."""
+    positive, negative = lexicon.top(n, 1), lexicon.top(n, -1)
+    rows = []
+    for i in range(max(len(positive), len(negative))):
+        pos = positive[i] if i < len(positive) else ("", None)
+        neg = negative[i] if i < len(negative) else ("", None)
+        rows.append(
+            {
+                "positive": pos[0],
+                "positive_weight": cell(pos[1], "ratio3", signed=True) if pos[0] else Cell(""),
+                "negative": neg[0],
+                "negative_weight": cell(neg[1], "ratio3", signed=True) if neg[0] else Cell(""),
+            }
+        )
+    return rows
+
+
+def learned_lexicon_view(run: RunFolder) -> dict[str, Any] | None:
+    """The learned lexicon(s) a run scored with: top words per side with weights, training
+    windows, and a warning when a training window overlaps the dates it was traded on.
+    None when the run used no learned lexicon."""
+    stats = run.stats
+    period = stats.get("period") or {}
+    first, last = str(period.get("start", "")), str(period.get("end", ""))
+    entry = (stats.get("data") or {}).get("lexicon") or {}
+    run_lexicon = None
+    copied = run.lexicons.get(str(entry.get("copy", "")))
+    if copied is not None and copied.training is not None:
+        training = copied.training
+        overlap = training.overlaps(first, last)
+        run_lexicon = {
+            "path": str(entry.get("path", "")),
+            "file": str(entry.get("copy", "")),
+            "terms": len(copied.terms),
+            "train_start": training.start,
+            "train_end": training.end,
+            "overlap": overlap,
+            "overlap_start": max(first, training.start) if overlap else "",
+            "overlap_end": min(last, training.end) if overlap else "",
+            "rows": _term_rows(copied, TOP_LEARNED_TERMS),
+        }
+    block = stats.get("walkforward") or {}
+    relearn = block.get("relearn_lexicon") if isinstance(block, dict) else None
+    out_of_sample = {
+        int(r["window"]): (str(r.get("oos_start", "")), str(r.get("oos_end", "")))
+        for r in (block.get("windows") or [] if isinstance(block, dict) else [])
+        if not is_missing(r.get("window"))
+    }
+    windows = []
+    for item in (relearn or {}).get("lexicons") or []:
+        lexicon = run.lexicons.get(str(item.get("file", "")))
+        if lexicon is None:
+            continue
+        training = lexicon.training
+        oos_start, oos_end = out_of_sample.get(int(item.get("window") or 0), ("", ""))
+        leaks = training is None or (bool(oos_start) and training.overlaps(oos_start, oos_end))
+        windows.append(
+            {
+                "window": format_value(item.get("window"), "int"),
+                "file": str(item.get("file", "")),
+                "terms": len(lexicon.terms),
+                "training": f"{training.start} to {training.end}" if training else DASH,
+                "traded": f"{oos_start or DASH} to {oos_end or DASH}",
+                "leaks": leaks,
+                "rows": _term_rows(lexicon, TOP_WINDOW_TERMS),
+            }
+        )
+    if run_lexicon is None and not windows:
+        return None
+    return {
+        "run": run_lexicon,
+        "windows": windows,
+        "top_learned": TOP_LEARNED_TERMS,
+        "top_window": TOP_WINDOW_TERMS,
+        "any_leak": any(w["leaks"] for w in windows),
+    }
+
+
 def chart_figures(run: RunFolder) -> dict[str, Markup]:
     """Every chart of the page as script-safe JSON, keyed by its element id."""
     dates = list(run.equity["date"])
@@ -382,6 +627,8 @@ def build_view(run: RunFolder) -> dict[str, Any]:
         "n_shown": sum(1 for t in trades if t["shown"]),
         "top_trades": TOP_TRADES,
         "per_ticker": per_ticker_rows(stats),
+        "walkforward": walkforward_view(run),
+        "lexicon": learned_lexicon_view(run),
         "repro": reproducibility(run),
         "plot_config": Markup(fig.figure_json(fig.PLOT_CONFIG)),  # noqa: S704 - our constant
         "plotly_js_gz": fig.plotly_js_gzip_base64(),
