@@ -9,6 +9,8 @@ next open-to-open move is planted: "quuxrise" before +4%, "quuxfall" before -4%,
 from __future__ import annotations
 
 import csv
+import hashlib
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -263,6 +265,10 @@ def test_cli_learns_a_lexicon_that_run_can_use(world: World, tmp_path: Path) -> 
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert "quuxrise" in result.stdout
+    assert (
+        "In-sample IC" in result.stdout
+        and "out of sample with `backtest lexicon ic" in result.stdout
+    )
     assert "quuxrise" in load_lexicon(out).terms
     ic = run_cli(
         "lexicon", "ic", *common, "--start", FIRST_DAY, "--end", TRAIN_END,
@@ -273,6 +279,33 @@ def test_cli_learns_a_lexicon_that_run_can_use(world: World, tmp_path: Path) -> 
     config = _config(world, f'signal.lexicon="{out}"', 'data.start="2021-05-03"')
     result = run_backtest(config, out_dir=tmp_path / "run")
     assert (result.run_dir / "stats.json").is_file()
+
+
+def test_run_with_a_learned_lexicon_keeps_a_copy_and_warns_when_in_sample(
+    world: World, tmp_path: Path
+) -> None:
+    learned = _learn(world).to_csv(tmp_path / "learned.csv")
+    after = run_backtest(
+        _config(world, f'signal.lexicon="{learned}"', 'data.start="2021-05-03"'),
+        out_dir=tmp_path / "after",
+    )
+    copy = after.run_dir / "lexicon.csv"
+    assert copy.read_bytes() == learned.read_bytes()
+    entry = json.loads((after.run_dir / "stats.json").read_text(encoding="utf-8"))["data"][
+        "lexicon"
+    ]
+    assert entry["sha256"] == hashlib.sha256(learned.read_bytes()).hexdigest()
+    assert (entry["learned"], entry["start"], entry["end"]) == (True, FIRST_DAY, TRAIN_END)
+    html = (after.run_dir / "report.html").read_text(encoding="utf-8")
+    assert '<section id="learned-lexicon">' in html and "quuxrise" in html
+    assert "lexicon-in-sample-warning" not in html
+    overlapping = run_backtest(
+        _config(world, f'signal.lexicon="{learned}"', 'data.start="2021-04-01"'),
+        out_dir=tmp_path / "overlapping",
+    )
+    html = (overlapping.run_dir / "report.html").read_text(encoding="utf-8")
+    assert 'id="lexicon-in-sample-warning"' in html
+    assert f"overlaps this run's period on 2021-04-01 to {TRAIN_END}" in html
 
 
 def test_cli_rejects_a_window_that_ends_before_it_starts(world: World, tmp_path: Path) -> None:

@@ -438,3 +438,20 @@ def test_relearning_refuses_a_set_or_swept_lexicon(tmp_path):
     lexicon.write_text("term,weight,kind\nplunge,-2,word\n", encoding="utf-8")
     with pytest.raises(InputError, match="learns one per window"):
         walk_forward(config.with_overrides([f'signal.lexicon="{lexicon}"']), GRID, relearn=relearn)
+
+
+def test_cli_relearns_the_lexicon_per_window(tmp_path):
+    config = _lexicon_world(tmp_path / "world", late_move=0.05)
+    out = tmp_path / "wf"
+    result = run_cli(
+        "walkforward", "--prices", config.data.prices, "--headlines", config.data.headlines,
+        "--start", config.data.start, "--end", config.data.end,
+        "--set", "signal.news_weight=1", "--set", "signal.momentum_weight=0",
+        "--grid", "execution.short=true,false", "--train", str(LEX_TRAIN), "--test", str(LEX_TEST),
+        "--relearn-lexicon", "--min-count", "5", "--top", "20", "--out", str(out),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "Lexicon relearned on each in-sample window" in result.stdout
+    assert "from 2 sets" in result.stdout
+    for k in (1, 2, 3):
+        assert "quuxrise" in load_lexicon(out / "lexicons" / f"window-{k:02d}.csv").terms

@@ -59,7 +59,7 @@ def learn(
 ) -> None:
     """Learn a lexicon from the training window's headlines and next-session returns."""
     from backtest.cli import _strategy
-    from backtest.lexicon_learn import learn_lexicon, rank_ic
+    from backtest.lexicon_learn import label_ic, learn_lexicon, rank_ic
     from backtest.scoring import load_lexicon, score_headlines
 
     config = _strategy(strategy, set_, prices=prices, headlines=headlines)
@@ -77,11 +77,21 @@ def learn(
     )
     if learned.training is not None:
         frame = learned.training.frame
-        ic = rank_ic(
-            score_headlines(frame["headline"].to_numpy(object), lexicon),
-            frame["label"].to_numpy(),
+        scores = score_headlines(frame["headline"].to_numpy(object), lexicon)
+        labels = frame["label"].to_numpy()
+        ic = rank_ic(scores, labels)
+        per_label = label_ic(
+            scores, labels, frame["ticker_idx"].to_numpy(), frame["session_idx"].to_numpy()
         )
-        typer.echo(f"In-sample headline IC (Spearman, score vs label return): {ic:+.4f}")
+        typer.echo(
+            f"In-sample IC (Spearman, score vs label return): headline {ic:+.4f}, "
+            f"label {per_label:+.4f} (one point per ticker-session)."
+        )
+        typer.echo(
+            "In-sample figures are fitted; measure out of sample with `backtest lexicon ic "
+            f"--lexicon default --lexicon {path} --start <a day after {learned.train_end}> "
+            "--end ...`."
+        )
     for side, name in ((1, "positive"), (-1, "negative")):
         top_terms = learned.top(show, side)
         if top_terms:
