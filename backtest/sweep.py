@@ -25,10 +25,16 @@ A sweep costs parameter sets x sessions x tickers, never re-loading or re-scorin
    set: cash is never shared and each set's sleeves start with ``initial_cash / n_tickers``,
    exactly as ``backtest run``.
 5. Figures per set come from ``backtest.report.stats`` (the definitions of stats.json, measured
-   from ``initial_cash``), and the benchmark once per distinct (at, fees, slippage,
-   initial_cash) from ``engine.simulate``. Chunks run in order in-process, or on any
+   from ``initial_cash``; ``set_figures`` is pinned to ``compute_stats`` by the tests), and the
+   benchmark once per distinct (at, fees, slippage, initial_cash) from ``engine.simulate``,
+   inside the first chunk's task. After each chunk vectorbt's reference cycles are collected,
+   so memory stays at one chunk's working set. Chunks run in order in-process, or on any
    ``ChunkExecutor`` (``backtest.sweep_dask``); results are concatenated in set order, so the
    numbers never depend on the chunk size or the executor.
+
+``SweepResult.returns`` (sessions x sets) are the daily returns of each set's equity counted
+from its starting cash (row 0 is the first session's), the input of the overfitting guards
+(deflated Sharpe, PBO) and of walk-forward selection.
 """
 
 from __future__ import annotations
