@@ -419,3 +419,34 @@ def test_cli_refuses_a_non_empty_out_and_grid_errors_exit_2(
     assert bad.returncode == 2
     assert "signal.half_lfe" in bad.stderr and "signal.half_life" in bad.stderr
     assert not (tmp_path / "new").exists()
+
+
+# Lexicons and the page ------------------------------------------------------------------------
+
+
+def test_lexicons_score_once_each_and_page_escapes_their_names(
+    base_config: StrategyConfig, tmp_path: Path
+) -> None:
+    from backtest.report.sweep_html import heatmaps, sweep_outputs
+
+    packaged = Path(__file__).resolve().parents[1] / "backtest" / "lexicon" / "finance.csv"
+    hostile = tmp_path / "<img src=x onerror=alert(1)>.csv"
+    hostile.write_bytes(packaged.read_bytes())
+    grid = parse_grid([f'signal.lexicon="",{hostile}', "signal.half_life=1,3"])
+    data = prepare_sweep(base_config, grid)
+    assert sorted({key[0] for key in data.placed}) == ["", str(hostile)]
+    result = run_sweep(data)
+    figures = result.table[list(FIGURE_COLUMNS)]
+    pd.testing.assert_frame_equal(
+        figures.iloc[:2].reset_index(drop=True), figures.iloc[2:].reset_index(drop=True)
+    )
+    outputs = sweep_outputs(
+        data, result, objective="sharpe", command="backtest sweep", started=0.0, wall_time_s=1.0
+    )
+    assert "<img src=x" not in outputs.html
+    assert "&lt;img src=x onerror=alert(1)&gt;.csv" in outputs.html
+    (heatmap,) = heatmaps(outputs.table, list(grid))
+    best = outputs.table.groupby(["signal.lexicon", "signal.half_life"])["sharpe"].max()
+    for i, lexicon in enumerate(heatmap.row_values):
+        for j, half_life in enumerate(heatmap.column_values):
+            assert heatmap.cells[i][j] == pytest.approx(best[(lexicon, half_life)], rel=1e-15)
