@@ -62,7 +62,8 @@ if TYPE_CHECKING:
 R = TypeVar("R")
 
 Progress = Callable[[int, int], None]
-"""Called after each finished chunk with (chunks done, chunks in all)."""
+"""Called with (0, chunks in all) before the first chunk, then after each finished chunk with
+(chunks done, chunks in all)."""
 
 FIGURE_COLUMNS: tuple[str, ...] = (
     "total_return",
@@ -807,6 +808,8 @@ def run_sweep(
         )
     bounds = chunk_bounds(n_sets, chunk_size)
     started = time.perf_counter()
+    if progress is not None:
+        progress(0, len(bounds))
     tasks = [(start, stop, start == 0) for start, stop in bounds]
     chunks = executor.map(simulate_chunk, data, tasks, progress)
     elapsed = time.perf_counter() - started

@@ -440,9 +440,7 @@ def test_lexicons_score_once_each_and_page_escapes_their_names(
     pd.testing.assert_frame_equal(
         figures.iloc[:2].reset_index(drop=True), figures.iloc[2:].reset_index(drop=True)
     )
-    outputs = sweep_outputs(
-        data, result, objective="sharpe", command="backtest sweep", started=0.0, wall_time_s=1.0
-    )
+    outputs = sweep_outputs(data, result, objective="sharpe", command="backtest sweep", started=0.0)
     assert "<img src=x" not in outputs.html
     assert "&lt;img src=x onerror=alert(1)&gt;.csv" in outputs.html
     (heatmap,) = heatmaps(outputs.table, list(grid))

@@ -46,7 +46,7 @@ def test_local_cluster_sweep_is_identical_to_serial(slice_files: tuple[Path, Pat
     np.testing.assert_array_equal(distributed.returns, serial.returns)
     np.testing.assert_array_equal(distributed.benchmark_returns, serial.benchmark_returns)
     assert distributed.executor == "dask" and distributed.n_chunks == 4
-    assert seen == [(1, 4), (2, 4), (3, 4), (4, 4)]
+    assert seen == [(0, 4), (1, 4), (2, 4), (3, 4), (4, 4)]
 
 
 def test_workers_and_scheduler_are_exclusive() -> None:

@@ -139,7 +139,6 @@ def sweep(
         objective=objective,
         command=shlex.join(["backtest", *sys.argv[1:]]),
         started=started,
-        wall_time_s=time.time() - started,
     )
     folder = writer.commit(outputs)
     typer.echo(summary_text(result, outputs.summary, folder))
