@@ -204,7 +204,7 @@ def _parse_override(item: str) -> tuple[str, str, Any]:
             hint="for example --set signal.half_life=3",
         )
     section, _, key = name.strip().partition(".")
-    _check_key(section, key, source="--set")
+    check_key(section, key, source="--set")
     text = text.strip()
     try:
         value = tomllib.loads(f"v = {text}")["v"]
@@ -213,7 +213,7 @@ def _parse_override(item: str) -> tuple[str, str, Any]:
     return section, key, value
 
 
-def _check_key(section: str, key: str | None, *, source: str) -> None:
+def check_key(section: str, key: str | None, *, source: str) -> None:
     """Unknown sections and keys are errors that suggest the closest valid name."""
     if section not in SECTIONS:
         close = difflib.get_close_matches(section, list(SECTIONS), n=1)
@@ -233,7 +233,7 @@ def _build(raw: Mapping[str, Any], *, source: str) -> StrategyConfig:
     unknown_top = [k for k in raw if k != "name" and k not in SECTIONS]
     for key in unknown_top:
         if isinstance(raw[key], dict):
-            _check_key(key, None, source=source)
+            check_key(key, None, source=source)
         valid = ["name", *SECTIONS]
         close = difflib.get_close_matches(key, valid, n=1)
         hint = f"did you mean {close[0]}?" if close else f"valid top-level keys: {', '.join(valid)}"
@@ -251,16 +251,16 @@ def _build(raw: Mapping[str, Any], *, source: str) -> StrategyConfig:
         if not isinstance(table, Mapping):
             raise InputError(f"[{section}] must be a table", file=source)
         for key in table:
-            _check_key(section, key, source=source)
+            check_key(section, key, source=source)
         hints = get_type_hints(cls)
-        values = {k: _coerce(f"{section}.{k}", v, hints[k], source) for k, v in table.items()}
+        values = {k: coerce_value(f"{section}.{k}", v, hints[k], source) for k, v in table.items()}
         sections[section] = cls(**values)
     config = StrategyConfig(name=name, **sections)
     _validate(config, source)
     return config
 
 
-def _coerce(key: str, value: Any, annotation: Any, source: str) -> Any:
+def coerce_value(key: str, value: Any, annotation: Any, source: str) -> Any:
     """Check one value against its field type; ints pass as floats, strings list as tuples."""
 
     def fail(expected: str) -> InputError:
@@ -362,6 +362,8 @@ __all__ = [
     "ExecutionConfig",
     "SignalConfig",
     "StrategyConfig",
+    "check_key",
+    "coerce_value",
     "load_config",
     "override",
 ]

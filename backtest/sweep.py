@@ -106,7 +106,7 @@ def parse_grid(items: Sequence[str]) -> dict[str, list[Any]]:
     ``start:stop:step`` as an inclusive numeric range. Each value is coerced to the key's type.
     Errors are ``InputError`` naming the key (module docstring, step 1).
     """
-    from backtest.config import _check_key, _coerce
+    from backtest.config import check_key, coerce_value
 
     grid: dict[str, list[Any]] = {}
     if not items:
@@ -120,7 +120,7 @@ def parse_grid(items: Sequence[str]) -> dict[str, list[Any]]:
                 f"--grid {item!r} is not of the form section.key=v1,v2,...",
                 hint="for example --grid signal.half_life=1,2,5",
             )
-        _check_key(section, field_name, source="--grid")
+        check_key(section, field_name, source="--grid")
         if section == "data":
             raise InputError(
                 f"{key} cannot be swept: data.* keys choose the data, and a sweep runs on one",
@@ -133,7 +133,7 @@ def parse_grid(items: Sequence[str]) -> dict[str, list[Any]]:
             )
         hint = get_type_hints(SECTIONS[section])[field_name]
         raw_values = _grid_values(key, text)
-        values = [_coerce(key, value, hint, "--grid") for value in raw_values]
+        values = [coerce_value(key, value, hint, "--grid") for value in raw_values]
         seen: set[Any] = set()
         for value in values:
             if value in seen:

@@ -95,7 +95,8 @@ def sweep(
 
     from backtest.cli import _strategy
     from backtest.errors import BacktestError
-    from backtest.report.sweep_html import SweepFolderWriter, sweep_outputs
+    from backtest.report.run_folder import RunFolderWriter
+    from backtest.report.sweep_html import sweep_outputs, write_sweep_files
     from backtest.sweep import FIGURE_COLUMNS, parse_grid, prepare_sweep, run_sweep
 
     if workers is not None and scheduler is not None:
@@ -115,7 +116,7 @@ def sweep(
         headlines_tz=headlines_tz,
     )
     parsed = parse_grid(grid)
-    writer = SweepFolderWriter.prepare(
+    writer = RunFolderWriter.prepare(
         f"sweep-{config.name}", out_dir=out, reports_dir=reports_dir, force=force
     )
     started = time.time()
@@ -140,7 +141,7 @@ def sweep(
         command=shlex.join(["backtest", *sys.argv[1:]]),
         started=started,
     )
-    folder = writer.commit(outputs)
+    folder = writer.commit_with(lambda staging: write_sweep_files(staging, outputs))
     typer.echo(summary_text(result, outputs.summary, folder))
 
 

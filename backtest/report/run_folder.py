@@ -9,7 +9,7 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
@@ -44,6 +44,23 @@ def write_extra_files(folder: Path, files: Mapping[str, pd.DataFrame | str | byt
             path.write_text(content, encoding="utf-8", newline="\n")
 
 
+def write_run_files(folder: Path, outputs: RunOutputs) -> None:
+    """The files of a ``backtest run`` folder (RUNFOLDER contract), the report rendered last."""
+    from backtest.report.html import render_report
+
+    (folder / "config.toml").write_text(outputs.config_toml, encoding="utf-8")
+    (folder / "stats.json").write_text(
+        json.dumps(outputs.stats, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
+    write_csv(outputs.equity, folder / "equity.csv")
+    write_csv(outputs.trades, folder / "trades.csv")
+    write_csv(outputs.signals, folder / "signals.csv")
+    write_csv(outputs.headlines, folder / "headlines.csv")
+    write_csv(outputs.returns, folder / "returns.csv")
+    write_extra_files(folder, outputs.extra_files)
+    render_report(folder)
+
+
 @dataclass(frozen=True)
 class RunFolderWriter:
     """Where a run will land; checked before the work starts, committed when it is done."""
@@ -72,30 +89,23 @@ class RunFolderWriter:
         return cls(target=None, parent=Path(reports_dir), name=name, force=force)
 
     def commit(self, outputs: RunOutputs) -> Path:
-        """Write every file into a temporary folder, render the report, then rename into place."""
+        """Write a run's files into a temporary folder, render the report, rename into place."""
+        return self.commit_with(lambda folder: write_run_files(folder, outputs))
+
+    def commit_with(self, write_files: Callable[[Path], None]) -> Path:
+        """Let ``write_files`` fill a temporary folder, then rename it into place atomically.
+
+        Any exception (Ctrl-C included) removes the temporary folder and leaves the target as
+        it was. Sweeps and walk-forward use this with their own files.
+        """
         self.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=".partial-run-", dir=self.parent))
         try:
-            self._write_files(staging, outputs)
+            write_files(staging)
             return self._publish(staging)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
-
-    def _write_files(self, folder: Path, outputs: RunOutputs) -> None:
-        from backtest.report.html import render_report
-
-        (folder / "config.toml").write_text(outputs.config_toml, encoding="utf-8")
-        (folder / "stats.json").write_text(
-            json.dumps(outputs.stats, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
-        )
-        write_csv(outputs.equity, folder / "equity.csv")
-        write_csv(outputs.trades, folder / "trades.csv")
-        write_csv(outputs.signals, folder / "signals.csv")
-        write_csv(outputs.headlines, folder / "headlines.csv")
-        write_csv(outputs.returns, folder / "returns.csv")
-        write_extra_files(folder, outputs.extra_files)
-        render_report(folder)
 
     def _publish(self, staging: Path) -> Path:
         if self.target is not None:

@@ -6,14 +6,13 @@
 2. ``render_sweep_html`` draws, for every pair of grid keys with two or more values each, a
    heatmap of the best Sharpe over the other keys (max over them), the 20 best sets and the
    guards, as one self-contained page (Jinja2 autoescape; no script, no network).
-3. ``SweepFolderWriter`` writes the three files through run_folder's atomic writer.
+3. ``write_sweep_files`` writes the three files through run_folder's atomic writer.
 """
 
 from __future__ import annotations
 
 import itertools
 import json
-import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,7 +21,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from backtest.report.run_folder import RunFolderWriter, write_csv
+from backtest.report.outputs import json_safe
+from backtest.report.run_folder import write_csv
 
 if TYPE_CHECKING:
     from backtest.sweep import SweepData, SweepResult
@@ -85,9 +85,9 @@ def sweep_outputs(
         "objective": objective,
         "best": {
             "set": best,
-            "parameters": {k: _plain(best_row[k]) for k in keys},
+            "parameters": {k: json_safe(best_row[k]) for k in keys},
             "figures": {
-                k: _plain(best_row[k]) for k in result.table.columns if k not in result.grid
+                k: json_safe(best_row[k]) for k in result.table.columns if k not in result.grid
             },
         },
         "benchmark": result.benchmark,
@@ -107,27 +107,8 @@ def sweep_outputs(
     summary["guards"] = overfitting_guards(result, best, objective)
     summary["timings_s"]["guards"] = round(time.perf_counter() - guards_started, 3)
     summary["wall_time_s"] = round(time.time() - started, 3)
-    summary = _json_safe(summary)
+    summary = json_safe(summary)
     return SweepOutputs(table=table, summary=summary, html=render_sweep_html(table, summary))
-
-
-def _plain(value: Any) -> Any:
-    """numpy scalars -> Python; NaN -> None."""
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
-def _json_safe(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _json_safe(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_json_safe(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return [_json_safe(v) for v in value.tolist()]
-    return _plain(value)
 
 
 # Page ---------------------------------------------------------------------------------------
@@ -156,9 +137,9 @@ def heatmaps(table: pd.DataFrame, keys: list[str], figure: str = HEATMAP_FIGURE)
             Heatmap(
                 row_key=row_key,
                 column_key=column_key,
-                row_values=[_plain(v) for v in pivot.index],
-                column_values=[_plain(v) for v in pivot.columns],
-                cells=[[_plain(v) for v in row] for row in pivot.to_numpy(np.float64)],
+                row_values=[json_safe(v) for v in pivot.index],
+                column_values=[json_safe(v) for v in pivot.columns],
+                cells=[[json_safe(v) for v in row] for row in pivot.to_numpy(np.float64)],
             )
         )
     return maps
@@ -171,8 +152,8 @@ def profile(table: pd.DataFrame, key: str, figure: str = HEATMAP_FIGURE) -> Heat
         row_key=figure,
         column_key=key,
         row_values=[f"best {figure}"],
-        column_values=[_plain(v) for v in best.index],
-        cells=[[_plain(v) for v in best.to_numpy(np.float64)]],
+        column_values=[json_safe(v) for v in best.index],
+        cells=[[json_safe(v) for v in best.to_numpy(np.float64)]],
     )
 
 
@@ -220,7 +201,7 @@ def render_sweep_html(table: pd.DataFrame, summary: dict[str, Any]) -> str:
         {
             "set": int(row["set"]),
             "parameters": [row[k] for k in keys],
-            "figures": [format_value(_plain(row[c]), kind) for c, _, kind in figure_columns],
+            "figures": [format_value(json_safe(row[c]), kind) for c, _, kind in figure_columns],
         }
         for _, row in top.iterrows()
     ]
@@ -248,12 +229,10 @@ def render_sweep_html(table: pd.DataFrame, summary: dict[str, Any]) -> str:
 # Folder -------------------------------------------------------------------------------------
 
 
-class SweepFolderWriter(RunFolderWriter):
-    """The run folder's atomic writer, writing a sweep's three files."""
-
-    def _write_files(self, folder: Path, outputs: SweepOutputs) -> None:  # type: ignore[override]
-        write_csv(outputs.table, folder / "sweep.csv")
-        (folder / "sweep.json").write_text(
-            json.dumps(outputs.summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
-        )
-        (folder / "sweep.html").write_text(outputs.html, encoding="utf-8")
+def write_sweep_files(folder: Path, outputs: SweepOutputs) -> None:
+    """A sweep folder's three files: sweep.csv, sweep.json and sweep.html."""
+    write_csv(outputs.table, folder / "sweep.csv")
+    (folder / "sweep.json").write_text(
+        json.dumps(outputs.summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
+    (folder / "sweep.html").write_text(outputs.html, encoding="utf-8")
