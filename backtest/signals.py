@@ -110,8 +110,7 @@ def compute_signals(
     news = news_score(normalised_flow(flow, count, signal.news_normalise), signal.news_scale)
     lag_sessions = 1 if execution.at == "open" else 0
     momentum = momentum_score(panel.close, signal.momentum_lookback, lag_sessions)
-    composite = composite_score(news, momentum, signal.news_weight, signal.momentum_weight)
-    labels = label_codes(composite, signal.bull_above, signal.bear_below)
+    composite, labels = blend_and_label(news, momentum, signal)
     return SignalPanel(
         news_flow=flow,
         news_count=count,
@@ -120,6 +119,17 @@ def compute_signals(
         composite=composite,
         labels=labels,
     )
+
+
+def blend_and_label(
+    news: np.ndarray, momentum: np.ndarray, signal: SignalConfig
+) -> tuple[np.ndarray, np.ndarray]:
+    """Step 5: the composite blend and its bull / neutral / bear codes (1 / 0 / -1).
+
+    Sweeps call this alone for sets that differ only in weights or thresholds.
+    """
+    composite = composite_score(news, momentum, signal.news_weight, signal.momentum_weight)
+    return composite, label_codes(composite, signal.bull_above, signal.bear_below)
 
 
 def normalised_flow(flow: np.ndarray, count: np.ndarray, mode: str) -> np.ndarray:

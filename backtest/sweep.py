@@ -506,8 +506,7 @@ def set_labels(
 ) -> np.ndarray:
     """One set's labels on the whole grid: ``compute_signals``' news and momentum (cached by the
     parameters they depend on), blended and labelled by the same kernels."""
-    from backtest.kernels.composite import composite_score, label_codes
-    from backtest.signals import compute_signals
+    from backtest.signals import blend_and_label, compute_signals
 
     s, e = config.signal, config.execution
     placement = (s.lexicon, e.at, e.latency_ns)
@@ -516,8 +515,7 @@ def set_labels(
         panel = compute_signals(data.panel, data.placed[placement], s, e)
         cache[key] = (panel.news, panel.momentum)
     news, momentum = cache[key]
-    composite = composite_score(news, momentum, s.news_weight, s.momentum_weight)
-    return label_codes(composite, s.bull_above, s.bear_below)
+    return blend_and_label(news, momentum, s)[1]
 
 
 def _positions(labels: np.ndarray, exec_price: np.ndarray, config: StrategyConfig) -> np.ndarray:
