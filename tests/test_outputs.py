@@ -1,0 +1,71 @@
+"""trades.csv's "headlines behind a trade", checked against a plain per-trade loop."""
+
+from __future__ import annotations
+
+import math
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from backtest.report.outputs import HEADLINE_SEPARATOR, TRADE_HEADLINES, trades_with_headlines
+
+
+def reference(trades: pd.DataFrame, frame: pd.DataFrame, dates: pd.DatetimeIndex, tickers, hl):
+    """For each trade, loop over its ticker's headlines in the window and rank by hand."""
+    window = max(1, math.ceil(6 * hl))
+    texts, counts = [], []
+    for _, trade in trades.iterrows():
+        e = int(dates.searchsorted(pd.Timestamp(trade["entry_time"])))
+        k = tickers.index(trade["ticker"])
+        sign = 1.0 if trade["side"] == "long" else -1.0
+        rows = []
+        for position, (_, h) in enumerate(
+            frame.sort_values(["ticker_idx", "session_idx"], kind="stable").iterrows()
+        ):
+            if h["ticker_idx"] == k and e - window <= h["session_idx"] <= e:
+                weight = sign * h["score"] * 0.5 ** ((e - h["session_idx"]) / hl)
+                rows.append((-weight, position, weight, h["headline"]))
+        counts.append(len(rows))
+        top = [r for r in sorted(rows)[:TRADE_HEADLINES] if r[2] > 0]
+        texts.append(HEADLINE_SEPARATOR.join(" ".join(r[3].split()) for r in top))
+    return texts, counts
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    n_headlines=st.integers(0, 40),
+    n_trades=st.integers(1, 8),
+    half_life=st.sampled_from([0.3, 1.0, 2.0, 3.7]),
+    seed=st.integers(0, 10_000),
+)
+def test_headlines_behind_trades_match_a_plain_loop(
+    n_headlines: int, n_trades: int, half_life: float, seed: int
+) -> None:
+    rng = np.random.default_rng(seed)
+    dates = pd.bdate_range("2015-01-01", periods=30)
+    tickers = ["AAA", "BBB", "CCC"]
+    frame = pd.DataFrame(
+        {
+            "ticker_idx": rng.integers(0, 3, n_headlines),
+            "session_idx": rng.integers(0, 30, n_headlines),
+            "score": rng.choice([-0.8, -0.2, 0.0, 0.2, 0.5, 0.8], n_headlines),
+            "headline": [f"news  {i}\r\nline" for i in range(n_headlines)],
+        }
+    )
+    trades = pd.DataFrame(
+        {
+            "ticker": rng.choice(tickers, n_trades),
+            "side": rng.choice(["long", "short"], n_trades),
+            "entry_time": dates[rng.integers(0, 30, n_trades)],
+            "exit_time": dates[-1],
+        }
+    )
+    placed = SimpleNamespace(frame=frame)
+    panel = SimpleNamespace(dates=dates, tickers=tuple(tickers))
+    out = trades_with_headlines(trades, placed, panel, half_life)
+    texts, counts = reference(trades, frame, dates, tickers, half_life)
+    assert out["headlines"].tolist() == texts
+    assert out["n_headlines"].tolist() == counts
