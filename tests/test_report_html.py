@@ -461,3 +461,20 @@ def test_relearned_window_lexicons_show_per_window_words(tmp_path: Path) -> None
     assert html.count("(training window overlaps the traded dates)") == 1
     assert 'id="window-lexicon-warning"' in html
     assert "lexicon-in-sample-warning" not in html
+
+
+def test_page_keeps_the_best_and_worst_trades_when_there_are_too_many(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from backtest.report import html as report_html
+
+    run_dir = build_run_folder(tmp_path, n_sessions=320, flip_probability=0.6)
+    trades = pd.read_csv(run_dir / "trades.csv")
+    monkeypatch.setattr(report_html, "MAX_TRADES_IN_PAGE", 120)
+    page = render_report(run_dir).read_text(encoding="utf-8")
+    rows = table_rows(page, "trades-table")[1:]
+    assert len(rows) == 120 < len(trades)
+    pnl = sorted((float(t[6].replace(",", "")) for _, t, _ in rows), reverse=True)
+    ranked = sorted(trades["pnl"], reverse=True)
+    assert pnl == pytest.approx(ranked[:60] + ranked[-60:], abs=0.005)
+    assert f"of {len(trades):,}; trades.csv lists every trade" in page

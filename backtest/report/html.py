@@ -38,6 +38,9 @@ from backtest.report.stats import STAT_DEFINITIONS
 TEMPLATES = Path(__file__).parent / "templates"
 TOP_TRADES = 50
 """Best and worst trades by P&L shown by default; the rest are one click (or a filter) away."""
+MAX_TRADES_IN_PAGE = 5_000
+"""Above this many trades the page keeps the best and worst halves; trades.csv has them all
+(a 500-ticker, ten-year run has ~160k trades: 60 MB of HTML otherwise)."""
 TOP_LEARNED_TERMS = 15
 """Strongest words per side shown for a run's learned lexicon."""
 TOP_WINDOW_TERMS = 10
@@ -312,10 +315,14 @@ def headline_rows(stats: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def trade_rows(trades: pd.DataFrame, top: int = TOP_TRADES) -> list[dict[str, Any]]:
-    """All trades, best P&L first; ``shown`` marks the top and worst ``top`` shown by default."""
+    """Trades best P&L first (at most MAX_TRADES_IN_PAGE: the best and worst halves); ``shown``
+    marks the best and worst ``top`` shown by default."""
     order = trades.assign(_pnl=trades["pnl"].fillna(0.0)).sort_values(
         ["_pnl", "entry_time", "ticker"], ascending=[False, True, True], kind="stable"
     )
+    if len(order) > MAX_TRADES_IN_PAGE:
+        half = MAX_TRADES_IN_PAGE // 2
+        order = pd.concat([order.head(half), order.tail(half)])
     n = len(order)
     rows = []
     for rank, rec in enumerate(order.to_dict("records")):
@@ -623,7 +630,8 @@ def build_view(run: RunFolder) -> dict[str, Any]:
         "charts": chart_figures(run),
         "events": event_view(run),
         "trades": trades,
-        "n_trades": len(trades),
+        "n_trades": len(run.trades),
+        "n_in_page": len(trades),
         "n_shown": sum(1 for t in trades if t["shown"]),
         "top_trades": TOP_TRADES,
         "per_ticker": per_ticker_rows(stats),
