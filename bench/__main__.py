@@ -3,7 +3,7 @@
 Every figure is a ratio against a baseline measured in the same run, in fresh processes, so
 that it carries over between machines better than absolute seconds do.
 
-    python -m bench                 # everything (about 20-40 minutes on 2 busy cores)
+    python -m bench                 # everything (about 15 minutes on 2 busy cores)
     python -m bench --quick         # fewer repeats, sweeps up to 1,000 sets
     python -m bench --only startup,end_to_end --out /tmp/RESULTS.md
 """
