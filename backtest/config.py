@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import functools
 import math
 import re
 import tomllib
@@ -228,6 +229,12 @@ def check_key(section: str, key: str | None, *, source: str) -> None:
         raise InputError(f"unknown key {section}.{key}", file=source, hint=hint)
 
 
+@functools.cache
+def field_types(section: str) -> dict[str, Any]:
+    """The annotated type of every key of a section (resolved once: sweeps build many configs)."""
+    return get_type_hints(SECTIONS[section])
+
+
 def _build(raw: Mapping[str, Any], *, source: str) -> StrategyConfig:
     """Validate raw TOML data into a StrategyConfig; every error names the key."""
     unknown_top = [k for k in raw if k != "name" and k not in SECTIONS]
@@ -252,7 +259,7 @@ def _build(raw: Mapping[str, Any], *, source: str) -> StrategyConfig:
             raise InputError(f"[{section}] must be a table", file=source)
         for key in table:
             check_key(section, key, source=source)
-        hints = get_type_hints(cls)
+        hints = field_types(section)
         values = {k: coerce_value(f"{section}.{k}", v, hints[k], source) for k, v in table.items()}
         sections[section] = cls(**values)
     config = StrategyConfig(name=name, **sections)

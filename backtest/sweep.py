@@ -47,12 +47,12 @@ import tomllib
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar, get_type_hints
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import numpy as np
 import pandas as pd
 
-from backtest.config import SECTIONS, StrategyConfig
+from backtest.config import StrategyConfig
 from backtest.errors import InputError
 
 if TYPE_CHECKING:
@@ -106,7 +106,7 @@ def parse_grid(items: Sequence[str]) -> dict[str, list[Any]]:
     ``start:stop:step`` as an inclusive numeric range. Each value is coerced to the key's type.
     Errors are ``InputError`` naming the key (module docstring, step 1).
     """
-    from backtest.config import check_key, coerce_value
+    from backtest.config import check_key, coerce_value, field_types
 
     grid: dict[str, list[Any]] = {}
     if not items:
@@ -131,7 +131,7 @@ def parse_grid(items: Sequence[str]) -> dict[str, list[Any]]:
             raise InputError(
                 f"{key} is given twice", file="--grid", hint="list all its values in one --grid"
             )
-        hint = get_type_hints(SECTIONS[section])[field_name]
+        hint = field_types(section)[field_name]
         raw_values = _grid_values(key, text)
         values = [coerce_value(key, value, hint, "--grid") for value in raw_values]
         seen: set[Any] = set()
