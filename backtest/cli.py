@@ -12,6 +12,20 @@ from typing import Annotated
 import typer
 
 from backtest.commands import register_all
+from backtest.commands.options import (
+    DebugOpt,
+    EndOpt,
+    ForceOpt,
+    HeadlinesOpt,
+    HeadlinesTzOpt,
+    PricesOpt,
+    QuietOpt,
+    SetOpt,
+    StartOpt,
+    StrategyOpt,
+    TickersOpt,
+    strategy_config,
+)
 
 app = typer.Typer(
     name="backtest",
@@ -26,72 +40,9 @@ data_app = typer.Typer(
 )
 app.add_typer(data_app, name="data")
 
-StrategyOpt = Annotated[
-    Path | None,
-    typer.Option(
-        "--strategy", "-s", help="Strategy TOML (default: the built-in default strategy)."
-    ),
-]
-PricesOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--prices",
-        help="Prices file (CSV, CSV.GZ, Parquet, JSONL) or yf:AAPL,MSFT (fetched cache).",
-    ),
-]
-HeadlinesOpt = Annotated[
-    str | None, typer.Option("--headlines", help="Headlines file (CSV, CSV.GZ, JSONL, Parquet).")
-]
-SetOpt = Annotated[
-    list[str] | None,
-    typer.Option("--set", help="Override a strategy key: section.key=value (repeatable)."),
-]
-DebugOpt = Annotated[bool, typer.Option("--debug", help="Show tracebacks for bug reports.")]
-
 
 def _say(message: str) -> None:
     typer.echo(message, err=True)
-
-
-def _strategy(
-    strategy: Path | None,
-    overrides: list[str] | None,
-    *,
-    prices: str | None = None,
-    headlines: str | None = None,
-    tickers: str | None = None,
-    start: str | None = None,
-    end: str | None = None,
-    headlines_tz: str | None = None,
-    extra: list[str] | None = None,
-):
-    """Strategy file + CLI options -> the one frozen config (CLI options are --set shorthands)."""
-    from backtest.config import load_config
-
-    sets = list(overrides or [])
-    for key, value in (
-        ("data.prices", prices),
-        ("data.headlines", headlines),
-        ("data.start", start),
-        ("data.end", end),
-        ("data.headlines_tz", headlines_tz),
-    ):
-        if value is not None:
-            sets.append(f'{key}="{_absolute_path(value) if key in _PATH_KEYS else value}"')
-    if tickers is not None:
-        sets.append(f'data.tickers="{tickers}"')
-    sets.extend(extra or [])
-    return load_config(strategy, sets)
-
-
-_PATH_KEYS = ("data.prices", "data.headlines")
-
-
-def _absolute_path(value: str) -> str:
-    """CLI paths are relative to the working directory; yf: specs pass through."""
-    if value.startswith("yf:") or not value:
-        return value
-    return str(Path(value).resolve()).replace("\\", "/")
 
 
 @app.callback()
@@ -106,34 +57,26 @@ def run(
     strategy: StrategyOpt = None,
     prices: PricesOpt = None,
     headlines: HeadlinesOpt = None,
-    tickers: Annotated[
-        str | None, typer.Option("--tickers", help="Comma-separated tickers to trade.")
-    ] = None,
-    start: Annotated[str | None, typer.Option("--start", help="First session, YYYY-MM-DD.")] = None,
-    end: Annotated[str | None, typer.Option("--end", help="Last session, YYYY-MM-DD.")] = None,
-    headlines_tz: Annotated[
-        str | None, typer.Option("--headlines-tz", help="Time zone of naive headline timestamps.")
-    ] = None,
+    tickers: TickersOpt = None,
+    start: StartOpt = None,
+    end: EndOpt = None,
+    headlines_tz: HeadlinesTzOpt = None,
     set_: SetOpt = None,
     out: Annotated[
         Path | None, typer.Option("--out", help="Write the run folder exactly here.")
     ] = None,
-    force: Annotated[
-        bool, typer.Option("--force", help="Replace a non-empty --out folder.")
-    ] = False,
+    force: ForceOpt = False,
     reports_dir: Annotated[
         Path, typer.Option("--reports-dir", help="Parent of timestamped run folders.")
     ] = Path("reports"),
     profile: Annotated[
         bool, typer.Option("--profile", help="Print the wall time of each stage.")
     ] = False,
-    quiet: Annotated[
-        bool, typer.Option("--quiet", "-q", help="No progress messages (on a terminal).")
-    ] = False,
+    quiet: QuietOpt = False,
     debug: DebugOpt = False,
 ) -> None:
     """Backtest a strategy and write a run folder (report.html, stats.json, CSVs)."""
-    config = _strategy(
+    config = strategy_config(
         strategy,
         set_,
         prices=prices,
@@ -211,7 +154,7 @@ def signal(
 
     from backtest.reading import signal_readings
 
-    config = _strategy(strategy, set_, prices=prices, headlines=headlines)
+    config = strategy_config(strategy, set_, prices=prices, headlines=headlines)
     names = [t for item in tickers for t in item.split(",")]
     readings = signal_readings(config, names, asof)
     if as_json:
@@ -254,7 +197,7 @@ def data_validate(
     from backtest.data.validate import validate_data
     from backtest.pipeline import load_inputs
 
-    config = _strategy(strategy, set_, prices=prices, headlines=headlines)
+    config = strategy_config(strategy, set_, prices=prices, headlines=headlines)
     data = load_inputs(config)
     report = validate_data(
         data.prices,

@@ -8,21 +8,13 @@ from typing import Annotated
 
 import typer
 
+from backtest.commands.options import DebugOpt, HeadlinesOpt, PricesOpt, SetOpt, StrategyOpt
+
 lexicon_app = typer.Typer(
     help="Learn a lexicon from news and returns (SESTM-style, point in time) and measure it.",
     no_args_is_help=True,
 )
 
-_StrategyOpt = Annotated[
-    Path | None,
-    typer.Option("--strategy", "-s", help="Strategy TOML (data, tickers, calendar, execution.at)."),
-]
-_PricesOpt = Annotated[str | None, typer.Option("--prices", help="Prices file or yf:AAPL,MSFT.")]
-_HeadlinesOpt = Annotated[str | None, typer.Option("--headlines", help="Headlines file.")]
-_SetOpt = Annotated[
-    list[str] | None,
-    typer.Option("--set", help="Override a strategy key: section.key=value (repeatable)."),
-]
 _LabelOpt = Annotated[
     str,
     typer.Option(
@@ -30,7 +22,6 @@ _LabelOpt = Annotated[
         help="Label return: 'abnormal' (minus the tickers' equal-weight mean) or 'raw'.",
     ),
 ]
-_DebugOpt = Annotated[bool, typer.Option("--debug", help="Show tracebacks for bug reports.")]
 
 
 @lexicon_app.command("learn")
@@ -42,10 +33,10 @@ def learn(
         str, typer.Option("--train-end", help="Last training day; nothing later is read.")
     ],
     out: Annotated[Path, typer.Option("--out", "-o", help="Lexicon CSV to write.")],
-    strategy: _StrategyOpt = None,
-    prices: _PricesOpt = None,
-    headlines: _HeadlinesOpt = None,
-    set_: _SetOpt = None,
+    strategy: StrategyOpt = None,
+    prices: PricesOpt = None,
+    headlines: HeadlinesOpt = None,
+    set_: SetOpt = None,
     min_count: Annotated[
         int, typer.Option("--min-count", help="Keep terms seen with at least N labels.")
     ] = 30,
@@ -55,14 +46,14 @@ def learn(
     ] = True,
     label: _LabelOpt = "abnormal",
     show: Annotated[int, typer.Option("--show", help="Print the N strongest terms a side.")] = 15,
-    debug: _DebugOpt = False,
+    debug: DebugOpt = False,
 ) -> None:
     """Learn a lexicon from the training window's headlines and next-session returns."""
-    from backtest.cli import _strategy
+    from backtest.commands.options import strategy_config
     from backtest.lexicon_learn import label_ic, learn_lexicon, rank_ic
     from backtest.scoring import load_lexicon, score_headlines
 
-    config = _strategy(strategy, set_, prices=prices, headlines=headlines)
+    config = strategy_config(strategy, set_, prices=prices, headlines=headlines)
     learned = learn_lexicon(
         config, train_start, train_end, min_count=min_count, top_k=top, phrases=phrases, label=label
     )
@@ -112,21 +103,21 @@ def ic(
         list[str] | None,
         typer.Option("--lexicon", help="Lexicon CSV, or 'default' (repeatable)."),
     ] = None,
-    strategy: _StrategyOpt = None,
-    prices: _PricesOpt = None,
-    headlines: _HeadlinesOpt = None,
-    set_: _SetOpt = None,
+    strategy: StrategyOpt = None,
+    prices: PricesOpt = None,
+    headlines: HeadlinesOpt = None,
+    set_: SetOpt = None,
     label: _LabelOpt = "abnormal",
-    debug: _DebugOpt = False,
+    debug: DebugOpt = False,
 ) -> None:
     """Headline IC of lexicons in a window: Spearman of score vs next-session label return."""
     import numpy as np
 
-    from backtest.cli import _strategy
+    from backtest.commands.options import strategy_config
     from backtest.lexicon_learn import label_headlines, label_ic, rank_ic
     from backtest.scoring import load_lexicon, score_headlines
 
-    config = _strategy(strategy, set_, prices=prices, headlines=headlines)
+    config = strategy_config(strategy, set_, prices=prices, headlines=headlines)
     labelled = label_headlines(config, start, end, label=label)
     frame = labelled.frame
     texts = frame["headline"].to_numpy(object)

@@ -16,16 +16,24 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from backtest.commands.options import (
+    DebugOpt,
+    EndOpt,
+    ForceOpt,
+    GridOpt,
+    HeadlinesOpt,
+    HeadlinesTzOpt,
+    PricesOpt,
+    SchedulerOpt,
+    SetOpt,
+    StartOpt,
+    StrategyOpt,
+    TickersOpt,
+    WorkersOpt,
+)
+
 if TYPE_CHECKING:
     from backtest.sweep import Progress, SweepResult
-
-GridOpt = Annotated[
-    list[str],
-    typer.Option(
-        "--grid",
-        help="Values to sweep: section.key=v1,v2,... or start:stop:step (repeatable).",
-    ),
-]
 
 
 def register(app: typer.Typer) -> None:
@@ -35,37 +43,16 @@ def register(app: typer.Typer) -> None:
 
 def sweep(
     grid: GridOpt,
-    strategy: Annotated[
-        Path | None,
-        typer.Option("--strategy", "-s", help="Strategy TOML (default: the built-in default)."),
-    ] = None,
-    prices: Annotated[
-        str | None, typer.Option("--prices", help="Prices file or yf:AAPL,MSFT (fetched cache).")
-    ] = None,
-    headlines: Annotated[
-        str | None,
-        typer.Option("--headlines", help="Headlines file (CSV, CSV.GZ, JSONL, Parquet)."),
-    ] = None,
-    tickers: Annotated[
-        str | None, typer.Option("--tickers", help="Comma-separated tickers to trade.")
-    ] = None,
-    start: Annotated[str | None, typer.Option("--start", help="First session, YYYY-MM-DD.")] = None,
-    end: Annotated[str | None, typer.Option("--end", help="Last session, YYYY-MM-DD.")] = None,
-    headlines_tz: Annotated[
-        str | None, typer.Option("--headlines-tz", help="Time zone of naive headline timestamps.")
-    ] = None,
-    set_: Annotated[
-        list[str] | None,
-        typer.Option("--set", help="Override a strategy key: section.key=value (repeatable)."),
-    ] = None,
-    workers: Annotated[
-        int | None,
-        typer.Option("--workers", help="Run on a local Dask cluster of N worker processes."),
-    ] = None,
-    scheduler: Annotated[
-        str | None,
-        typer.Option("--scheduler", help="Run on an existing Dask scheduler, tcp://host:port."),
-    ] = None,
+    strategy: StrategyOpt = None,
+    prices: PricesOpt = None,
+    headlines: HeadlinesOpt = None,
+    tickers: TickersOpt = None,
+    start: StartOpt = None,
+    end: EndOpt = None,
+    headlines_tz: HeadlinesTzOpt = None,
+    set_: SetOpt = None,
+    workers: WorkersOpt = None,
+    scheduler: SchedulerOpt = None,
     chunk_size: Annotated[
         int | None,
         typer.Option("--chunk-size", help="Parameter sets per chunk (default: from free memory)."),
@@ -76,24 +63,20 @@ def sweep(
     out: Annotated[
         Path | None, typer.Option("--out", help="Write the sweep folder exactly here.")
     ] = None,
-    force: Annotated[
-        bool, typer.Option("--force", help="Replace a non-empty --out folder.")
-    ] = False,
+    force: ForceOpt = False,
     reports_dir: Annotated[
         Path, typer.Option("--reports-dir", help="Parent of timestamped sweep folders.")
     ] = Path("reports"),
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="No progress bar (on a terminal).")
     ] = False,
-    debug: Annotated[
-        bool, typer.Option("--debug", help="Show tracebacks for bug reports.")
-    ] = False,
+    debug: DebugOpt = False,
 ) -> None:
     """Sweep a grid of parameters: one simulation per set, best set, overfitting guards."""
     import shlex
     import time
 
-    from backtest.cli import _strategy
+    from backtest.commands.options import strategy_config
     from backtest.errors import BacktestError
     from backtest.report.run_folder import RunFolderWriter
     from backtest.report.sweep_html import sweep_outputs, write_sweep_files
@@ -105,7 +88,7 @@ def sweep(
         raise BacktestError(
             f"unknown --objective {objective!r}; choose one of {', '.join(FIGURE_COLUMNS)}"
         )
-    config = _strategy(
+    config = strategy_config(
         strategy,
         set_,
         prices=prices,

@@ -8,37 +8,25 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from backtest.commands.options import (
+    DebugOpt,
+    EndOpt,
+    ForceOpt,
+    GridOpt,
+    HeadlinesOpt,
+    HeadlinesTzOpt,
+    PricesOpt,
+    QuietOpt,
+    SchedulerOpt,
+    SetOpt,
+    StartOpt,
+    StrategyOpt,
+    TickersOpt,
+    WorkersOpt,
+)
+
 if TYPE_CHECKING:
     from backtest.walkforward import WalkForwardResult
-
-_StrategyOpt = Annotated[
-    Path | None,
-    typer.Option(
-        "--strategy", "-s", help="Strategy TOML (default: the built-in default strategy)."
-    ),
-]
-_PricesOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--prices",
-        help="Prices file (CSV, CSV.GZ, Parquet, JSONL) or yf:AAPL,MSFT (fetched cache).",
-    ),
-]
-_HeadlinesOpt = Annotated[
-    str | None, typer.Option("--headlines", help="Headlines file (CSV, CSV.GZ, JSONL, Parquet).")
-]
-_SetOpt = Annotated[
-    list[str] | None,
-    typer.Option("--set", help="Override a strategy key: section.key=value (repeatable)."),
-]
-_DebugOpt = Annotated[bool, typer.Option("--debug", help="Show tracebacks for bug reports.")]
-_GridOpt = Annotated[
-    list[str],
-    typer.Option(
-        "--grid",
-        help="Values to choose from: section.key=v1,v2,... or start:stop:step (repeatable).",
-    ),
-]
 
 
 def register(app: typer.Typer) -> None:
@@ -46,7 +34,7 @@ def register(app: typer.Typer) -> None:
 
     @app.command("walkforward")
     def walkforward(
-        grid: _GridOpt,
+        grid: GridOpt,
         train: Annotated[int, typer.Option("--train", help="In-sample window, in sessions.")] = 504,
         test: Annotated[
             int, typer.Option("--test", help="Out-of-sample window (and step), in sessions.")
@@ -55,41 +43,24 @@ def register(app: typer.Typer) -> None:
             str,
             typer.Option("--objective", help="In-sample choice: sharpe, total_return or mean."),
         ] = "sharpe",
-        strategy: _StrategyOpt = None,
-        prices: _PricesOpt = None,
-        headlines: _HeadlinesOpt = None,
-        tickers: Annotated[
-            str | None, typer.Option("--tickers", help="Comma-separated tickers to trade.")
-        ] = None,
-        start: Annotated[
-            str | None, typer.Option("--start", help="First session, YYYY-MM-DD.")
-        ] = None,
-        end: Annotated[str | None, typer.Option("--end", help="Last session, YYYY-MM-DD.")] = None,
-        headlines_tz: Annotated[
-            str | None,
-            typer.Option("--headlines-tz", help="Time zone of naive headline timestamps."),
-        ] = None,
-        set_: _SetOpt = None,
-        workers: Annotated[
-            int | None,
-            typer.Option("--workers", help="Run the sweep on a local Dask cluster of N workers."),
-        ] = None,
-        scheduler: Annotated[
-            str | None,
-            typer.Option("--scheduler", help="Run the sweep on this Dask scheduler (tcp://...)."),
-        ] = None,
+        strategy: StrategyOpt = None,
+        prices: PricesOpt = None,
+        headlines: HeadlinesOpt = None,
+        tickers: TickersOpt = None,
+        start: StartOpt = None,
+        end: EndOpt = None,
+        headlines_tz: HeadlinesTzOpt = None,
+        set_: SetOpt = None,
+        workers: WorkersOpt = None,
+        scheduler: SchedulerOpt = None,
         out: Annotated[
             Path | None, typer.Option("--out", help="Write the run folder exactly here.")
         ] = None,
-        force: Annotated[
-            bool, typer.Option("--force", help="Replace a non-empty --out folder.")
-        ] = False,
+        force: ForceOpt = False,
         reports_dir: Annotated[
             Path, typer.Option("--reports-dir", help="Parent of timestamped run folders.")
         ] = Path("reports"),
-        quiet: Annotated[
-            bool, typer.Option("--quiet", "-q", help="No progress messages (on a terminal).")
-        ] = False,
+        quiet: QuietOpt = False,
         relearn_lexicon: Annotated[
             bool,
             typer.Option(
@@ -105,7 +76,7 @@ def register(app: typer.Typer) -> None:
         top: Annotated[
             int, typer.Option("--top", help="With --relearn-lexicon: at most K terms a side.")
         ] = 100,
-        debug: _DebugOpt = False,
+        debug: DebugOpt = False,
     ) -> None:
         """Walk-forward: best set per in-sample window, traded on the next; out-of-sample only."""
         import shlex
@@ -113,11 +84,11 @@ def register(app: typer.Typer) -> None:
         import time
         from contextlib import nullcontext
 
-        from backtest.cli import _strategy
+        from backtest.commands.options import strategy_config
         from backtest.errors import InputError
 
         started = time.time()
-        config = _strategy(
+        config = strategy_config(
             strategy,
             set_,
             prices=prices,
