@@ -125,12 +125,7 @@ def build_outputs(
         "name": config.name,
         "created_at": datetime.fromtimestamp(started, UTC).isoformat(timespec="seconds"),
         "command": command,
-        "period": {
-            "start": f"{dates[0]:%Y-%m-%d}",
-            "end": f"{dates[-1]:%Y-%m-%d}",
-            "sessions": len(dates),
-            "calendar": panel.sessions.calendar,
-        },
+        "period": period_block(dates, panel.sessions.calendar),
         "tickers": tickers,
         "stats": figures,
         "per_ticker": per_ticker_stats(
@@ -155,6 +150,16 @@ def build_outputs(
         returns=returns,
         extra_files=extra_files,
     )
+
+
+def period_block(dates: pd.DatetimeIndex, calendar: str) -> dict[str, Any]:
+    """stats.json's (and sweep.json's) "period": first and last session, count, calendar."""
+    return {
+        "start": f"{dates[0]:%Y-%m-%d}",
+        "end": f"{dates[-1]:%Y-%m-%d}",
+        "sessions": len(dates),
+        "calendar": calendar,
+    }
 
 
 def signals_table(

@@ -21,13 +21,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from backtest.report.outputs import json_safe
+from backtest.report.outputs import json_safe, period_block
 from backtest.report.run_folder import write_csv
 
 if TYPE_CHECKING:
     from backtest.sweep import SweepData, SweepResult
 
-TEMPLATES = Path(__file__).with_name("templates")
 TOP_SETS = 20
 HEATMAP_FIGURE = "sharpe"
 SKIPPED_EXAMPLES = 5
@@ -68,12 +67,7 @@ def sweep_outputs(
         "name": data.config.name,
         "created_at": datetime.fromtimestamp(started, UTC).isoformat(timespec="seconds"),
         "command": command,
-        "period": {
-            "start": f"{dates[0]:%Y-%m-%d}",
-            "end": f"{dates[-1]:%Y-%m-%d}",
-            "sessions": len(dates),
-            "calendar": data.panel.sessions.calendar,
-        },
+        "period": period_block(dates, data.panel.sessions.calendar),
         "tickers": list(result.tickers),
         "grid": {k: list(v) for k, v in result.grid.items()},
         "combinations": result.n_sets + len(result.skipped),
@@ -171,9 +165,8 @@ def cell_colour(value: float | None, scale: float) -> str:
 
 def render_sweep_html(table: pd.DataFrame, summary: dict[str, Any]) -> str:
     """sweep.html from the table and the summary (module docstring, step 2)."""
-    from jinja2 import Environment, FileSystemLoader, StrictUndefined
-
     from backtest.report.formatting import format_value
+    from backtest.report.html import environment
 
     keys = list(summary["grid"])
     varied = [k for k in keys if table[k].nunique() > 1]
@@ -205,13 +198,7 @@ def render_sweep_html(table: pd.DataFrame, summary: dict[str, Any]) -> str:
         }
         for _, row in top.iterrows()
     ]
-    env = Environment(
-        loader=FileSystemLoader(str(TEMPLATES)),
-        autoescape=True,
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
+    env = environment()
     env.globals.update(fmt=format_value, colour=lambda v: cell_colour(v, scale))
     return env.get_template("sweep.html.j2").render(
         summary=summary,
