@@ -16,7 +16,6 @@
 
 from __future__ import annotations
 
-import argparse
 import re
 import statistics
 import tempfile
@@ -33,6 +32,7 @@ from bench.common import (
     mib,
     python_script,
     ratio,
+    repeats_main,
     run_once,
     seconds,
     times,
@@ -234,9 +234,7 @@ def _section(
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=3)
-    print(run(parser.parse_args().repeats).markdown())
+    repeats_main(run, __doc__, default_repeats=3)
 
 
 if __name__ == "__main__":

@@ -9,8 +9,6 @@ both alike; the figure is the ratio of the medians. Also records which heavy pac
 
 from __future__ import annotations
 
-import argparse
-
 from bench.common import (
     PYTHON,
     Section,
@@ -21,6 +19,7 @@ from bench.common import (
     mib,
     python_script,
     ratio,
+    repeats_main,
     run_once,
     seconds,
     times,
@@ -75,9 +74,7 @@ def run(repeats: int = 10) -> Section:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=10)
-    print(run(parser.parse_args().repeats).markdown())
+    repeats_main(run, __doc__, default_repeats=10)
 
 
 if __name__ == "__main__":

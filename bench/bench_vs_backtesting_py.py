@@ -14,7 +14,6 @@ by its number of tickers), as ratios. Requires ``pip install backtesting``.
 
 from __future__ import annotations
 
-import argparse
 import json
 import pickle
 import tempfile
@@ -32,6 +31,7 @@ from bench.common import (
     python_script,
     ratio,
     repeat,
+    repeats_main,
     run_once,
     seconds,
     times,
@@ -281,9 +281,7 @@ def run(
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=3)
-    print(run(parser.parse_args().repeats).markdown())
+    repeats_main(run, __doc__, default_repeats=3)
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -242,3 +242,12 @@ class Section:
         if self.notes:
             parts += ["", *[f"- {note}" for note in self.notes]]
         return "\n".join(parts)
+
+
+def repeats_main(run: Callable[[int], Section], doc: str, default_repeats: int) -> None:
+    """The command line of a one-section benchmark: ``--repeats N``, its table on stdout."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=default_repeats)
+    print(run(parser.parse_args().repeats).markdown())
