@@ -325,7 +325,7 @@ def prepare_sweep(config: StrategyConfig, grid: dict[str, list[Any]]) -> SweepDa
     timings["load"] = time.perf_counter() - started
 
     started = time.perf_counter()
-    texts = data.headlines["headline"].to_numpy(object)
+    texts = data.headlines["headline"]
     lexicons = sorted({c.signal.lexicon for c in expansion.configs})
     scores = {name: score_headlines(texts, load_lexicon(name or None)) for name in lexicons}
     timings["score"] = time.perf_counter() - started

@@ -677,7 +677,7 @@ def _full_placements(result: WalkForwardResult, loaded: Any) -> dict[tuple[str, 
     from backtest.scoring import load_lexicon, score_headlines
     from backtest.signals import place_headlines
 
-    texts = loaded.headlines["headline"].to_numpy(object)
+    texts = loaded.headlines["headline"]
     scores: dict[str, np.ndarray] = {}
     out: dict[tuple[str, str, int], Any] = {}
     for k in range(len(result.windows)):

@@ -68,7 +68,7 @@ def learn(
     )
     if learned.training is not None:
         frame = learned.training.frame
-        scores = score_headlines(frame["headline"].to_numpy(object), lexicon)
+        scores = score_headlines(frame["headline"], lexicon)
         labels = frame["label"].to_numpy()
         ic = rank_ic(scores, labels)
         per_label = label_ic(
@@ -120,7 +120,7 @@ def ic(
     config = strategy_config(strategy, set_, prices=prices, headlines=headlines)
     labelled = label_headlines(config, start, end, label=label)
     frame = labelled.frame
-    texts = frame["headline"].to_numpy(object)
+    texts = frame["headline"]
     labels = frame["label"].to_numpy(np.float64)
     typer.echo(f"{len(frame)} labelled headlines in {start}..{end} ({label} next-session returns)")
     tickers = frame["ticker_idx"].to_numpy()
