@@ -23,6 +23,24 @@ EXECUTION_AT = ("open", "close")
 ON_NEUTRAL = ("exit", "hold")
 ADJUST = ("none", "total_return")
 
+# Defaults of the workflows' own options (not strategy keys), each given here once.
+HEADLINES_TZ = "America/New_York"
+"""Time zone of naive headline timestamps unless the strategy says otherwise."""
+REPORTS_DIR = Path("reports")
+"""Parent of the timestamped run, sweep and walk-forward folders."""
+LEXICON_MIN_COUNT = 30
+"""A learned lexicon keeps terms seen with at least this many labels."""
+LEXICON_TOP_K = 100
+"""A learned lexicon keeps at most this many terms on each side."""
+WALKFORWARD_TRAIN_SESSIONS = 504
+"""In-sample window of a walk-forward, in sessions (two years)."""
+WALKFORWARD_TEST_SESSIONS = 126
+"""Out-of-sample window of a walk-forward, in sessions (half a year)."""
+PBO_SPLITS = 16
+"""Blocks of the probability of backtest overfitting (CSCV; Bailey et al. 2015 use 16)."""
+HEADLINE_WINDOW_HALF_LIVES = 6
+"""Headlines count behind a trade or a reading while their weight is at least 0.5 ** 6."""
+
 
 @dataclass(frozen=True)
 class DataConfig:
@@ -33,7 +51,7 @@ class DataConfig:
     for the embedded StockNet data."""
     headlines: str = ""
     """Headlines file (CSV, CSV.GZ, JSONL, Parquet), or "" for the embedded StockNet data."""
-    headlines_tz: str = "America/New_York"
+    headlines_tz: str = HEADLINES_TZ
     """Time zone of naive headline timestamps (stamps with an offset or Z are exact)."""
     calendar: str = "XNYS"
     """exchange_calendars name of the exchange whose sessions the prices follow."""

@@ -29,10 +29,8 @@ words co-occur with subsequent returns. This module does it inside a training wi
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import math
 import os
-import re
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -42,11 +40,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from backtest.config import LEXICON_MIN_COUNT, LEXICON_TOP_K
+from backtest.data.files import file_sha256
 from backtest.errors import InputError
+from backtest.scoring import LEARNED_TITLE
 
 if TYPE_CHECKING:
     from backtest.config import StrategyConfig
-    from backtest.pipeline import LoadedData
+    from backtest.market import LoadedData, Market
 
 LABELS = ("abnormal", "raw")
 """Label returns: minus the tickers' equal-weight mean over the same sessions, or as is."""
@@ -54,15 +55,7 @@ LABELS = ("abnormal", "raw")
 WEIGHT_SCALE = 3.0
 """A term whose headlines all fall in the top (bottom) third of returns weighs +3 (-3)."""
 
-DEFAULT_MIN_COUNT = 30
-DEFAULT_TOP_K = 100
 DEFAULT_PRIOR_HEADLINES = 50.0
-
-LEARNED_TITLE = "news-backtest learned lexicon"
-"""The first comment line of every learned lexicon: how a report tells one from a hand-written."""
-_TRAINING_LINE = re.compile(
-    r"^#\s*training window:\s*(\d{4}-\d{2}-\d{2})\s*\.\.\s*(\d{4}-\d{2}-\d{2})"
-)
 
 
 @dataclass(frozen=True)
@@ -152,37 +145,6 @@ class LearnedLexicon:
                 hint="choose a writable --out path",
             ) from None
         return path
-
-
-@dataclass(frozen=True)
-class TrainingWindow:
-    """The training window a learned lexicon's comment block records (ISO dates, inclusive)."""
-
-    start: str
-    end: str
-
-    def overlaps(self, first: str, last: str) -> bool:
-        """Whether [first, last] (ISO dates) shares a day with the training window."""
-        return first <= self.end and last >= self.start
-
-
-def read_training_window(text: str) -> TrainingWindow | None:
-    """The training window of a lexicon CSV's text, or None when it is not a learned lexicon
-    (its leading comment block does not open with ``LEARNED_TITLE``)."""
-    comments = []
-    for line in text.splitlines():
-        if not line.strip():
-            continue
-        if not line.lstrip().startswith("#"):
-            break
-        comments.append(line.strip())
-    if not comments or not comments[0].lstrip("# ").startswith(LEARNED_TITLE):
-        return None
-    for line in comments:
-        match = _TRAINING_LINE.match(line)
-        if match:
-            return TrainingWindow(start=match.group(1), end=match.group(2))
-    return None
 
 
 def _fmt(value: Any) -> str:
@@ -328,17 +290,18 @@ def label_headlines(
     end: str | dt.date,
     *,
     label: str = "abnormal",
-    data: LoadedData | None = None,
+    market: Market | None = None,
 ) -> LabelledHeadlines:
     """Headlines of [start, end] with their next-session label return, reading nothing after end.
 
     Prices are cut to the window before the panel is built; headlines are placed with
     ``place_headlines`` (the same rules as ``backtest run``); a headline whose label needs the
-    session after the window's last is dropped. ``data`` skips loading (it is cut the same way).
+    session after the window's last is dropped. ``market`` skips loading (its inputs are cut the
+    same way: the window's own panel is built, never the market's, so no later price is read).
     """
     from backtest.calendar import load_sessions
     from backtest.data.panel import build_panel
-    from backtest.pipeline import load_inputs, select_tickers
+    from backtest.market import prepare
     from backtest.signals import place_headlines
 
     first, last = parse_day(start, "--train-start"), parse_day(end, "--train-end")
@@ -348,8 +311,7 @@ def label_headlines(
         )
     if label not in LABELS:
         raise InputError(f"unknown label {label!r}", hint="use one of " + ", ".join(LABELS))
-    if data is None:
-        data = select_tickers(load_inputs(config), config)
+    data = (market if market is not None else prepare(config)).data
     prices, headlines = window_inputs(data, first, last, config.data.headlines_tz)
     if prices.empty:
         raise InputError(
@@ -366,7 +328,14 @@ def label_headlines(
         )
     sessions = load_sessions(config.data.calendar, first, last)
     panel = build_panel(prices, sessions, adjust=config.data.adjust, source=data.prices_source)
-    placed = place_headlines(headlines, np.zeros(len(headlines)), panel, config)
+    placed = place_headlines(
+        headlines,
+        np.zeros(len(headlines)),
+        panel,
+        headlines_tz=config.data.headlines_tz,
+        at=config.execution.at,
+        latency_ns=config.execution.latency_ns,
+    )
     frame = placed.frame.drop(columns="score")
     returns = next_session_returns(panel.exec_price(config.execution.at), abnormal)
     session_idx = frame["session_idx"].to_numpy(np.int64)
@@ -509,15 +478,9 @@ def learned_weights(
 # ---- the whole learning step ------------------------------------------------------------------
 
 
-def file_sha256(path: Path | None) -> str:
-    """sha256 of a file's bytes ("n/a" when there is no single file)."""
-    if path is None or not Path(path).is_file():
-        return "n/a"
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+def _sha256_or_na(path: Path | None) -> str:
+    """sha256 of an input file ("n/a" when the input was not a single file)."""
+    return file_sha256(path) if path is not None and Path(path).is_file() else "n/a"
 
 
 def learn_lexicon(
@@ -525,28 +488,28 @@ def learn_lexicon(
     train_start: str | dt.date,
     train_end: str | dt.date,
     *,
-    min_count: int = DEFAULT_MIN_COUNT,
-    top_k: int = DEFAULT_TOP_K,
+    min_count: int = LEXICON_MIN_COUNT,
+    top_k: int = LEXICON_TOP_K,
     phrases: bool = True,
     label: str = "abnormal",
     prior_headlines: float = DEFAULT_PRIOR_HEADLINES,
-    data: LoadedData | None = None,
+    market: Market | None = None,
 ) -> LearnedLexicon:
     """Learn a lexicon from the headlines and prices of [train_start, train_end] only.
 
     ``config`` supplies the data files, tickers, calendar, time zone and execution mode (which
-    sets the label: open -> next open or close -> next close). ``data`` reuses already loaded
+    sets the label: open -> next open or close -> next close). ``market`` reuses already loaded
     inputs (e.g. one load for many walk-forward windows); they are cut to the window here.
     """
-    from backtest.pipeline import load_inputs, select_tickers
+    from backtest.market import prepare
 
     if min_count < 1 or top_k < 1:
         raise InputError(
             "--min-count and --top must be at least 1", hint="for example --min-count 30 --top 100"
         )
-    if data is None:
-        data = select_tickers(load_inputs(config), config)
-    labelled = label_headlines(config, train_start, train_end, label=label, data=data)
+    market = market if market is not None else prepare(config)
+    data = market.data
+    labelled = label_headlines(config, train_start, train_end, label=label, market=market)
     frame = labelled.frame
     cells = frame.groupby(["ticker_idx", "session_idx"], sort=True).ngroup().to_numpy(np.int64)
     labels = np.full(int(cells.max()) + 1 if len(cells) else 0, np.nan)
@@ -606,8 +569,8 @@ def learn_lexicon(
         parameters=parameters,
         counts=counts,
         sources=(
-            (data.prices_source, file_sha256(data.prices_file)),
-            (data.headlines_source, file_sha256(data.headlines_file)),
+            (data.prices_source, _sha256_or_na(data.prices_file)),
+            (data.headlines_source, _sha256_or_na(data.headlines_file)),
         ),
         training=labelled,
     )
@@ -615,16 +578,9 @@ def learn_lexicon(
 
 def rank_ic(scores: np.ndarray, labels: np.ndarray) -> float:
     """Spearman rank correlation of headline scores with their label returns (NaN if undefined)."""
-    x = np.asarray(scores, dtype=np.float64)
-    y = np.asarray(labels, dtype=np.float64)
-    ok = np.isfinite(x) & np.isfinite(y)
-    if ok.sum() < 3:
-        return math.nan
-    rx = pd.Series(x[ok]).rank().to_numpy()
-    ry = pd.Series(y[ok]).rank().to_numpy()
-    if rx.std() == 0 or ry.std() == 0:
-        return math.nan
-    return float(np.corrcoef(rx, ry)[0, 1])
+    from backtest.analytics.events import spearman
+
+    return spearman(scores, labels, min_count=3)
 
 
 def label_ic(

@@ -15,14 +15,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from backtest.config import StrategyConfig, override
+from backtest.config import HEADLINE_WINDOW_HALF_LIVES, StrategyConfig, override
 from backtest.errors import InputError
 from backtest.kernels.composite import LABEL_EMOJI, LABEL_NAMES
 from backtest.kernels.momentum import momentum_bucket
 
 TOP_HEADLINES = 3
-WINDOW_HALF_LIVES = 3
-"""Headlines count in the reading while their weight is at least 1/8 (three half-lives)."""
 
 
 @dataclass(frozen=True)
@@ -87,27 +85,18 @@ class Reading:
 
 def signal_readings(config: StrategyConfig, tickers: list[str], asof: str | None) -> list[Reading]:
     """Readings of ``tickers`` as of session ``asof`` (default: the data's last session)."""
-    from backtest.calendar import load_sessions
-    from backtest.data.panel import build_panel
-    from backtest.pipeline import load_inputs, select_tickers, session_grid_bounds
-    from backtest.scoring import load_lexicon, score_headlines
-    from backtest.signals import compute_signals, place_headlines
+    from backtest.market import prepare
+    from backtest.signals import compute_signals
 
     wanted = [t.strip().upper() for t in tickers if t.strip()]
     if not wanted:
         raise InputError("name at least one ticker", hint="for example: backtest signal AAPL")
     config = override(config, "data", tickers=wanted)
-    data = select_tickers(load_inputs(config), config)
-    grid_start, grid_end = session_grid_bounds(data)
-    sessions = load_sessions(config.data.calendar, grid_start, grid_end)
-    panel = build_panel(data.prices, sessions, adjust=config.data.adjust, source=data.prices_source)
-    row = asof_row(panel.dates, asof)
-    scores = score_headlines(
-        data.headlines["headline"], load_lexicon(config.signal.lexicon or None)
-    )
-    placed = place_headlines(data.headlines, scores, panel, config)
-    signals = compute_signals(panel, placed, config.signal, config.execution)
-    return [_reading(ticker, panel, placed.frame, signals, row, config) for ticker in wanted]
+    market = prepare(config)
+    row = asof_row(market.dates, asof)
+    placed = market.placed(config)
+    signals = compute_signals(market.panel, placed, config.signal, config.execution)
+    return [_reading(ticker, market.panel, placed.frame, signals, row, config) for ticker in wanted]
 
 
 def asof_row(dates: pd.DatetimeIndex, asof: str | None) -> int:
@@ -149,7 +138,7 @@ def _reading(
     last = valid[-1]
     change = quoted[last] / quoted[valid[-2]] - 1.0 if len(valid) > 1 else None
     half_life = config.signal.half_life
-    window = max(1, math.ceil(WINDOW_HALF_LIVES * half_life))
+    window = max(1, math.ceil(HEADLINE_WINDOW_HALF_LIVES * half_life))
     mine = placed.loc[
         (placed["ticker"] == ticker)
         & (placed["session_idx"] > row - window)

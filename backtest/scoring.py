@@ -540,3 +540,43 @@ def explain(text: str, lexicon: Lexicon | None = None) -> Explanation:
         score=float(score),
         label=str(label_scores([score])[0]),
     )
+
+
+# ---- learned lexicons' comment block ---------------------------------------------------------
+
+LEARNED_TITLE = "news-backtest learned lexicon"
+"""The first comment line of every learned lexicon: how a report tells one from a hand-written."""
+_TRAINING_LINE = re.compile(
+    r"^#\s*training window:\s*(\d{4}-\d{2}-\d{2})\s*\.\.\s*(\d{4}-\d{2}-\d{2})"
+)
+
+
+@dataclass(frozen=True)
+class TrainingWindow:
+    """The training window a learned lexicon's comment block records (ISO dates, inclusive)."""
+
+    start: str
+    end: str
+
+    def overlaps(self, first: str, last: str) -> bool:
+        """Whether [first, last] (ISO dates) shares a day with the training window."""
+        return first <= self.end and last >= self.start
+
+
+def read_training_window(text: str) -> TrainingWindow | None:
+    """The training window of a lexicon CSV's text, or None when it is not a learned lexicon
+    (its leading comment block does not open with ``LEARNED_TITLE``)."""
+    comments = []
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        if not line.lstrip().startswith("#"):
+            break
+        comments.append(line.strip())
+    if not comments or not comments[0].lstrip("# ").startswith(LEARNED_TITLE):
+        return None
+    for line in comments:
+        match = _TRAINING_LINE.match(line)
+        if match:
+            return TrainingWindow(start=match.group(1), end=match.group(2))
+    return None

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from backtest.calendar import known_at_ns, tradeable_session
-from backtest.config import ExecutionConfig, SignalConfig, StrategyConfig
+from backtest.config import ExecutionConfig, SignalConfig
 from backtest.data.panel import PricePanel
 from backtest.kernels.composite import composite_score, label_codes
 from backtest.kernels.momentum import momentum_score
@@ -66,9 +66,16 @@ def place_headlines(
     headlines: pd.DataFrame,
     scores: np.ndarray,
     panel: PricePanel,
-    config: StrategyConfig,
+    *,
+    headlines_tz: str,
+    at: str,
+    latency_ns: int,
 ) -> PlacedHeadlines:
-    """Attach score, tradeable session and ticker column to every headline the panel can trade."""
+    """Attach score, tradeable session and ticker column to every headline the panel can trade.
+
+    ``headlines_tz`` reads date-only stamps (known after that day's close there); ``at`` and
+    ``latency_ns`` are the execution timing (calendar.tradeable_session).
+    """
     sessions = panel.sessions
     frame = headlines.assign(score=scores)
     ticker_pos = {t: i for i, t in enumerate(panel.tickers)}
@@ -76,12 +83,8 @@ def place_headlines(
     has_prices = ticker_idx.notna().to_numpy()
     frame = frame.loc[has_prices].assign(ticker_idx=ticker_idx[has_prices].astype(np.int64))
     published = frame["published_at"].to_numpy("datetime64[ns]").astype(np.int64)
-    known = known_at_ns(
-        published, frame["date_only"].to_numpy(bool), sessions, tz=config.data.headlines_tz
-    )
-    session_idx = tradeable_session(
-        known, sessions, at=config.execution.at, latency_ns=config.execution.latency_ns
-    )
+    known = known_at_ns(published, frame["date_only"].to_numpy(bool), sessions, tz=headlines_tz)
+    session_idx = tradeable_session(known, sessions, at=at, latency_ns=latency_ns)
     in_grid = session_idx < len(sessions)
     frame = frame.assign(session_idx=session_idx).loc[in_grid]
     return PlacedHeadlines(

@@ -26,7 +26,7 @@ from backtest.errors import BacktestError
 if TYPE_CHECKING:
     from distributed import Client
 
-    from backtest.sweep import Progress, SweepData
+    from backtest.sweeps import Progress, SweepData
 
 R = TypeVar("R")
 

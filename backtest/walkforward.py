@@ -1,12 +1,12 @@
 """Walk-forward: choose a parameter set on each in-sample window, trade it on the next one.
 
-1. Sweep the grid once over the whole backtest period (``backtest.sweep``): every set's daily
+1. Sweep the grid once over the whole backtest period (``backtest.sweeps``): every set's daily
    returns, each from its own initial cash.
 2. Windows over the period's sessions: in-sample rows [i, i + train), out-of-sample rows
    [i + train, i + train + test), for i = 0, test, 2·test, ... The last out-of-sample window
    may be shorter (it is clipped to the period's end); no in-sample window is ever clipped.
 3. On each in-sample window, the chosen set is the argmax of the objective (``sharpe``,
-   ``total_return`` or ``mean``; ``backtest.report.overfitting.objective_values``) computed
+   ``total_return`` or ``mean``; ``backtest.analytics.overfitting.objective_values``) computed
    from the sweep's returns on the in-sample rows ONLY (ties: the first set in grid order).
    The returns of a row depend only on prices up to that row's close and on positions decided
    point-in-time, so the choice for a window uses nothing at or after its first OOS session.
@@ -52,17 +52,25 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from backtest.config import StrategyConfig
+from backtest.analytics.overfitting import OBJECTIVES, objective_values
+from backtest.analytics.stats import PERIODS_PER_YEAR
+from backtest.config import (
+    LEXICON_MIN_COUNT,
+    LEXICON_TOP_K,
+    REPORTS_DIR,
+    WALKFORWARD_TEST_SESSIONS,
+    WALKFORWARD_TRAIN_SESSIONS,
+    StrategyConfig,
+)
 from backtest.errors import BacktestError, InputError
-from backtest.report.overfitting import OBJECTIVES, objective_values
-from backtest.report.run_folder import RunFolderWriter
-from backtest.report.stats import PERIODS_PER_YEAR
+from backtest.market import PlacementKey, placement_key
 
 if TYPE_CHECKING:
     from backtest.engine import Simulation
-    from backtest.pipeline import LoadedData
+    from backtest.market import Market
+    from backtest.outputs import RunOutputs
     from backtest.signals import SignalPanel
-    from backtest.sweep import ChunkExecutor, Progress, SweepData, SweepResult
+    from backtest.sweeps import ChunkExecutor, Progress, SweepData, SweepResult
 
 FIXED_KEYS = ("execution.fees", "execution.slippage", "execution.initial_cash")
 """Grid keys a walk-forward refuses (module docstring, last paragraph)."""
@@ -77,8 +85,8 @@ LEXICONS_FOLDER = "lexicons"
 class LexiconRelearning:
     """``--relearn-lexicon``: ``learn_lexicon``'s screening settings for every in-sample window."""
 
-    min_count: int = 30
-    top_k: int = 100
+    min_count: int = LEXICON_MIN_COUNT
+    top_k: int = LEXICON_TOP_K
 
 
 @dataclass(frozen=True)
@@ -270,37 +278,48 @@ def walk_forward(
     config: StrategyConfig,
     grid: dict[str, list[Any]],
     *,
-    train_sessions: int = 504,
-    test_sessions: int = 126,
+    train_sessions: int = WALKFORWARD_TRAIN_SESSIONS,
+    test_sessions: int = WALKFORWARD_TEST_SESSIONS,
     objective: str = "sharpe",
     executor: ChunkExecutor | None = None,
     chunk_size: int | None = None,
     progress: Progress | None = None,
     relearn: LexiconRelearning | None = None,
+    market: Market | None = None,
 ) -> WalkForwardResult:
     """Sweep ``grid`` once, choose per in-sample window, trade out-of-sample (module docstring;
-    with ``relearn``, steps 6-7: a lexicon learned per in-sample window)."""
-    from backtest.sweep import prepare_sweep, run_sweep
+    with ``relearn``, steps 6-7: a lexicon learned per in-sample window). The inputs are
+    loaded once (``market``, or ``backtest.prepare(config)``) and serve every step."""
+    from backtest.market import prepare
+    from backtest.sweeps import expand_grid, prepare_sweep, run_sweep, sweep_rows
 
     check_window_sizes(train_sessions, test_sessions)
     check_objective(objective)
     check_grid(grid)
     if relearn is not None:
         check_relearning(config, grid)
-    data = prepare_sweep(config, grid)
-    check_period_fits(data.dates, train_sessions, test_sessions)
-    windows = plan_windows(len(data.dates), train_sessions, test_sessions)
+    market = market if market is not None else prepare(config)
     if relearn is None:
+        data = prepare_sweep(config, grid, market)
+        check_period_fits(data.dates, train_sessions, test_sessions)
+        windows = plan_windows(len(data.dates), train_sessions, test_sessions)
         swept = run_sweep(data, chunk_size=chunk_size, executor=executor, progress=progress)
         chosen, is_values = choose_sets(swept.returns, windows, objective)
         return trade_out_of_sample(
             data, swept, windows, chosen, is_values, objective, train_sessions, test_sessions
         )
+    # The period needs only the placements' sessions: nothing is scored before the windows'
+    # lexicons exist.
+    dates = market.dates[sweep_rows(market, config, expand_grid(config, grid).configs)]
+    check_period_fits(dates, train_sessions, test_sessions)
+    windows = plan_windows(len(dates), train_sessions, test_sessions)
     folder = Path(tempfile.mkdtemp(prefix="backtest-walkforward-lexicons-"))
     try:
-        lexicons = learn_window_lexicons(config, data.dates, windows, relearn, folder)
-        relearned = prepare_sweep(config, {LEXICON_KEY: [str(x.path) for x in lexicons], **grid})
-        if not relearned.dates.equals(data.dates):
+        lexicons = learn_window_lexicons(config, dates, windows, relearn, folder, market)
+        relearned = prepare_sweep(
+            config, {LEXICON_KEY: [str(x.path) for x in lexicons], **grid}, market
+        )
+        if not relearned.dates.equals(dates):
             raise BacktestError("internal error: the relearned sweep's period moved")
         swept = run_sweep(relearned, chunk_size=chunk_size, executor=executor, progress=progress)
         candidates = lexicon_candidates(relearned, lexicons)
@@ -330,17 +349,16 @@ def learn_window_lexicons(
     windows: list[Window],
     relearn: LexiconRelearning,
     folder: Path,
-    data: LoadedData | None = None,
+    market: Market | None = None,
 ) -> tuple[WindowLexicon, ...]:
     """``learn_lexicon`` on each in-sample window alone, written to ``folder`` (step 6).
 
-    The inputs are loaded once (``data``, or from ``config``); each window cuts them itself.
+    The inputs are loaded once (``market``, or from ``config``); each window cuts them itself.
     """
     from backtest.lexicon_learn import learn_lexicon
-    from backtest.pipeline import load_inputs, select_tickers
+    from backtest.market import prepare
 
-    if data is None:
-        data = select_tickers(load_inputs(config), config)
+    market = market if market is not None else prepare(config)
     out = []
     for k, w in enumerate(windows, start=1):
         first, last = dates[w.is_start].date(), dates[w.is_stop - 1].date()
@@ -351,7 +369,7 @@ def learn_window_lexicons(
                 last,
                 min_count=relearn.min_count,
                 top_k=relearn.top_k,
-                data=data,
+                market=market,
             )
         except InputError as exc:
             raise InputError(
@@ -396,8 +414,8 @@ def trade_out_of_sample(
     lexicons: tuple[WindowLexicon, ...] = (),
 ) -> WalkForwardResult:
     """Stitch the chosen sets' out-of-sample positions and simulate them once (steps 4-5)."""
+    from backtest.analytics.stats import compute_stats
     from backtest.engine import simulate
-    from backtest.report.stats import compute_stats
     from backtest.signals import SignalPanel
 
     panel = data.panel
@@ -492,8 +510,8 @@ def windows_table(
     initial_cash: float,
 ) -> pd.DataFrame:
     """walkforward.csv: one row per window (dates inclusive, ISO), chosen set and its figures."""
-    from backtest.report.stats import sharpe_ratio
-    from backtest.sweep import equity_returns
+    from backtest.analytics.stats import sharpe_ratio
+    from backtest.sweeps import equity_returns
 
     dates = data.dates
     equity = simulation.equity.to_numpy(np.float64)
@@ -530,13 +548,34 @@ def write_walkforward_folder(
     result: WalkForwardResult,
     *,
     out_dir: Path | None = None,
-    reports_dir: Path = Path("reports"),
+    reports_dir: Path = REPORTS_DIR,
     force: bool = False,
     command: str = "",
     started: float | None = None,
 ) -> tuple[Path, dict[str, Any]]:
-    """Write the out-of-sample run folder (RUNFOLDER.md) plus walkforward.csv; returns the
-    folder and its stats.json content.
+    """Write the out-of-sample run folder (``walkforward_outputs``) atomically; returns the
+    folder and its stats.json content. Writing is the report layer's (report/run_folder.py)."""
+    from backtest.report.run_folder import RunFolderWriter
+
+    writer = RunFolderWriter.prepare(
+        walkforward_folder_name(result.data.config.name),
+        out_dir=out_dir,
+        reports_dir=reports_dir,
+        force=force,
+    )
+    outputs = walkforward_outputs(result, command=command, started=started)
+    return writer.commit(outputs), outputs.stats
+
+
+def walkforward_folder_name(name: str) -> str:
+    """The run folder's name part for a walk-forward of strategy ``name``."""
+    return f"{name}-walkforward"
+
+
+def walkforward_outputs(
+    result: WalkForwardResult, *, command: str = "", started: float | None = None
+) -> RunOutputs:
+    """The out-of-sample run folder's tables (RUNFOLDER.md) plus walkforward.csv.
 
     Every file describes the stitched out-of-sample span: signals.csv and headlines.csv show,
     per window, the chosen set's signals and the headlines as that set scored and placed them;
@@ -544,43 +583,20 @@ def write_walkforward_folder(
     base strategy (loadable as is) with the grid and windows as comments; stats.json has an
     extra ``walkforward`` block.
     """
-    writer = prepare_walkforward_folder(
-        result.data.config.name, out_dir=out_dir, reports_dir=reports_dir, force=force
-    )
-    return commit_walkforward_folder(writer, result, command=command, started=started)
-
-
-def prepare_walkforward_folder(
-    name: str, *, out_dir: Path | None, reports_dir: Path, force: bool
-) -> RunFolderWriter:
-    """Refuse an unusable --out before any work (as ``backtest run`` does)."""
-    return RunFolderWriter.prepare(
-        f"{name}-walkforward", out_dir=out_dir, reports_dir=reports_dir, force=force
-    )
-
-
-def commit_walkforward_folder(
-    writer: RunFolderWriter,
-    result: WalkForwardResult,
-    *,
-    command: str = "",
-    started: float | None = None,
-) -> tuple[Path, dict[str, Any]]:
-    """Build the run folder's tables from ``result`` and write them atomically."""
     import dataclasses
     import time
 
-    from backtest.pipeline import load_inputs, select_tickers
-    from backtest.report.outputs import build_outputs, trades_with_headlines
+    from backtest.market import prepare
+    from backtest.outputs import build_outputs, trades_with_headlines
 
     began = time.perf_counter()
     config = result.data.config
-    loaded = select_tickers(load_inputs(config), config)
-    placements = _full_placements(result, loaded)
+    market = result.data.market if result.data.market is not None else prepare(config)
+    placements = _full_placements(result, market)
     stitched = _stitched_headlines(result, placements)
     outputs = build_outputs(
         config=config,
-        data=loaded,
+        data=market.data,
         panel=result.data.panel,
         placed=stitched,
         signals=_signals_on_grid(result),
@@ -601,7 +617,7 @@ def commit_walkforward_folder(
             parts.append(
                 trades_with_headlines(
                     mine,
-                    placements[_placement_key(set_config)],
+                    placements[placement_key(set_config)],
                     result.data.panel,
                     set_config.signal.half_life,
                 )
@@ -616,14 +632,13 @@ def commit_walkforward_folder(
     extra_files[WINDOWS_FILE] = result.table
     for lexicon in result.lexicons:
         extra_files[lexicon.name] = lexicon.content
-    outputs = dataclasses.replace(
+    return dataclasses.replace(
         outputs,
         trades=trades,
         stats=stats,
         config_toml=_config_toml(result),
         extra_files=extra_files,
     )
-    return writer.commit(outputs), stats
 
 
 def walkforward_block(result: WalkForwardResult) -> dict[str, Any]:
@@ -633,7 +648,7 @@ def walkforward_block(result: WalkForwardResult) -> dict[str, Any]:
     ``n_sets`` counts the sets each window chose from; ``sets_simulated`` all sets run (x the
     number of windows when the lexicon is relearned).
     """
-    from backtest.report.outputs import json_safe
+    from backtest.outputs import json_safe
 
     relearn = None
     if result.relearn is not None:
@@ -667,29 +682,10 @@ def walkforward_block(result: WalkForwardResult) -> dict[str, Any]:
     )
 
 
-def _placement_key(config: StrategyConfig) -> tuple[str, str, int]:
-    s, e = config.signal, config.execution
-    return (s.lexicon, e.at, e.latency_ns)
-
-
-def _full_placements(result: WalkForwardResult, loaded: Any) -> dict[tuple[str, str, int], Any]:
+def _full_placements(result: WalkForwardResult, market: Market) -> dict[PlacementKey, Any]:
     """Scored, placed headlines with their texts, per placement the chosen sets use."""
-    from backtest.scoring import load_lexicon, score_headlines
-    from backtest.signals import place_headlines
-
-    texts = loaded.headlines["headline"]
-    scores: dict[str, np.ndarray] = {}
-    out: dict[tuple[str, str, int], Any] = {}
-    for k in range(len(result.windows)):
-        set_config = result.config_of(k)
-        key = _placement_key(set_config)
-        if key in out:
-            continue
-        lexicon = set_config.signal.lexicon
-        if lexicon not in scores:
-            scores[lexicon] = score_headlines(texts, load_lexicon(lexicon or None))
-        out[key] = place_headlines(loaded.headlines, scores[lexicon], result.data.panel, set_config)
-    return out
+    keys = {placement_key(result.config_of(k)) for k in range(len(result.windows))}
+    return {key: market.placement(*key) for key in keys}
 
 
 def _stitched_headlines(result: WalkForwardResult, placements: dict[Any, Any]) -> Any:
@@ -699,12 +695,12 @@ def _stitched_headlines(result: WalkForwardResult, placements: dict[Any, Any]) -
     start = result.data.rows.start
     frames = []
     for k, w in enumerate(result.windows):
-        placed = placements[_placement_key(result.config_of(k))]
+        placed = placements[placement_key(result.config_of(k))]
         sessions = placed.frame["session_idx"]
         frames.append(
             placed.frame.loc[sessions.between(start + w.oos_start, start + w.oos_stop - 1)]
         )
-    first = placements[_placement_key(result.config_of(0))]
+    first = placements[placement_key(result.config_of(0))]
     return PlacedHeadlines(
         frame=pd.concat(frames, ignore_index=True),
         dropped_no_prices=first.dropped_no_prices,

@@ -75,7 +75,7 @@ import numpy as np
 from backtest.config import load_config
 from backtest.engine import tradeable_price, valuation_price
 from backtest.signals import period_positions
-from backtest.sweep import parse_grid, prepare_sweep, set_labels
+from backtest.sweeps import parse_grid, prepare_sweep, set_labels
 
 folder, overrides, items = sys.argv[1], json.loads(sys.argv[2]), json.loads(sys.argv[3])
 data = prepare_sweep(load_config(None, overrides), parse_grid(items))

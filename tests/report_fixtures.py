@@ -2,7 +2,7 @@
 
 The folder has every file the pipeline writes, with text that tries to break the page: a
 script/img injection headline, literal ``&amp;`` entities and a lone carriage return.
-stats.json's figures come from backtest.report.stats.compute_stats on the synthetic equity, as in
+stats.json's figures come from backtest.analytics.stats.compute_stats on the synthetic equity, as in
 a real run; the report only reads them.
 """
 
@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from backtest.report.stats import compute_stats
+from backtest.analytics.stats import compute_stats
 
 HOSTILE_HEADLINE = "<script>alert(1)</script><img src=x onerror=alert(2)>"
 ENTITY_HEADLINE = "AT&amp;T and Verizon &amp; friends rally on 5G hopes"

@@ -18,8 +18,8 @@ import pytest
 from cli_helpers import backtest_command
 
 from backtest.config import load_config
-from backtest.pipeline import run_backtest
 from backtest.report import html, run_folder
+from backtest.runner import run as run_strategy
 
 SLICE_PERIOD = ("2014-10-01", "2014-12-31")
 
@@ -61,7 +61,7 @@ def test_exception_while_rendering_leaves_no_out_folder(
     monkeypatch.setattr(html, "render_report", broken_render)
     out = tmp_path / "run"
     with pytest.raises(Boom):
-        run_backtest(slice_config(slice_files), out_dir=out)
+        run_strategy(slice_config(slice_files)).save(out)
     assert not out.exists()
     assert leftovers(tmp_path) == []
 
@@ -81,7 +81,7 @@ def test_exception_in_the_third_csv_leaves_no_timestamped_folder(
     monkeypatch.setattr(run_folder, "write_csv", failing_write_csv)
     reports = tmp_path / "reports"
     with pytest.raises(Boom):
-        run_backtest(slice_config(slice_files), reports_dir=reports)
+        run_strategy(slice_config(slice_files)).save(reports_dir=reports)
     assert len(written) == 2
     assert not reports.exists() or list(reports.iterdir()) == []
 
@@ -94,7 +94,7 @@ def test_failed_forced_run_keeps_the_old_out_folder(
     (out / "keep.txt").write_text("the last good run")
     monkeypatch.setattr(html, "render_report", lambda run_dir: (_ for _ in ()).throw(Boom()))
     with pytest.raises(Boom):
-        run_backtest(slice_config(slice_files), out_dir=out, force=True)
+        run_strategy(slice_config(slice_files)).save(out, force=True)
     assert (out / "keep.txt").read_text() == "the last good run"
     assert [p.name for p in out.iterdir()] == ["keep.txt"]
     assert leftovers(tmp_path) == []
@@ -106,8 +106,8 @@ def test_runs_in_the_same_second_get_numbered_folders(
     monkeypatch.setattr(run_folder.time, "strftime", lambda fmt, *a: "20260102-030405")
     config = slice_config(slice_files)
     reports = tmp_path / "reports"
-    first = run_backtest(config, reports_dir=reports).run_dir
-    second = run_backtest(config, reports_dir=reports).run_dir
+    first = run_strategy(config).save(reports_dir=reports)
+    second = run_strategy(config).save(reports_dir=reports)
     assert first.name == f"20260102-030405-{config.name}"
     assert second.name == f"20260102-030405-{config.name}-2"
     assert (first / "stats.json").exists() and (second / "stats.json").exists()

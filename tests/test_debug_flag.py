@@ -16,16 +16,16 @@ DETAILS = "(run with --debug for details)"
 
 
 def run_with_broken_pipeline(*args: str, message: str, cwd: Path) -> subprocess.CompletedProcess:
-    """The real ``backtest.cli.main`` with ``run_backtest`` replaced by one that raises a bug."""
+    """The real ``backtest.cli.main`` with ``backtest.runner.run`` replaced by one that raises."""
     code = textwrap.dedent(
         f"""
         import sys
-        import backtest.pipeline
+        import backtest.runner
 
-        def run_backtest(*args, **kwargs):
+        def run(*args, **kwargs):
             raise ZeroDivisionError({message!r})
 
-        backtest.pipeline.run_backtest = run_backtest
+        backtest.runner.run = run
         sys.argv = ["backtest", *{list(args)!r}]
         from backtest.cli import main
         main()
@@ -83,7 +83,5 @@ def test_internal_error_with_debug_shows_where_it_happened(tmp_path: Path) -> No
     )
     assert result.returncode == 1, result.stderr
     assert "Traceback (most recent call last)" in result.stderr
-    assert "in run_backtest" in result.stderr and "ZeroDivisionError: sleeve weights" in (
-        result.stderr
-    )
+    assert "in run" in result.stderr and "ZeroDivisionError: sleeve weights" in (result.stderr)
     assert DETAILS not in result.stderr

@@ -35,7 +35,7 @@ from backtest.lexicon_learn import (
     tokenize_texts,
     topic_tone,
 )
-from backtest.pipeline import run_backtest
+from backtest.runner import run as run_strategy
 from backtest.scoring import explain, load_lexicon
 
 TICKERS = ("AAA", "BBB", "CCC", "DDD")
@@ -277,33 +277,29 @@ def test_cli_learns_a_lexicon_that_run_can_use(world: World, tmp_path: Path) -> 
     assert ic.returncode == 0, ic.stderr
     assert str(out) in ic.stdout
     config = _config(world, f'signal.lexicon="{out}"', 'data.start="2021-05-03"')
-    result = run_backtest(config, out_dir=tmp_path / "run")
-    assert (result.run_dir / "stats.json").is_file()
+    run_dir = run_strategy(config).save(tmp_path / "run")
+    assert (run_dir / "stats.json").is_file()
 
 
 def test_run_with_a_learned_lexicon_keeps_a_copy_and_warns_when_in_sample(
     world: World, tmp_path: Path
 ) -> None:
     learned = _learn(world).to_csv(tmp_path / "learned.csv")
-    after = run_backtest(
-        _config(world, f'signal.lexicon="{learned}"', 'data.start="2021-05-03"'),
-        out_dir=tmp_path / "after",
-    )
-    copy = after.run_dir / "lexicon.csv"
+    after = run_strategy(
+        _config(world, f'signal.lexicon="{learned}"', 'data.start="2021-05-03"')
+    ).save(tmp_path / "after")
+    copy = after / "lexicon.csv"
     assert copy.read_bytes() == learned.read_bytes()
-    entry = json.loads((after.run_dir / "stats.json").read_text(encoding="utf-8"))["data"][
-        "lexicon"
-    ]
+    entry = json.loads((after / "stats.json").read_text(encoding="utf-8"))["data"]["lexicon"]
     assert entry["sha256"] == hashlib.sha256(learned.read_bytes()).hexdigest()
     assert (entry["learned"], entry["start"], entry["end"]) == (True, FIRST_DAY, TRAIN_END)
-    html = (after.run_dir / "report.html").read_text(encoding="utf-8")
+    html = (after / "report.html").read_text(encoding="utf-8")
     assert '<section id="learned-lexicon">' in html and "quuxrise" in html
     assert "lexicon-in-sample-warning" not in html
-    overlapping = run_backtest(
-        _config(world, f'signal.lexicon="{learned}"', 'data.start="2021-04-01"'),
-        out_dir=tmp_path / "overlapping",
-    )
-    html = (overlapping.run_dir / "report.html").read_text(encoding="utf-8")
+    overlapping = run_strategy(
+        _config(world, f'signal.lexicon="{learned}"', 'data.start="2021-04-01"')
+    ).save(tmp_path / "overlapping")
+    html = (overlapping / "report.html").read_text(encoding="utf-8")
     assert 'id="lexicon-in-sample-warning"' in html
     assert f"overlaps this run's period on 2021-04-01 to {TRAIN_END}" in html
 

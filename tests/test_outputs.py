@@ -10,7 +10,7 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from backtest.report.outputs import HEADLINE_SEPARATOR, TRADE_HEADLINES, trades_with_headlines
+from backtest.outputs import HEADLINE_SEPARATOR, TRADE_HEADLINES, trades_with_headlines
 
 
 def reference(trades: pd.DataFrame, frame: pd.DataFrame, dates: pd.DatetimeIndex, tickers, hl):

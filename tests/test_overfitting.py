@@ -13,8 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from backtest.errors import InputError
-from backtest.report.overfitting import (
+from backtest.analytics.overfitting import (
     deflated_sharpe_ratio,
     expected_max_sharpe,
     objective_values,
@@ -23,6 +22,7 @@ from backtest.report.overfitting import (
     probability_of_backtest_overfitting,
     split_bounds,
 )
+from backtest.errors import InputError
 
 GAMMA = 0.5772156649015329
 PHI = NormalDist()

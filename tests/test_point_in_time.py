@@ -19,7 +19,7 @@ import pytest
 from cli_helpers import EMBEDDED
 
 from backtest.config import load_config
-from backtest.pipeline import run_backtest
+from backtest.runner import run as run_strategy
 from backtest.scoring import score_headlines
 
 TICKERS = ("AAPL", "BA", "CVX", "JNJ", "KO", "MSFT", "PG", "WMT")
@@ -94,8 +94,9 @@ def sharpe_of_run(
             *overrides,
         ],
     )
-    result = run_backtest(config, out_dir=out)
-    return float(result.stats["stats"]["strategy"]["sharpe"])
+    result = run_strategy(config)
+    result.save(out)
+    return float(result.summary["stats"]["strategy"]["sharpe"])
 
 
 @pytest.mark.parametrize(

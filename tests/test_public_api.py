@@ -10,14 +10,20 @@ import backtest
 PUBLIC = [
     "BacktestError",
     "InputError",
+    "Market",
+    "RunResult",
     "StrategyConfig",
     "__version__",
     "explain",
     "label_scores",
+    "learn_lexicon",
     "load_config",
     "load_lexicon",
-    "run_backtest",
+    "prepare",
+    "run",
     "score_headlines",
+    "sweep",
+    "walk_forward",
 ]
 
 

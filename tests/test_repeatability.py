@@ -1,7 +1,7 @@
 """Same inputs, same numbers: two runs give byte-identical CSVs and a stats.json that differs only
 in the named volatile fields; every CSV the product writes reads back to the frame it wrote.
 
-Volatile stats.json fields: ``backtest.report.outputs.VOLATILE_STATS_FIELDS`` (when the run
+Volatile stats.json fields: ``backtest.outputs.VOLATILE_STATS_FIELDS`` (when the run
 started, how long its stages took) and ``command``, which records how this run was invoked: it
 differs exactly where the invocation differs (here only the ``--out`` folder), so the test pins
 that it is the same command line apart from that argument.
@@ -21,10 +21,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from backtest.config import load_config
-from backtest.pipeline import run_backtest
+from backtest.outputs import VOLATILE_STATS_FIELDS
 from backtest.report import run_folder
 from backtest.report.html import TEXT_COLUMNS, read_run_folder
-from backtest.report.outputs import VOLATILE_STATS_FIELDS
+from backtest.runner import run as run_strategy
 
 RUN_CSVS = ("equity.csv", "trades.csv", "signals.csv", "headlines.csv", "returns.csv")
 PERIOD = ("2014-09-01", "2015-06-30")
@@ -148,8 +148,8 @@ def hostile_run(
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(run_folder, "write_csv", recording_write_csv)
-        result = run_backtest(config, out_dir=folder / "run")
-    return result.run_dir, written
+        run_dir = run_strategy(config).save(folder / "run")
+    return run_dir, written
 
 
 def test_every_csv_reads_back_to_the_frame_written(

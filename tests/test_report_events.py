@@ -10,15 +10,15 @@ import pandas as pd
 import pytest
 from report_fixtures import build_run_folder
 
-from backtest.report.events import (
+from backtest.analytics.events import (
     cross_sectional_ic,
     equal_weight_returns,
     event_study,
     news_events,
     spearman_by_row,
 )
+from backtest.analytics.stats import Z_95
 from backtest.report.html import render_report
-from backtest.report.stats import Z_95
 
 
 def _long(dates: list[str], tickers: list[str], values: list[list[float]]) -> pd.DataFrame:

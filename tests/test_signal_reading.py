@@ -11,8 +11,8 @@ import pytest
 from cli_helpers import EMBEDDED, run_cli
 
 from backtest.config import load_config
-from backtest.pipeline import run_backtest
 from backtest.reading import signal_readings
+from backtest.runner import run as run_strategy
 
 
 def test_reading_quotes_the_asof_close_and_its_change_from_the_embedded_prices() -> None:
@@ -55,8 +55,8 @@ def test_reading_is_the_signal_row_that_run_trades(
             'data.end="2015-06-30"',
         ],
     )
-    run = run_backtest(config, out_dir=tmp_path / "run")
-    signals = pd.read_csv(run.run_dir / "signals.csv")
+    run_dir = run_strategy(config).save(tmp_path / "run")
+    signals = pd.read_csv(run_dir / "signals.csv")
     for date in ("2014-10-15", "2015-03-02", "2015-06-30"):
         readings = signal_readings(config, ["AAPL", "KO"], date)
         for reading in readings:

@@ -8,10 +8,8 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
-from backtest.report.stats import (
+from backtest.analytics.stats import (
     STAT_DEFINITIONS,
     annual_return,
     compute_stats,
@@ -19,7 +17,6 @@ from backtest.report.stats import (
     drawdown_series,
     exposure,
     hit_rate,
-    information_coefficient,
     max_drawdown,
     monthly_returns,
     profit_factor,
@@ -208,52 +205,6 @@ def test_car_skips_events_whose_window_leaves_the_sample():
 def test_car_without_events_is_nan_with_zero_count():
     path = cumulative_abnormal_return(np.zeros((20, 2)), np.zeros(20), [])
     assert path.n_events == 0 and np.isnan(path.mean).all()
-
-
-def test_information_coefficient_by_hand():
-    dates = pd.DatetimeIndex(
-        ["2015-01-05", "2015-01-06", "2015-02-02", "2015-02-03", "2015-03-02", "2015-03-03"]
-    )
-    composite = np.array([[1, 2], [3, 4]] * 3, dtype=float)
-    next_returns = np.array(
-        [
-            [0.01, 0.02],
-            [0.03, 0.04],  # January: ranks 1,2,3,4 -> IC 1
-            [0.01, 0.03],
-            [0.02, 0.04],  # February: ranks 1,3,2,4 -> 1 - 6*2/60 = 0.8
-            [0.02, 0.01],
-            [0.04, 0.03],  # March: ranks 2,1,4,3 -> 1 - 6*4/60 = 0.6
-        ]
-    )
-    ic = information_coefficient(composite, next_returns, dates)
-    assert list(ic.monthly.index) == ["2015-01", "2015-02", "2015-03"]
-    np.testing.assert_allclose(ic.monthly.to_numpy(), [1.0, 0.8, 0.6], atol=1e-12)
-    assert ic.mean == pytest.approx(0.8)
-    assert ic.t_stat == pytest.approx(0.8 / (0.2 / math.sqrt(3)))
-
-
-@settings(max_examples=50, deadline=None)
-@given(seed=st.integers(0, 2**32 - 1), n_sessions=st.integers(3, 40))
-def test_monthly_ic_matches_scipy_spearman_with_ties_and_gaps(seed, n_sessions):
-    from scipy.stats import spearmanr
-
-    rng = np.random.default_rng(seed)
-    dates = pd.bdate_range("2015-01-26", periods=n_sessions)
-    composite = rng.integers(0, 4, size=(n_sessions, 3)).astype(float)  # many ties
-    nxt = rng.normal(size=(n_sessions, 3))
-    nxt[rng.random(nxt.shape) < 0.2] = np.nan
-    ic = information_coefficient(composite, nxt, dates)
-    for month, value in ic.monthly.items():
-        rows = dates.strftime("%Y-%m") == month
-        x, y = composite[rows].ravel(), nxt[rows].ravel()
-        ok = np.isfinite(y)
-        assert value == pytest.approx(spearmanr(x[ok], y[ok]).statistic, abs=1e-12)
-
-
-def test_information_coefficient_skips_constant_months():
-    dates = pd.bdate_range("2015-01-05", periods=3)
-    ic = information_coefficient(np.full((3, 2), 50.0), np.ones((3, 2)), dates)
-    assert len(ic.monthly) == 0 and ic.mean is None and ic.t_stat is None
 
 
 def test_monthly_returns_chain_month_ends_from_the_first_value():

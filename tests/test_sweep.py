@@ -1,6 +1,6 @@
 """Sweeps: one set equals ``backtest run``, chunks never change numbers, grids fail clearly.
 
-The run-equality tests compare against ``run_backtest`` (the engine's own path), the figure
+The run-equality tests compare against ``backtest.run`` (the engine's own path), the figure
 tests against ``stats.compute_stats`` and the label tests against ``signals.compute_signals``,
 so every shortcut the sweep takes is pinned to the code it replaces.
 """
@@ -18,11 +18,11 @@ from cli_helpers import SLICE_END, SLICE_START, SLICE_TICKERS, run_cli
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from backtest.analytics.stats import compute_stats, sharpe_ratio
 from backtest.config import StrategyConfig, load_config
 from backtest.errors import InputError
-from backtest.pipeline import run_backtest
-from backtest.report.stats import compute_stats, sharpe_ratio
-from backtest.sweep import (
+from backtest.runner import run as run_strategy
+from backtest.sweeps import (
     FIGURE_COLUMNS,
     SweepData,
     chunk_bounds,
@@ -86,8 +86,9 @@ def test_one_set_sweep_equals_backtest_run(
     base_config: StrategyConfig, grid: list[str], tmp_path: Path
 ) -> None:
     result = run_sweep(prepare_sweep(base_config, parse_grid(grid)))
-    run = run_backtest(base_config.with_overrides(grid), out_dir=tmp_path / "run")
-    strategy, benchmark = run.stats["stats"]["strategy"], run.stats["stats"]["benchmark"]
+    run = run_strategy(base_config.with_overrides(grid))
+    run.save(tmp_path / "run")
+    strategy, benchmark = run.summary["stats"]["strategy"], run.summary["stats"]["benchmark"]
     row = result.table.iloc[0]
     assert len(result.table) == 1
     for name in RUN_FIGURES:

@@ -11,8 +11,8 @@ from cli_helpers import SLICE_END, SLICE_START, SLICE_TICKERS
 
 from backtest.config import load_config
 from backtest.errors import BacktestError
-from backtest.sweep import parse_grid, prepare_sweep, run_sweep
 from backtest.sweep_dask import dask_executor
+from backtest.sweeps import parse_grid, prepare_sweep, run_sweep
 
 
 def test_local_cluster_sweep_is_identical_to_serial(slice_files: tuple[Path, Path]) -> None:

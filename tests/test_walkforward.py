@@ -18,10 +18,10 @@ import pandas as pd
 import pytest
 from cli_helpers import run_cli
 
+from backtest.analytics.overfitting import objective_values
 from backtest.calendar import load_sessions
 from backtest.config import load_config
 from backtest.errors import InputError
-from backtest.report.overfitting import objective_values
 from backtest.scoring import load_lexicon, score_headlines
 from backtest.walkforward import (
     LexiconRelearning,

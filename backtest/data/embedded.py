@@ -1,13 +1,14 @@
 """Where the embedded StockNet data set lives (prices, headlines and their SOURCES.md).
 
-The data is not part of the installed package; it sits in the repository at
-``datasets/stocknet/``. The folder is looked up in this order, first hit wins:
+The data sits in the repository at ``datasets/stocknet/``, and the wheel carries a copy inside
+the package (``backtest/datasets/stocknet``, hatchling force-include). The folder is looked up
+in this order, first hit wins:
 
 1. the folder named by the environment variable ``NEWS_BACKTEST_DATA`` (an explicit choice, so
    it must exist and hold the files, otherwise it is an error);
-2. ``<repo>/datasets/stocknet`` next to the package (editable installs, CI, a source checkout);
-3. ``./datasets/stocknet`` under the current working directory (a non-editable ``pip install .``
-   run from the clone).
+2. ``backtest/datasets/stocknet`` inside the installed package (``pip install .`` or a wheel,
+   run from any folder);
+3. ``<repo>/datasets/stocknet`` next to the package (editable installs, CI, a source checkout).
 
 ``EMBEDDED_PRICES``, ``EMBEDDED_HEADLINES`` and ``EMBEDDED_SOURCES`` are resolved when first
 read, so importing this module never fails; reading them when no folder is found raises
@@ -51,9 +52,10 @@ def embedded_dir() -> Path:
                 hint=_HINT,
             )
         return folder
+    package = Path(__file__).resolve().parents[1]
     candidates = (
-        Path(__file__).resolve().parents[2] / "datasets" / "stocknet",
-        Path.cwd() / "datasets" / "stocknet",
+        package / "datasets" / "stocknet",
+        package.parent / "datasets" / "stocknet",
     )
     for folder in candidates:
         if _holds_data(folder):

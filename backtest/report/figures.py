@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from backtest.report import stats
-from backtest.report.events import EventStudy, InformationCoefficient
+from backtest.analytics import stats
+from backtest.analytics.events import EventStudy, InformationCoefficient
 
 ROLLING_SHARPE_SESSIONS = 63
 STRATEGY_COLOR = "#1f5fa8"

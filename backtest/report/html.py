@@ -28,12 +28,12 @@ import pandas as pd
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
+from backtest.analytics.events import cross_sectional_ic, event_study
+from backtest.analytics.stats import STAT_DEFINITIONS
 from backtest.errors import InputError
-from backtest.lexicon_learn import TrainingWindow, read_training_window
 from backtest.report import figures as fig
-from backtest.report.events import cross_sectional_ic, event_study
 from backtest.report.formatting import DASH, format_value, is_missing
-from backtest.report.stats import STAT_DEFINITIONS
+from backtest.scoring import TrainingWindow, read_training_window
 
 TEMPLATES = Path(__file__).parent / "templates"
 TOP_TRADES = 50

@@ -19,7 +19,7 @@ import pandas as pd
 from backtest.errors import BacktestError
 
 if TYPE_CHECKING:
-    from backtest.report.outputs import RunOutputs
+    from backtest.outputs import RunOutputs
 
 
 def write_csv(frame: pd.DataFrame, path: Path) -> None:

@@ -21,11 +21,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from backtest.report.outputs import json_safe, period_block
+from backtest.outputs import json_safe, period_block
 from backtest.report.run_folder import write_csv
 
 if TYPE_CHECKING:
-    from backtest.sweep import SweepData, SweepResult
+    from backtest.sweeps import SweepData, SweepResult
 
 TOP_SETS = 20
 HEATMAP_FIGURE = "sharpe"
@@ -56,7 +56,7 @@ def sweep_outputs(
     """
     import time
 
-    from backtest.sweep import overfitting_guards
+    from backtest.sweeps import overfitting_guards
 
     best = result.best(objective)
     table = result.table.reset_index()

@@ -8,12 +8,9 @@ from typing import Annotated
 
 import typer
 
-from backtest.commands.options import DebugOpt, HeadlinesOpt, PricesOpt, SetOpt, StrategyOpt
-
-lexicon_app = typer.Typer(
-    help="Learn a lexicon from news and returns (SESTM-style, point in time) and measure it.",
-    no_args_is_help=True,
-)
+from backtest.cli.app import lexicon_app
+from backtest.cli.options import DebugOpt, HeadlinesOpt, PricesOpt, SetOpt, StrategyOpt
+from backtest.config import LEXICON_MIN_COUNT, LEXICON_TOP_K
 
 _LabelOpt = Annotated[
     str,
@@ -39,8 +36,10 @@ def learn(
     set_: SetOpt = None,
     min_count: Annotated[
         int, typer.Option("--min-count", help="Keep terms seen with at least N labels.")
-    ] = 30,
-    top: Annotated[int, typer.Option("--top", help="Keep at most K terms on each side.")] = 100,
+    ] = LEXICON_MIN_COUNT,
+    top: Annotated[
+        int, typer.Option("--top", help="Keep at most K terms on each side.")
+    ] = LEXICON_TOP_K,
     phrases: Annotated[
         bool, typer.Option("--phrases/--no-phrases", help="Also learn 2-word phrases.")
     ] = True,
@@ -49,7 +48,7 @@ def learn(
     debug: DebugOpt = False,
 ) -> None:
     """Learn a lexicon from the training window's headlines and next-session returns."""
-    from backtest.commands.options import strategy_config
+    from backtest.cli.options import strategy_config
     from backtest.lexicon_learn import label_ic, learn_lexicon, rank_ic
     from backtest.scoring import load_lexicon, score_headlines
 
@@ -113,7 +112,7 @@ def ic(
     """Headline IC of lexicons in a window: Spearman of score vs next-session label return."""
     import numpy as np
 
-    from backtest.commands.options import strategy_config
+    from backtest.cli.options import strategy_config
     from backtest.lexicon_learn import label_headlines, label_ic, rank_ic
     from backtest.scoring import load_lexicon, score_headlines
 
@@ -136,8 +135,3 @@ def ic(
             f"{name:<40} {rank_ic(scores, labels):>+8.4f} "
             f"{label_ic(scores, labels, tickers, sessions):>+9.4f} {scored:>8.1%}"
         )
-
-
-def register(app: typer.Typer) -> None:
-    """Add ``backtest lexicon ...`` to the root app."""
-    app.add_typer(lexicon_app, name="lexicon")

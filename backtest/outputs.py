@@ -18,13 +18,15 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from backtest.config import HEADLINE_WINDOW_HALF_LIVES
+from backtest.data.files import file_sha256, frame_sha256
 from backtest.kernels.composite import LABEL_NAMES
 
 if TYPE_CHECKING:
     from backtest.config import StrategyConfig
     from backtest.data.panel import PricePanel
     from backtest.engine import Simulation
-    from backtest.pipeline import LoadedData
+    from backtest.market import LoadedData
     from backtest.signals import PlacedHeadlines, SignalPanel
 
 LEXICON_COPY = "lexicon.csv"
@@ -68,7 +70,7 @@ def build_outputs(
     timings: dict[str, float],
 ) -> RunOutputs:
     """Lay out one run's results as the documented run-folder tables and stats."""
-    from backtest.report.stats import compute_stats
+    from backtest.analytics.stats import compute_stats
     from backtest.scoring import label_scores
 
     dates = panel.dates[rows]
@@ -152,6 +154,11 @@ def build_outputs(
     )
 
 
+def stats_frame(figures: dict[str, dict[str, Any]]) -> pd.DataFrame:
+    """stats.json's "stats" block as a frame: one row a figure, columns strategy and benchmark."""
+    return pd.DataFrame(figures).reindex(columns=["strategy", "benchmark"])
+
+
 def period_block(dates: pd.DatetimeIndex, calendar: str) -> dict[str, Any]:
     """stats.json's (and sweep.json's) "period": first and last session, count, calendar."""
     return {
@@ -191,12 +198,12 @@ def trades_with_headlines(
     """trades.csv: the engine's trades plus the headlines that pushed the news flow their way.
 
     For a trade entered at session e, the candidates are the ticker's headlines tradeable in
-    sessions e - ceil(6 * half_life) .. e; each weighs score * 0.5 ** ((e - s) / half_life)
-    signed by the trade's side, and the strongest few that pushed in the trade's direction are
-    listed, most influential first (ties: earlier in the file first). Vectorised over all
-    (trade, headline) pairs, since large runs have 10^5 trades.
+    sessions e - ceil(HEADLINE_WINDOW_HALF_LIVES * half_life) .. e; each weighs
+    score * 0.5 ** ((e - s) / half_life) signed by the trade's side, and the strongest few that
+    pushed in the trade's direction are listed, most influential first (ties: earlier in the
+    file first). Vectorised over all (trade, headline) pairs, since large runs have 10^5 trades.
     """
-    window = max(1, math.ceil(6 * half_life))
+    window = max(1, math.ceil(HEADLINE_WINDOW_HALF_LIVES * half_life))
     frame = placed.frame.sort_values(["ticker_idx", "session_idx"], kind="stable")
     session = frame["session_idx"].to_numpy(np.int64)
     score = frame["score"].to_numpy(np.float64)
@@ -264,21 +271,6 @@ def per_ticker_stats(
     return out
 
 
-def file_sha256(path: Path) -> str:
-    """Hex sha256 of a file, read in chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def frame_sha256(frame: pd.DataFrame) -> str:
-    """Hex sha256 of a frame's content (for inputs that are not a single file)."""
-    hashed = pd.util.hash_pandas_object(frame, index=False).to_numpy()
-    return hashlib.sha256(hashed.tobytes()).hexdigest()
-
-
 def data_fingerprints(data: LoadedData, headlines_in_period: int) -> dict[str, Any]:
     """Paths, sha256, row counts and date ranges of the inputs, to make the run reproducible."""
     prices, headlines = data.prices, data.headlines
@@ -293,7 +285,9 @@ def data_fingerprints(data: LoadedData, headlines_in_period: int) -> dict[str, A
         },
         "headlines": {
             "path": data.headlines_source,
-            "sha256": file_sha256(data.headlines_file) if data.headlines_file else "",
+            "sha256": (
+                file_sha256(data.headlines_file) if data.headlines_file else frame_sha256(headlines)
+            ),
             "rows": int(len(headlines)),
             "rows_in_period": int(headlines_in_period),
             "start": _iso_or_none(headlines["published_at"].min()),
@@ -311,8 +305,7 @@ def lexicon_copy(lexicon: str) -> tuple[dict[str, Any], bytes] | None:
     """
     if not lexicon:
         return None
-    from backtest.lexicon_learn import read_training_window
-    from backtest.scoring import load_lexicon
+    from backtest.scoring import load_lexicon, read_training_window
 
     path = Path(lexicon)
     content = path.read_bytes()

@@ -11,7 +11,7 @@ A sweep costs parameter sets x sessions x tickers, never re-loading or re-scorin
    invalid only in combination (``bull_above <= bear_below``) is SKIPPED and counted in
    ``skipped``; a value that no combination accepts (``half_life=-1``) is an ``InputError``
    naming the key, the value and the reason, and so is a grid with no valid combination.
-3. ``prepare_sweep``: load and align the data once (pipeline.py's steps), score the headlines
+3. ``prepare_sweep``: load and align the data once (``backtest.prepare``), score the headlines
    once per ``signal.lexicon``, place them once per (``execution.at``, ``execution.latency``)
    and fix ONE period shared by every set (``data.start``/``data.end``, else the span of the
    news over all placement variants, as ``backtest run`` does for one variant), so that all
@@ -24,7 +24,7 @@ A sweep costs parameter sets x sessions x tickers, never re-loading or re-scorin
    ``from_signals`` argument set) on a sessions x (sets x tickers) array with ``group_by`` per
    set: cash is never shared and each set's sleeves start with ``initial_cash / n_tickers``,
    exactly as ``backtest run``.
-5. Figures per set come from ``backtest.report.stats`` (the definitions of stats.json, measured
+5. Figures per set come from ``backtest.analytics.stats`` (the definitions of stats.json, measured
    from ``initial_cash``; ``set_figures`` is pinned to ``compute_stats`` by the tests), and the
    benchmark once per distinct (at, fees, slippage, initial_cash) from ``engine.simulate``,
    inside the first chunk's task. After each chunk vectorbt's reference cycles are collected,
@@ -41,22 +41,26 @@ from __future__ import annotations
 
 import gc
 import itertools
+import json
 import math
 import time
 import tomllib
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import numpy as np
 import pandas as pd
 
-from backtest.config import StrategyConfig
+from backtest.config import PBO_SPLITS, StrategyConfig
 from backtest.errors import InputError
+from backtest.market import placement_key
 
 if TYPE_CHECKING:
     from backtest.data.panel import PricePanel
+    from backtest.market import Market
     from backtest.signals import PlacedHeadlines
 
 R = TypeVar("R")
@@ -80,7 +84,7 @@ FIGURE_COLUMNS: tuple[str, ...] = (
     "trades",
     "avg_holding_sessions",
 )
-"""Per-set figures in ``SweepResult.table``, as defined in backtest.report.stats."""
+"""Per-set figures in ``SweepResult.table``, as defined in backtest.analytics.stats."""
 
 BENCHMARK_COLUMNS: tuple[str, ...] = ("benchmark_total_return", "benchmark_sharpe")
 """Each set's benchmark figures (they differ only if the grid varies at/fees/slippage/cash)."""
@@ -284,6 +288,11 @@ class SweepData:
     prices_source: str
     headlines_source: str
     timings_s: dict[str, float] = field(default_factory=dict)
+    market: Market | None = field(default=None, repr=False)
+    """The market the sweep was prepared on (headline texts for the run folder); not pickled."""
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "market": None}
 
     @property
     def n_sets(self) -> int:
@@ -299,18 +308,14 @@ class SweepData:
         return self.panel.tickers
 
 
-def prepare_sweep(config: StrategyConfig, grid: dict[str, list[Any]]) -> SweepData:
-    """Load, align, score and place once for the whole grid (module docstring, step 3)."""
-    from backtest.calendar import load_sessions
-    from backtest.data.panel import build_panel
-    from backtest.pipeline import (
-        backtest_period,
-        load_inputs,
-        select_tickers,
-        session_grid_bounds,
-        warn_about_unplaced,
-    )
-    from backtest.scoring import load_lexicon, score_headlines
+def prepare_sweep(
+    config: StrategyConfig, grid: dict[str, list[Any]], market: Market | None = None
+) -> SweepData:
+    """Load, align, score and place once for the whole grid (module docstring, step 3).
+
+    ``market`` (from ``backtest.prepare``) reuses inputs already loaded and scored.
+    """
+    from backtest.market import prepare
 
     timings: dict[str, float] = {}
     started = time.perf_counter()
@@ -318,66 +323,51 @@ def prepare_sweep(config: StrategyConfig, grid: dict[str, list[Any]]) -> SweepDa
     timings["grid"] = time.perf_counter() - started
 
     started = time.perf_counter()
-    data = select_tickers(load_inputs(config), config)
-    grid_start, grid_end = session_grid_bounds(data)
-    sessions = load_sessions(config.data.calendar, grid_start, grid_end)
-    panel = build_panel(data.prices, sessions, adjust=config.data.adjust, source=data.prices_source)
+    if market is None:
+        market = prepare(config)
+    else:
+        market.check_serves(config)
+    panel = market.panel
     timings["load"] = time.perf_counter() - started
 
     started = time.perf_counter()
-    texts = data.headlines["headline"]
     lexicons = sorted({c.signal.lexicon for c in expansion.configs})
-    scores = {name: score_headlines(texts, load_lexicon(name or None)) for name in lexicons}
+    for name in lexicons:
+        market.scores(name)
     timings["score"] = time.perf_counter() - started
 
     started = time.perf_counter()
-    variants: dict[tuple[str, int], StrategyConfig] = {}
-    for c in expansion.configs:
-        variants.setdefault((c.execution.at, c.execution.latency_ns), c)
-    numbered = data.headlines.assign(_row=np.arange(len(data.headlines)))
-    placed: dict[tuple[str, str, int], PlacedHeadlines] = {}
-    all_sessions = []
-    for (at, latency_ns), variant_config in variants.items():
-        one = _place(numbered, panel, variant_config)
-        warn_about_unplaced(one, data)
-        all_sessions.append(one.session_idx)
-        for name in lexicons:
-            placed[(name, at, latency_ns)] = _with_scores(one, scores[name])
-    first, last = backtest_period(config, panel.dates, np.concatenate(all_sessions))
+    keys = sorted({placement_key(c) for c in expansion.configs})
+    placed = {key: slim_placement(market.placement(*key)) for key in keys}
+    rows = sweep_rows(market, config, expansion.configs)
     timings["place"] = time.perf_counter() - started
     return SweepData(
         config=config,
         grid={k: list(v) for k, v in grid.items()},
         expansion=expansion,
         panel=panel,
-        rows=slice(first, last + 1),
+        rows=rows,
         placed=placed,
-        prices_source=data.prices_source,
-        headlines_source=data.headlines_source,
+        prices_source=market.data.prices_source,
+        headlines_source=market.data.headlines_source,
         timings_s=timings,
+        market=market,
     )
 
 
-def _place(headlines: pd.DataFrame, panel: PricePanel, config: StrategyConfig) -> PlacedHeadlines:
-    """signals.place_headlines (scores filled in per lexicon later; ``_row`` keeps the link)."""
-    from backtest.signals import place_headlines
+def sweep_rows(market: Market, config: StrategyConfig, configs: Sequence[StrategyConfig]) -> slice:
+    """The one period every set shares: the base config's dates, else the span of the news
+    over every execution timing the sets use (module docstring, step 3)."""
+    timings = sorted({(c.execution.at, c.execution.latency_ns) for c in configs})
+    return market.period(config, np.concatenate([market.tradeable_sessions(*t) for t in timings]))
 
-    return place_headlines(headlines, np.zeros(len(headlines)), panel, config)
 
-
-def _with_scores(placed: PlacedHeadlines, scores: np.ndarray) -> PlacedHeadlines:
-    """Slim placed headlines (score, session_idx, ticker_idx) carrying one lexicon's scores."""
+def slim_placement(placed: PlacedHeadlines) -> PlacedHeadlines:
+    """Placed headlines with only score, session_idx and ticker_idx (no text: cheap to ship)."""
     from backtest.signals import PlacedHeadlines
 
-    frame = pd.DataFrame(
-        {
-            "score": scores[placed.frame["_row"].to_numpy(np.int64)],
-            "session_idx": placed.session_idx,
-            "ticker_idx": placed.ticker_idx,
-        }
-    )
     return PlacedHeadlines(
-        frame=frame,
+        frame=placed.frame[["score", "session_idx", "ticker_idx"]].reset_index(drop=True),
         dropped_no_prices=placed.dropped_no_prices,
         dropped_after_data=placed.dropped_after_data,
     )
@@ -509,7 +499,7 @@ def set_labels(
     from backtest.signals import blend_and_label, compute_signals
 
     s, e = config.signal, config.execution
-    placement = (s.lexicon, e.at, e.latency_ns)
+    placement = placement_key(config)
     key = (*placement, s.half_life, s.news_normalise, s.news_scale, s.momentum_lookback)
     if key not in cache:
         panel = compute_signals(data.panel, data.placed[placement], s, e)
@@ -611,7 +601,7 @@ def set_figures(
     depth and the trade figures follow their definitions (pinned against compute_stats in
     tests/test_sweep.py); the drawdown dates are left out.
     """
-    from backtest.report import stats
+    from backtest.analytics import stats
 
     values = np.asarray(equity, dtype=np.float64)
     curve = np.concatenate([[float(initial_cash)], values[np.isfinite(values)]])
@@ -715,8 +705,8 @@ def benchmark_key(config: StrategyConfig) -> tuple[str, float, float, float]:
 
 def simulate_benchmarks(data: SweepData) -> dict[tuple[str, float, float, float], BenchmarkResult]:
     """The benchmark of every distinct ``benchmark_key``, by the engine's ``simulate``."""
+    from backtest.analytics.stats import compute_stats
     from backtest.engine import TRADE_COLUMNS, simulate
-    from backtest.report.stats import compute_stats
 
     rows = data.rows
     out: dict[tuple[str, float, float, float], BenchmarkResult] = {}
@@ -861,27 +851,47 @@ def _nan_if_none(value: Any) -> float:
 
 
 def sweep(
-    config: StrategyConfig,
-    grid: dict[str, list[Any]],
+    strategy: str | Path | StrategyConfig | None = None,
+    grid: Mapping[str, Sequence[Any]] | Sequence[str] = (),
     *,
+    market: Market | None = None,
     chunk_size: int | None = None,
     executor: ChunkExecutor | None = None,
     progress: Progress | None = None,
 ) -> SweepResult:
-    """``prepare_sweep`` then ``run_sweep``: the whole sweep as one call."""
+    """Run every parameter set of ``grid`` on one prepared market; returns a SweepResult.
+
+    ``grid`` maps dotted keys to values (``{"signal.half_life": [1, 2, 5]}``) or lists
+    ``--grid`` items (``["signal.half_life=1,2,5"]``). ``market`` (``backtest.prepare``)
+    reuses loaded, scored inputs; ``executor`` runs chunks elsewhere (backtest.sweep_dask).
+    """
+    from backtest.market import resolve_config
+
+    config = resolve_config(strategy if strategy is not None else market and market.config)
+    if isinstance(grid, Mapping):
+        items = [f"{key}={','.join(map(_grid_text, values))}" for key, values in grid.items()]
+    else:
+        items = list(grid)
     return run_sweep(
-        prepare_sweep(config, grid), chunk_size=chunk_size, executor=executor, progress=progress
+        prepare_sweep(config, parse_grid(items), market),
+        chunk_size=chunk_size,
+        executor=executor,
+        progress=progress,
     )
+
+
+def _grid_text(value: Any) -> str:
+    """One grid value as ``--grid`` text: strings quoted as TOML strings, booleans lower case."""
+    if isinstance(value, str):
+        return json.dumps(value)
+    return str(value).lower() if isinstance(value, bool) else str(value)
 
 
 # 6. Overfitting guards --------------------------------------------------------------------
 
-PBO_SPLITS = 16
-"""CSCV blocks for the probability of backtest overfitting (Bailey et al. 2015 use 16)."""
-
 
 def overfitting_guards(result: SweepResult, best_set: int, objective: str) -> dict[str, Any]:
-    """Deflated Sharpe of the best set and PBO, when backtest.report.overfitting is installed.
+    """Deflated Sharpe of the best set and PBO, when backtest.analytics.overfitting is installed.
 
     Every figure that cannot be computed (module missing, too few sets or sessions) is None
     with the reason under ``notes``; the sweep itself never fails because of a guard.
@@ -893,9 +903,9 @@ def overfitting_guards(result: SweepResult, best_set: int, objective: str) -> di
         "notes": [],
     }
     try:
-        from backtest.report import overfitting
+        from backtest.analytics import overfitting
     except ImportError:
-        guards["notes"].append("backtest.report.overfitting is not available")
+        guards["notes"].append("backtest.analytics.overfitting is not available")
         return guards
     try:
         dsr = overfitting.deflated_sharpe_ratio(

@@ -16,41 +16,28 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from backtest.commands.options import (
+from backtest.cli.app import app
+from backtest.cli.options import (
+    DataOptions,
     DebugOpt,
-    EndOpt,
     ForceOpt,
     GridOpt,
-    HeadlinesOpt,
-    HeadlinesTzOpt,
-    PricesOpt,
+    ReportsDirOpt,
     SchedulerOpt,
-    SetOpt,
-    StartOpt,
-    StrategyOpt,
-    TickersOpt,
     WorkersOpt,
+    with_data_options,
 )
+from backtest.config import REPORTS_DIR
 
 if TYPE_CHECKING:
-    from backtest.sweep import Progress, SweepResult
+    from backtest.sweeps import Progress, SweepResult
 
 
-def register(app: typer.Typer) -> None:
-    """Add ``backtest sweep`` to the root app."""
-    app.command("sweep")(sweep)
-
-
+@app.command("sweep")
+@with_data_options
 def sweep(
     grid: GridOpt,
-    strategy: StrategyOpt = None,
-    prices: PricesOpt = None,
-    headlines: HeadlinesOpt = None,
-    tickers: TickersOpt = None,
-    start: StartOpt = None,
-    end: EndOpt = None,
-    headlines_tz: HeadlinesTzOpt = None,
-    set_: SetOpt = None,
+    data: DataOptions,
     workers: WorkersOpt = None,
     scheduler: SchedulerOpt = None,
     chunk_size: Annotated[
@@ -64,9 +51,7 @@ def sweep(
         Path | None, typer.Option("--out", help="Write the sweep folder exactly here.")
     ] = None,
     force: ForceOpt = False,
-    reports_dir: Annotated[
-        Path, typer.Option("--reports-dir", help="Parent of timestamped sweep folders.")
-    ] = Path("reports"),
+    reports_dir: ReportsDirOpt = REPORTS_DIR,
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="No progress bar (on a terminal).")
     ] = False,
@@ -76,11 +61,10 @@ def sweep(
     import shlex
     import time
 
-    from backtest.commands.options import strategy_config
     from backtest.errors import BacktestError
     from backtest.report.run_folder import RunFolderWriter
     from backtest.report.sweep_html import sweep_outputs, write_sweep_files
-    from backtest.sweep import FIGURE_COLUMNS, parse_grid, prepare_sweep, run_sweep
+    from backtest.sweeps import FIGURE_COLUMNS, parse_grid, prepare_sweep, run_sweep
 
     if workers is not None and scheduler is not None:
         raise BacktestError("give either --workers N or --scheduler tcp://host:port, not both")
@@ -88,16 +72,7 @@ def sweep(
         raise BacktestError(
             f"unknown --objective {objective!r}; choose one of {', '.join(FIGURE_COLUMNS)}"
         )
-    config = strategy_config(
-        strategy,
-        set_,
-        prices=prices,
-        headlines=headlines,
-        tickers=tickers,
-        start=start,
-        end=end,
-        headlines_tz=headlines_tz,
-    )
+    config = data.config()
     parsed = parse_grid(grid)
     writer = RunFolderWriter.prepare(
         f"sweep-{config.name}", out_dir=out, reports_dir=reports_dir, force=force
@@ -106,19 +81,19 @@ def sweep(
     show_progress = not quiet and sys.stderr.isatty()
     if show_progress:
         typer.echo("... Loading, scoring and placing headlines", err=True)
-    data = prepare_sweep(config, parsed)
+    prepared = prepare_sweep(config, parsed)
     with _progress(show_progress) as progress:
         if workers is None and scheduler is None:
-            result = run_sweep(data, chunk_size=chunk_size, progress=progress)
+            result = run_sweep(prepared, chunk_size=chunk_size, progress=progress)
         else:
             from backtest.sweep_dask import dask_executor
 
             with dask_executor(workers=workers, scheduler=scheduler) as executor:
                 result = run_sweep(
-                    data, chunk_size=chunk_size, executor=executor, progress=progress
+                    prepared, chunk_size=chunk_size, executor=executor, progress=progress
                 )
     outputs = sweep_outputs(
-        data,
+        prepared,
         result,
         objective=objective,
         command=shlex.join(["backtest", *sys.argv[1:]]),
@@ -163,7 +138,7 @@ class _progress:
 
 def summary_text(result: SweepResult, summary: dict[str, Any], folder: Path) -> str:
     """The few lines ``backtest sweep`` prints."""
-    from backtest.summary import format_value
+    from backtest.cli.summary import format_value
 
     best = summary["best"]
     period = summary["period"]

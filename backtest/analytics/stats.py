@@ -378,61 +378,6 @@ def cumulative_abnormal_return(
     return CarPath(offsets, mean, mean - half, mean + half, n)
 
 
-@dataclass(frozen=True)
-class InformationCoefficient:
-    """Monthly rank IC (index "YYYY-MM"), its mean and t-stat (mean / (sd / sqrt(months)))."""
-
-    monthly: pd.Series
-    mean: float | None
-    t_stat: float | None
-
-
-def _rank_correlation(x: np.ndarray, y: np.ndarray) -> float:
-    """Spearman correlation (average ranks for ties); NaN if either side is constant."""
-    if len(x) < 2:
-        return math.nan
-    rx = pd.Series(x).rank(method="average").to_numpy()
-    ry = pd.Series(y).rank(method="average").to_numpy()
-    dx, dy = rx - rx.mean(), ry - ry.mean()
-    denom = math.sqrt(float(dx @ dx) * float(dy @ dy))
-    return float(dx @ dy) / denom if denom > 0 else math.nan
-
-
-def information_coefficient(
-    composite: np.ndarray | pd.DataFrame,
-    next_returns: np.ndarray | pd.DataFrame,
-    dates: pd.DatetimeIndex,
-) -> InformationCoefficient:
-    """Spearman IC of the composite with the next-session return, per calendar month.
-
-    ``composite[t, k]`` is the signal acted on at session ``t`` and ``next_returns[t, k]`` the
-    return it earns (the caller aligns them to the execution mode). All (session, ticker) cells of
-    a month with both values finite are pooled into one rank correlation; months where it is
-    undefined (fewer than 2 cells, or a constant side) are left out.
-    """
-    x = np.asarray(composite, dtype=np.float64)
-    y = np.asarray(next_returns, dtype=np.float64)
-    months = pd.DatetimeIndex(dates).strftime("%Y-%m").to_numpy()
-    values: dict[str, float] = {}
-    for month in pd.unique(months):
-        rows = months == month
-        xm, ym = x[rows].ravel(), y[rows].ravel()
-        ok = np.isfinite(xm) & np.isfinite(ym)
-        ic = _rank_correlation(xm[ok], ym[ok])
-        if math.isfinite(ic):
-            values[str(month)] = ic
-    monthly = pd.Series(values, dtype=np.float64, name="ic")
-    if len(monthly) == 0:
-        return InformationCoefficient(monthly, None, None)
-    mean = float(monthly.mean())
-    t_stat = None
-    if len(monthly) >= 2:
-        sd = float(monthly.std(ddof=1))
-        if sd > 0:
-            t_stat = mean / (sd / math.sqrt(len(monthly)))
-    return InformationCoefficient(monthly, mean, t_stat)
-
-
 def monthly_returns(equity: pd.Series) -> pd.Series:
     """Return of each calendar month (index "YYYY-MM"): its last value over the previous one's.
 

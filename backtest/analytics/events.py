@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from backtest.report.stats import cumulative_abnormal_return
+from backtest.analytics.stats import cumulative_abnormal_return
 
 PRE_SESSIONS = 5
 POST_SESSIONS = 10
@@ -126,26 +126,29 @@ def event_study(
     return EventStudy(bull=curves["bull"], bear=curves["bear"])
 
 
+def spearman(x: np.ndarray, y: np.ndarray, min_count: int = MIN_TICKERS_FOR_IC) -> float:
+    """Spearman rank correlation of the pairs where both are finite (average ranks for ties).
+
+    NaN with fewer than ``min_count`` pairs or when either side is constant. The one rank
+    correlation of the package: the report's IC and the lexicon ICs both use it.
+    """
+    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    ok = np.isfinite(x) & np.isfinite(y)
+    if ok.sum() < min_count:
+        return math.nan
+    rx = pd.Series(x[ok]).rank().to_numpy()
+    ry = pd.Series(y[ok]).rank().to_numpy()
+    sx, sy = rx.std(), ry.std()
+    if sx == 0 or sy == 0:
+        return math.nan
+    return float(np.mean((rx - rx.mean()) * (ry - ry.mean())) / (sx * sy))
+
+
 def spearman_by_row(
     x: np.ndarray, y: np.ndarray, min_count: int = MIN_TICKERS_FOR_IC
 ) -> np.ndarray:
-    """Spearman rank correlation of x and y across columns, one value per row.
-
-    Uses only columns where both are present; ties get average ranks. NaN where fewer than
-    ``min_count`` pairs or where either side is constant.
-    """
-    out = np.full(x.shape[0], np.nan)
-    for i in range(x.shape[0]):
-        ok = ~np.isnan(x[i]) & ~np.isnan(y[i])
-        if ok.sum() < min_count:
-            continue
-        rx = pd.Series(x[i, ok]).rank().to_numpy()
-        ry = pd.Series(y[i, ok]).rank().to_numpy()
-        sx, sy = rx.std(), ry.std()
-        if sx == 0 or sy == 0:
-            continue
-        out[i] = float(np.mean((rx - rx.mean()) * (ry - ry.mean())) / (sx * sy))
-    return out
+    """``spearman`` of x and y across columns, one value per row."""
+    return np.array([spearman(x[i], y[i], min_count) for i in range(x.shape[0])], dtype=float)
 
 
 def cross_sectional_ic(signals: pd.DataFrame, returns: pd.DataFrame) -> InformationCoefficient:

@@ -3,8 +3,12 @@ and the one way options become a strategy config."""
 
 from __future__ import annotations
 
+import functools
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -57,6 +61,76 @@ QuietOpt = Annotated[
     bool, typer.Option("--quiet", "-q", help="No progress messages (on a terminal).")
 ]
 DebugOpt = Annotated[bool, typer.Option("--debug", help="Show tracebacks for bug reports.")]
+
+ReportsDirOpt = Annotated[
+    Path, typer.Option("--reports-dir", help="Parent of timestamped run folders.")
+]
+
+
+@dataclass(frozen=True)
+class DataOptions:
+    """The strategy and data options every backtesting command takes, as one value."""
+
+    strategy: Path | None = None
+    prices: str | None = None
+    headlines: str | None = None
+    tickers: str | None = None
+    start: str | None = None
+    end: str | None = None
+    headlines_tz: str | None = None
+    set_: list[str] | None = None
+
+    def config(self) -> StrategyConfig:
+        """Strategy file + options -> the one frozen config (options are --set shorthands)."""
+        return strategy_config(
+            self.strategy,
+            self.set_,
+            prices=self.prices,
+            headlines=self.headlines,
+            tickers=self.tickers,
+            start=self.start,
+            end=self.end,
+            headlines_tz=self.headlines_tz,
+        )
+
+
+def _data_option_declarations(
+    strategy: StrategyOpt = None,
+    prices: PricesOpt = None,
+    headlines: HeadlinesOpt = None,
+    tickers: TickersOpt = None,
+    start: StartOpt = None,
+    end: EndOpt = None,
+    headlines_tz: HeadlinesTzOpt = None,
+    set_: SetOpt = None,
+) -> None:
+    """The data options, declared once: ``with_data_options`` copies this signature."""
+
+
+def with_data_options(command: Callable[..., None]) -> Callable[..., None]:
+    """Give a command the eight data options; it receives them as ``data: DataOptions``.
+
+    The command's own parameters come first in ``--help``, then the data options.
+    """
+    own = inspect.signature(command, eval_str=True)
+    shared = inspect.signature(_data_option_declarations, eval_str=True)
+    names = [name for name in shared.parameters]
+    parameters = [p for name, p in own.parameters.items() if name != "data"]
+    parameters += [
+        p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in shared.parameters.values()
+    ]
+    parameters = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in parameters]
+
+    @functools.wraps(command)
+    def wrapper(**values: Any) -> None:
+        data = DataOptions(**{name: values.pop(name) for name in names})
+        command(data=data, **values)
+
+    wrapper.__signature__ = own.replace(parameters=parameters)  # type: ignore[attr-defined]
+    wrapper.__annotations__ = {p.name: p.annotation for p in parameters}
+    del wrapper.__wrapped__
+    return wrapper
+
 
 _PATH_KEYS = ("data.prices", "data.headlines")
 

@@ -14,7 +14,7 @@ Two figures, both pure functions on arrays:
 Conventions: returns are simple per-session returns; non-finite returns are ignored (they do
 not count as observations). Sharpe ratios here are per period (not annualised) unless a name
 says ``_annual``; the risk-free rate is 0 and the standard deviation uses ddof=1, as in
-``backtest.report.stats.sharpe_ratio``.
+``backtest.analytics.stats.sharpe_ratio``.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from typing import Any, Literal
 import numpy as np
 from scipy.stats import norm
 
+from backtest.config import PBO_SPLITS
 from backtest.errors import InputError
 
 EULER_GAMMA = 0.5772156649015329
@@ -261,7 +262,7 @@ def split_bounds(n_rows: int, n_splits: int) -> list[tuple[int, int]]:
 
 
 def probability_of_backtest_overfitting(
-    returns: np.ndarray, n_splits: int = 16, objective: str = "sharpe"
+    returns: np.ndarray, n_splits: int = PBO_SPLITS, objective: str = "sharpe"
 ) -> PBO:
     """PBO by combinatorially symmetric cross-validation (Bailey, Borwein, López de Prado & Zhu).
 
@@ -353,7 +354,7 @@ def overfitting_guards(
     sharpe_trials: np.ndarray,
     best: int,
     *,
-    n_splits: int = 16,
+    n_splits: int = PBO_SPLITS,
     objective: str = "sharpe",
     periods_per_year: int = 252,
 ) -> dict[str, Any]:

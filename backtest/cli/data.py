@@ -1,0 +1,96 @@
+"""``backtest data show|validate|fetch``: the inputs, described, checked and downloaded."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from backtest.cli.app import data_app
+from backtest.cli.options import (
+    DebugOpt,
+    HeadlinesOpt,
+    PricesOpt,
+    SetOpt,
+    StrategyOpt,
+    strategy_config,
+)
+
+
+@data_app.command("show")
+def data_show(debug: DebugOpt = False) -> None:
+    """What the embedded data set holds and where it came from."""
+    from backtest.data.describe import describe_embedded
+
+    typer.echo(describe_embedded())
+
+
+@data_app.command("validate")
+def data_validate(
+    prices: PricesOpt = None,
+    headlines: HeadlinesOpt = None,
+    strategy: StrategyOpt = None,
+    set_: SetOpt = None,
+    debug: DebugOpt = False,
+) -> None:
+    """Row counts, tickers, date ranges and coverage of a prices + headlines pair."""
+    from backtest.data.validate import validate_data
+    from backtest.market import load_inputs
+
+    config = strategy_config(strategy, set_, prices=prices, headlines=headlines)
+    data = load_inputs(config)
+    report = validate_data(
+        data.prices,
+        data.headlines,
+        prices_source=data.prices_source,
+        headlines_source=data.headlines_source,
+        calendar=config.data.calendar,
+        headlines_tz=config.data.headlines_tz,
+    )
+    typer.echo(report.render())
+
+
+@data_app.command("fetch")
+def data_fetch(
+    tickers: Annotated[list[str], typer.Argument(help="Tickers to download, e.g. AAPL MSFT.")],
+    start: Annotated[str, typer.Option("--start", help="First date, YYYY-MM-DD.")],
+    end: Annotated[
+        str | None, typer.Option("--end", help="Last date, YYYY-MM-DD (default: yesterday).")
+    ] = None,
+    cache: Annotated[
+        Path | None, typer.Option("--cache", help="Cache folder (default: user cache).")
+    ] = None,
+    refresh: Annotated[
+        bool, typer.Option("--refresh", help="Download the range again even if cached.")
+    ] = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Download daily prices from Yahoo Finance into the on-disk cache (use as --prices yf:T)."""
+    import datetime as dt
+
+    from backtest.data.fetch import default_cache_dir, fetch_prices
+    from backtest.errors import InputError
+
+    def day(value: str, flag: str) -> dt.date:
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            raise InputError(f"{flag} {value!r} is not a date", hint="use YYYY-MM-DD") from None
+
+    names = [t for item in tickers for t in item.split(",") if t.strip()]
+    result = fetch_prices(
+        names,
+        day(start, "--start"),
+        day(end, "--end") if end else None,
+        cache_dir=cache,
+        refresh=refresh,
+    )
+    folder = cache or default_cache_dir()
+    for ticker in sorted(result.paths):
+        typer.echo(
+            f"{ticker}: {result.new_rows.get(ticker, 0)} new rows, "
+            f"{result.cached_rows.get(ticker, 0)} from cache -> {result.paths[ticker]}"
+        )
+    joined = ",".join(sorted(result.paths))
+    typer.echo(f"Use them with: backtest run --prices yf:{joined}   (cache: {folder})")

@@ -1,0 +1,240 @@
+"""``backtest.run``: one strategy on a prepared market, results in memory.
+
+1. Prepare the market (market.prepare), unless one is given: inputs validated, sessions, panel.
+2. Score and place the headlines the strategy trades on (the market's cached placement).
+3. Compute news, momentum, composite and labels on the whole grid; positions over the period.
+4. Simulate the sleeves and the benchmark with vectorbt (engine).
+5. Lay out the run folder's tables and statistics (outputs) and return them as a RunResult.
+
+Nothing is written: ``RunResult.save(dir)`` writes the run folder ``backtest run`` writes.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from backtest.config import REPORTS_DIR, StrategyConfig
+from backtest.market import Market, prepare, resolve_config
+
+if TYPE_CHECKING:
+    from backtest.outputs import RunOutputs
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class StageTimer:
+    """Wall time per stage, for ``--profile`` and stats.json."""
+
+    seconds: dict[str, float] = field(default_factory=dict)
+    progress: Progress | None = None
+
+    @contextmanager
+    def stage(self, name: str, message: str) -> Iterator[None]:
+        if self.progress is not None:
+            self.progress(message)
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - start
+
+
+@dataclass(frozen=True, eq=False)
+class RunResult:
+    """One backtest in memory: the run folder's tables as DataFrames, and the Portfolio.
+
+    ``stats`` holds the headline figures (rows) of the strategy and the benchmark (columns);
+    ``summary`` is the whole stats.json content. ``save(dir)`` writes the run folder.
+    """
+
+    config: StrategyConfig
+    stats: pd.DataFrame
+    equity: pd.DataFrame
+    """equity and benchmark at each session's close, indexed by session date."""
+    trades: pd.DataFrame
+    """trades.csv's columns: one row a trade, with the headlines behind it."""
+    signals: pd.DataFrame
+    """signals.csv's columns: one row per (session, ticker)."""
+    headlines: pd.DataFrame
+    """headlines.csv's columns: every headline of the period with its tradeable session."""
+    portfolio: Any
+    """The strategy's vectorbt Portfolio (one column per ticker sleeve), to explore further."""
+    benchmark_portfolio: Any
+    market: Market
+    outputs: RunOutputs
+    """Exactly what ``save`` writes."""
+    timings_s: dict[str, float] = field(default_factory=dict)
+    """Wall time of each stage (load, align, score, signals, simulate, report)."""
+
+    @property
+    def summary(self) -> dict[str, Any]:
+        """stats.json's content."""
+        return self.outputs.stats
+
+    def save(
+        self,
+        out: str | Path | None = None,
+        *,
+        reports_dir: str | Path = REPORTS_DIR,
+        force: bool = False,
+    ) -> Path:
+        """Write the run folder (atomically) to ``out``, or to a new timestamped folder under
+        ``reports_dir``; returns its path."""
+        from backtest.report.run_folder import RunFolderWriter
+
+        writer = RunFolderWriter.prepare(
+            self.config.name,
+            out_dir=None if out is None else Path(out),
+            reports_dir=Path(reports_dir),
+            force=force,
+        )
+        return writer.commit(self.outputs)
+
+    def report_html(self) -> str:
+        """The report page as text, exactly as ``save`` writes report.html."""
+        import tempfile
+
+        from backtest.report.run_folder import write_run_files
+
+        with tempfile.TemporaryDirectory(prefix="news-backtest-report-") as folder:
+            write_run_files(Path(folder), self.outputs)
+            return (Path(folder) / "report.html").read_text(encoding="utf-8")
+
+    def _repr_html_(self) -> str:
+        return self.stats.to_html(float_format=lambda v: f"{v:.4g}")
+
+    def __repr__(self) -> str:
+        figures = self.stats["strategy"]
+        return (
+            f"<RunResult {self.config.name}: {len(self.equity)} sessions, "
+            f"{len(self.trades)} trades, total return {figures['total_return']:.2%}, "
+            f"Sharpe {figures['sharpe']:.2f}>"
+        )
+
+
+def run(
+    strategy: str | Path | StrategyConfig | None = None,
+    *,
+    prices: str | Path | pd.DataFrame | None = None,
+    headlines: str | Path | pd.DataFrame | None = None,
+    tickers: str | Sequence[str] | None = None,
+    start: Any = None,
+    end: Any = None,
+    overrides: Mapping[str, Any] | Sequence[str] | None = None,
+    market: Market | None = None,
+    command: str = "",
+    progress: Progress | None = None,
+) -> RunResult:
+    """Backtest a strategy and return its results in memory; nothing is written.
+
+    ``strategy`` is a TOML path, a ``StrategyConfig`` or None (the default strategy);
+    ``prices``/``headlines`` are paths or DataFrames (default: the embedded data);
+    ``overrides`` maps dotted keys to values, like ``--set``. Pass ``market`` (from
+    ``backtest.prepare``) to reuse loaded, scored inputs across runs. ``command`` is recorded
+    in stats.json; ``progress`` is called with a message as each stage starts.
+
+    >>> result = run(tickers="AAPL,MSFT", overrides={"signal.half_life": 3})  # doctest: +SKIP
+    >>> result.stats.loc["sharpe"]                                             # doctest: +SKIP
+    """
+    timer = StageTimer(progress=progress)
+    started = time.time()
+    if market is None:
+        with timer.stage("load", "Loading prices and headlines"):
+            market = prepare(
+                strategy,
+                prices=prices,
+                headlines=headlines,
+                tickers=tickers,
+                start=start,
+                end=end,
+                overrides=overrides,
+            )
+        config = market.config
+    else:
+        if prices is not None or headlines is not None:
+            raise TypeError("pass either market= or prices=/headlines=, not both")
+        config = resolve_config(
+            strategy if strategy is not None else market.config,
+            tickers=tickers,
+            start=start,
+            end=end,
+            overrides=overrides,
+        )
+        market.check_serves(config)
+    with timer.stage("align", "Aligning to exchange sessions"):
+        market.panel  # noqa: B018 - built here (lazily, once) so the stage timing shows it
+    with timer.stage("score", "Scoring headlines"):
+        placed = market.placed(config)
+    return simulate_run(market, config, placed, timer=timer, command=command, started=started)
+
+
+def simulate_run(
+    market: Market,
+    config: StrategyConfig,
+    placed: Any,
+    *,
+    timer: StageTimer,
+    command: str,
+    started: float,
+) -> RunResult:
+    """Steps 3-5 for one strategy on placed headlines."""
+    from backtest.engine import simulate
+    from backtest.outputs import build_outputs, stats_frame
+    from backtest.signals import compute_signals, period_positions
+
+    panel = market.panel
+    with timer.stage("signals", "Computing signals"):
+        signals = compute_signals(panel, placed, config.signal, config.execution)
+        rows = market.period(config, placed.session_idx)
+        exec_price = panel.exec_price(config.execution.at)[rows]
+        positions = period_positions(signals.labels[rows], exec_price, config.execution)
+    with timer.stage("simulate", "Simulating portfolios with vectorbt"):
+        simulation = simulate(
+            positions,
+            exec_price,
+            panel.close[rows],
+            dates=panel.dates[rows],
+            tickers=list(panel.tickers),
+            initial_cash=config.execution.initial_cash,
+            fees=config.execution.fees,
+            slippage=config.execution.slippage,
+        )
+    with timer.stage("report", "Laying out the results"):
+        outputs = build_outputs(
+            config=config,
+            data=market.data,
+            panel=panel,
+            placed=placed,
+            signals=signals,
+            rows=rows,
+            positions=positions,
+            simulation=simulation,
+            command=command,
+            started=started,
+            timings=timer.seconds,
+        )
+    equity = pd.DataFrame(
+        {"equity": simulation.equity, "benchmark": simulation.benchmark},
+        index=pd.DatetimeIndex(panel.dates[rows], name="date"),
+    )
+    return RunResult(
+        config=config,
+        stats=stats_frame(outputs.stats["stats"]),
+        equity=equity,
+        trades=outputs.trades,
+        signals=outputs.signals,
+        headlines=outputs.headlines,
+        portfolio=simulation.portfolio,
+        benchmark_portfolio=simulation.benchmark_portfolio,
+        market=market,
+        outputs=outputs,
+        timings_s=timer.seconds,
+    )
