@@ -155,8 +155,11 @@ def build_outputs(
 
 
 def stats_frame(figures: dict[str, dict[str, Any]]) -> pd.DataFrame:
-    """stats.json's "stats" block as a frame: one row a figure, columns strategy and benchmark."""
-    return pd.DataFrame(figures).reindex(columns=["strategy", "benchmark"])
+    """stats.json's "stats" block as a float frame: one row a figure (NaN where undefined),
+    columns strategy and benchmark. The drawdown's dates stay in stats.json only."""
+    frame = pd.DataFrame(figures).reindex(columns=["strategy", "benchmark"])
+    dates = [name for name in frame.index if name.startswith("max_drawdown_")]
+    return frame.drop(index=dates).astype(np.float64)
 
 
 def period_block(dates: pd.DatetimeIndex, calendar: str) -> dict[str, Any]:

@@ -26,7 +26,8 @@ def main() -> None:
     import signal
     import warnings
 
-    import click
+    import typer
+    from typer.exceptions import TyperException
 
     debug = "--debug" in sys.argv[1:]
     if not debug:
@@ -46,13 +47,15 @@ def main() -> None:
         signal.signal(signal.SIGTERM, stop)
     try:
         code = app(standalone_mode=False)
-    except click.exceptions.Abort:
+    except typer.Abort:
         say("Aborted.")
         sys.exit(130)
     except KeyboardInterrupt:
         stopped_by.append(signal.SIGINT)
         code = 130
-    except click.exceptions.ClickException as exc:
+    except TyperException as exc:
+        # Usage errors (unknown command or option, a missing value): Typer's usage line and
+        # message, exit 2, as any command-line tool does.
         exc.show()
         sys.exit(exc.exit_code)
     except Exception as exc:
