@@ -9,6 +9,7 @@ from __future__ import annotations
 import sys
 import traceback
 from importlib import import_module
+from typing import Any
 
 from backtest.cli.app import app, say
 
@@ -23,7 +24,9 @@ __all__ = ["app", "main"]
 def main() -> None:
     """Console entry point: one line and exit 2 for bad input, exit 1 for internal errors,
     one line and 128 + signal number for Ctrl-C (SIGINT) or SIGTERM (the run folder is atomic)."""
+    import os
     import signal
+    import threading
     import warnings
 
     import typer
@@ -41,6 +44,20 @@ def main() -> None:
         signal.signal(signum, signal.SIG_IGN)
         raise KeyboardInterrupt
 
+    default_unraisable = sys.unraisablehook
+
+    def unraisable(hook: Any) -> None:
+        # A signal that lands in a callback Python cannot raise from (importlib's module-lock
+        # callback, a __del__) would be swallowed as "Exception ignored" and the run would go
+        # on: re-arm the handler and deliver the signal again a moment later instead.
+        if isinstance(hook.exc_value, KeyboardInterrupt) and stopped_by:
+            signum = stopped_by.pop()
+            signal.signal(signum, stop)
+            threading.Timer(0.05, os.kill, (os.getpid(), signum)).start()
+            return
+        default_unraisable(hook)
+
+    sys.unraisablehook = unraisable
     if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
         signal.signal(signal.SIGINT, stop)
     if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
