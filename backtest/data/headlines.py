@@ -23,6 +23,9 @@ without any ticker; an unknown time zone name.
 Tolerated with a ``DataWarning``: rows whose headline text is empty or blank are dropped (there
 is nothing to score); exact duplicate rows (same instant, ticker, text, source and url) are
 dropped, keeping the first. Headline text is otherwise kept verbatim.
+
+``headlines_from_frame`` applies all of this to a DataFrame the caller already holds (errors
+name its ``source`` instead of a file); ``load_headlines`` is ``read_table`` followed by it.
 """
 
 from __future__ import annotations
@@ -34,10 +37,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from backtest.data.tables import DataWarning, as_text, read_table
+from backtest.data.tables import DataWarning, as_text, normalise_columns, read_table
 from backtest.errors import InputError
 
-__all__ = ["HEADLINE_COLUMNS", "check_time_zone", "load_headlines"]
+__all__ = ["HEADLINE_COLUMNS", "check_time_zone", "headlines_from_frame", "load_headlines"]
 
 HEADLINE_COLUMNS = ("published_at", "date_only", "ticker", "headline", "source", "url", "record")
 
@@ -64,22 +67,41 @@ def load_headlines(path: str | Path, *, headlines_tz: str = "America/New_York") 
     path = Path(path)
     check_time_zone(headlines_tz)
     raw = read_table(path, what="headlines")
+    return headlines_from_frame(raw, headlines_tz=headlines_tz, source=str(path))
+
+
+def headlines_from_frame(
+    raw: pd.DataFrame,
+    *,
+    headlines_tz: str = "America/New_York",
+    source: str = "headlines DataFrame",
+) -> pd.DataFrame:
+    """Validate a frame of headlines as ``load_headlines`` validates a file; return what it does.
+
+    Column names are normalised and aliased as for files. The timestamp column may hold strings
+    (the module rules: date-only strings mean time unknown), naive datetime64 (wall time in
+    ``headlines_tz``) or tz-aware datetime64 (exact). ``record`` is the 1-based row of ``raw``.
+    Errors and warnings name ``source`` where a file loader names the file. ``raw`` is not
+    modified.
+    """
+    check_time_zone(headlines_tz)
+    raw = normalise_columns(raw, source=source, what="headlines")
     stamp_column = "timestamp" if "timestamp" in raw.columns else "date"
     for needed in (stamp_column, "ticker", "headline"):
         if needed not in raw.columns:
             shown = "timestamp" if needed == "date" else needed
             raise InputError(
                 f"headlines file has no '{shown}' column (columns found: {', '.join(raw.columns)})",
-                file=path,
+                file=source,
                 column=shown,
                 hint="headlines need the columns timestamp, ticker, headline (source, url "
                 "optional)",
             )
     if len(raw) == 0:
-        raise InputError("headlines file has no data rows", file=path, hint="export them again")
+        raise InputError("headlines file has no data rows", file=source, hint="export them again")
     record = np.arange(1, len(raw) + 1, dtype=np.int64)
     published_ns, date_only = parse_timestamps(
-        raw[stamp_column], headlines_tz, record=record, file=path, column_name=stamp_column
+        raw[stamp_column], headlines_tz, record=record, file=source, column_name=stamp_column
     )
     frame = pd.DataFrame(
         {
@@ -94,13 +116,13 @@ def load_headlines(path: str | Path, *, headlines_tz: str = "America/New_York") 
             "record": record,
         }
     )
-    frame = _drop_blank_headlines(frame, path)
-    rows, tickers = _explode_tickers(frame["ticker"], frame["record"].to_numpy(), path)
+    frame = _drop_blank_headlines(frame, source)
+    rows, tickers = _explode_tickers(frame["ticker"], frame["record"].to_numpy(), source)
     codes, names = pd.factorize(tickers, sort=True)
     published = frame["published_at"].to_numpy("datetime64[ns]").view(np.int64)[rows]
     order = np.lexsort((codes, published))
     rows, codes = rows[order], codes[order]
-    keep = _unique_rows(frame, rows, codes, published[order], path)
+    keep = _unique_rows(frame, rows, codes, published[order], source)
     rows = rows[keep]
     if len(rows) != len(frame) or np.any(rows != np.arange(len(frame))):
         frame = frame.take(rows).reset_index(drop=True)
@@ -208,13 +230,13 @@ def _optional_text(raw: pd.DataFrame, name: str) -> pd.Series:
     return as_text(raw[name])
 
 
-def _drop_blank_headlines(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
+def _drop_blank_headlines(frame: pd.DataFrame, source: str) -> pd.DataFrame:
     blank = (frame["headline"].str.strip() == "").to_numpy()
     if not blank.any():
         return frame
     first = int(frame["record"].to_numpy()[blank.argmax()])
     warnings.warn(
-        f"{path}: dropped {int(blank.sum())} row(s) with an empty headline (first: row {first})",
+        f"{source}: dropped {int(blank.sum())} row(s) with an empty headline (first: row {first})",
         DataWarning,
         stacklevel=3,
     )
@@ -222,7 +244,7 @@ def _drop_blank_headlines(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
 
 
 def _explode_tickers(
-    cells: pd.Series, record: np.ndarray, path: Path
+    cells: pd.Series, record: np.ndarray, source: str
 ) -> tuple[np.ndarray, np.ndarray]:
     """Row positions and their tickers, one per ticker in each cell, in row order.
 
@@ -250,7 +272,7 @@ def _explode_tickers(
     if not has_ticker.all():
         raise InputError(
             "empty ticker",
-            file=path,
+            file=source,
             row=int(record[(~has_ticker).argmax()]),
             column="ticker",
             hint="give every headline at least one ticker (several as AAPL,MSFT)",
@@ -261,7 +283,7 @@ def _explode_tickers(
 
 
 def _unique_rows(
-    frame: pd.DataFrame, rows: np.ndarray, codes: np.ndarray, published: np.ndarray, path: Path
+    frame: pd.DataFrame, rows: np.ndarray, codes: np.ndarray, published: np.ndarray, source: str
 ) -> np.ndarray:
     """Keep-mask over exploded rows sorted by (instant, ticker): drop exact repeats with a warning.
 
@@ -281,7 +303,7 @@ def _unique_rows(
     if repeat.any():
         records = frame["record"].to_numpy()[rows[repeat]]
         warnings.warn(
-            f"{path}: dropped {int(repeat.sum())} exact duplicate headline row(s) "
+            f"{source}: dropped {int(repeat.sum())} exact duplicate headline row(s) "
             f"(first: row {int(records.min())})",
             DataWarning,
             stacklevel=3,

@@ -12,6 +12,9 @@ number; a negative volume; two different rows for the same (date, ticker).
 
 Tolerated with a ``DataWarning``: exact duplicate rows (same values after parsing) are dropped,
 keeping the first.
+
+``prices_from_frame`` applies all of this to a DataFrame the caller already holds (errors name
+its ``source`` instead of a file); ``load_prices`` is ``read_table`` followed by it.
 """
 
 from __future__ import annotations
@@ -24,10 +27,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from backtest.data.tables import DataWarning, as_text, read_table
+from backtest.data.tables import DataWarning, as_text, normalise_columns, read_table
 from backtest.errors import InputError
 
-__all__ = ["PRICE_COLUMNS", "load_prices"]
+__all__ = ["PRICE_COLUMNS", "load_prices", "prices_from_frame"]
 
 PRICE_COLUMNS = ("date", "ticker", "open", "high", "low", "close", "volume", "adj_close", "record")
 _REQUIRED = ("date", "ticker", "open", "close")
@@ -42,29 +45,40 @@ def load_prices(path: str | Path) -> pd.DataFrame:
     """
     path = Path(path)
     raw = read_table(path, what="prices")
+    return prices_from_frame(raw, source=str(path))
+
+
+def prices_from_frame(raw: pd.DataFrame, *, source: str = "prices DataFrame") -> pd.DataFrame:
+    """Validate a frame of prices as ``load_prices`` validates a file, and return what it returns.
+
+    Column names are normalised and aliased as for files; dates may be strings, datetime64 or
+    Timestamps, numbers strings or numbers. ``record`` is the 1-based row of ``raw``. Errors and
+    warnings name ``source`` where a file loader names the file. ``raw`` is not modified.
+    """
+    raw = normalise_columns(raw, source=source, what="prices")
     missing = [name for name in _REQUIRED if name not in raw.columns]
     if missing:
         raise InputError(
             f"prices file has no '{missing[0]}' column (columns found: {', '.join(raw.columns)})",
-            file=path,
+            file=source,
             column=missing[0],
             hint="prices need the columns date, ticker, open, close (high, low, volume, "
             "adj_close optional)",
         )
     if len(raw) == 0:
-        raise InputError("prices file has no data rows", file=path, hint="export the data again")
+        raise InputError("prices file has no data rows", file=source, hint="export the data again")
     record = np.arange(1, len(raw) + 1, dtype=np.int64)
-    codes, names = _ticker_codes(raw["ticker"], record, path)
-    dates = _session_dates(raw["date"], record, path)
+    codes, names = _ticker_codes(raw["ticker"], record, source)
+    dates = _session_dates(raw["date"], record, source)
     numbers = {}
     for name in _NUMBERS:
         if name in raw.columns:
-            numbers[name] = _numbers(raw[name], name, record, path)
+            numbers[name] = _numbers(raw[name], name, record, source)
         else:
             numbers[name] = np.full(len(raw), np.nan)
     del raw
     order = np.lexsort((dates.view(np.int64), codes))
-    keep = _deduplicate(codes[order], dates[order], record[order], numbers, order, names, path)
+    keep = _deduplicate(codes[order], dates[order], record[order], numbers, order, names, source)
     order = order[keep]
     columns: dict[str, object] = {
         "date": dates[order],
@@ -77,7 +91,7 @@ def load_prices(path: str | Path) -> pd.DataFrame:
 
 
 def _ticker_codes(
-    column: pd.Series, record: np.ndarray, path: Path
+    column: pd.Series, record: np.ndarray, source: str
 ) -> tuple[np.ndarray, np.ndarray]:
     """Integer codes into the alphabetically sorted, stripped, upper-cased ticker names."""
     tickers = as_text(column).str.strip().str.upper()
@@ -88,7 +102,7 @@ def _ticker_codes(
         first = int(np.flatnonzero(codes == empty[0])[0])
         raise InputError(
             "empty ticker",
-            file=path,
+            file=source,
             row=int(record[first]),
             column="ticker",
             hint="every price row needs a ticker symbol",
@@ -96,7 +110,7 @@ def _ticker_codes(
     return codes.astype(np.int64), names
 
 
-def _session_dates(column: pd.Series, record: np.ndarray, path: Path) -> np.ndarray:
+def _session_dates(column: pd.Series, record: np.ndarray, source: str) -> np.ndarray:
     """The session date as written (YYYY-MM-DD, optional time part ignored) at midnight, naive.
 
     Strings are parsed once per distinct value, so ten years of 500 tickers cost 2,520 parses.
@@ -117,7 +131,7 @@ def _session_dates(column: pd.Series, record: np.ndarray, path: Path) -> np.ndar
             value = text.iloc[first]
             raise InputError(
                 f"cannot read date {value!r}" if value else "missing date",
-                file=path,
+                file=source,
                 row=int(record[first]),
                 column="date",
                 hint="write dates as YYYY-MM-DD",
@@ -126,12 +140,12 @@ def _session_dates(column: pd.Series, record: np.ndarray, path: Path) -> np.ndar
     missing = np.isnat(values)
     if missing.any():
         raise InputError(
-            "missing date", file=path, row=int(record[missing.argmax()]), column="date"
+            "missing date", file=source, row=int(record[missing.argmax()]), column="date"
         )
     return values
 
 
-def _numbers(column: pd.Series, name: str, record: np.ndarray, path: Path) -> np.ndarray:
+def _numbers(column: pd.Series, name: str, record: np.ndarray, source: str) -> np.ndarray:
     required = name in _REQUIRED
     if pd.api.types.is_numeric_dtype(column.dtype) and not pd.api.types.is_bool_dtype(column.dtype):
         values = column.to_numpy(dtype=np.float64, na_value=np.nan)
@@ -146,7 +160,7 @@ def _numbers(column: pd.Series, name: str, record: np.ndarray, path: Path) -> np
             first = int(unreadable.argmax())
             raise InputError(
                 f"{name} {text.iloc[first]!r} is not a number",
-                file=path,
+                file=source,
                 row=int(record[first]),
                 column=name,
                 hint="write plain numbers such as 123.45 (no thousands separators)",
@@ -155,7 +169,7 @@ def _numbers(column: pd.Series, name: str, record: np.ndarray, path: Path) -> np
         first = int(blank.argmax())
         raise InputError(
             f"missing {name} price",
-            file=path,
+            file=source,
             row=int(record[first]),
             column=name,
             hint="fill the price or remove the row",
@@ -167,7 +181,7 @@ def _numbers(column: pd.Series, name: str, record: np.ndarray, path: Path) -> np
         rule = "a non-negative number" if name == "volume" else "a positive number"
         raise InputError(
             f"{name} {text.iloc[first]!r} is not {rule}",
-            file=path,
+            file=source,
             row=int(record[first]),
             column=name,
             hint="fix or remove the row",
@@ -196,7 +210,7 @@ def _deduplicate(
     numbers: dict[str, np.ndarray],
     order: np.ndarray,
     names: np.ndarray,
-    path: Path,
+    source: str,
 ) -> np.ndarray:
     """Keep-mask over rows sorted by (ticker, date): drop exact repeats (warn), refuse conflicts.
 
@@ -219,13 +233,13 @@ def _deduplicate(
         raise InputError(
             f"rows {first} and {second} give different prices for {names[codes[at]]} "
             f"on {pd.Timestamp(dates[at]):%Y-%m-%d}",
-            file=path,
+            file=source,
             row=second,
             column="date",
             hint="keep one row per date and ticker",
         )
     warnings.warn(
-        f"{path}: dropped {int(repeat.sum())} exact duplicate price row(s) "
+        f"{source}: dropped {int(repeat.sum())} exact duplicate price row(s) "
         f"(first: row {int(records[repeat].min())})",
         DataWarning,
         stacklevel=3,

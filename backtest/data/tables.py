@@ -54,7 +54,7 @@ import pandas as pd
 
 from backtest.errors import InputError
 
-__all__ = ["DataWarning", "normalise_column_name", "read_table", "as_text"]
+__all__ = ["DataWarning", "normalise_column_name", "normalise_columns", "read_table", "as_text"]
 
 
 class DataWarning(UserWarning):
@@ -123,8 +123,20 @@ def read_table(path: str | Path, *, what: str) -> pd.DataFrame:
             frame = _read_jsonl(path, compression, what)
         else:
             frame = _read_delimited(path, "\t" if fmt == "tsv" else ",", compression, what)
-    frame.columns = _canonical_columns(list(frame.columns), path, what)
-    return frame.reset_index(drop=True)
+    return normalise_columns(frame, source=str(path), what=what)
+
+
+def normalise_columns(frame: pd.DataFrame, *, source: str, what: str) -> pd.DataFrame:
+    """``frame`` (not modified) with canonical column names and a fresh RangeIndex.
+
+    The names are normalised and aliases renamed as for files (module docstring); two columns
+    that normalise to one name are an ``InputError`` naming ``source``. Idempotent.
+    """
+    if not isinstance(frame, pd.DataFrame):
+        raise TypeError(f"{what} must be a pandas DataFrame, not {type(frame).__name__}")
+    renamed = frame.reset_index(drop=True)
+    renamed.columns = _canonical_columns(list(frame.columns), source, what)
+    return renamed
 
 
 def as_text(column: pd.Series) -> pd.Series:
@@ -364,7 +376,7 @@ def _read_parquet(path: Path, head: bytes, what: str) -> pd.DataFrame:
         ) from None
 
 
-def _canonical_columns(columns: list[object], path: Path, what: str) -> list[str]:
+def _canonical_columns(columns: list[object], source: str, what: str) -> list[str]:
     names = [normalise_column_name(c) for c in columns]
     seen: dict[str, int] = {}
     for position, name in enumerate(names):
@@ -373,7 +385,7 @@ def _canonical_columns(columns: list[object], path: Path, what: str) -> list[str
             raise InputError(
                 f"{what} file has two columns named '{name}' ({str(first)!r} and "
                 f"{str(columns[position])!r})",
-                file=path,
+                file=source,
                 column=name,
                 hint="rename or remove one of them",
             )
