@@ -264,6 +264,15 @@ def prepare(
     return Market(config, select_tickers(data, config))
 
 
+def _is_fetch_cache(prices: str) -> bool:
+    """A folder of Parquet files only is a ``backtest data fetch`` cache; a folder with CSV
+    files (one Yahoo export per ticker, say) is read by ``load_prices`` itself."""
+    if not prices or not Path(prices).is_dir():
+        return False
+    folder = Path(prices)
+    return not any(folder.glob("*.csv")) and not any(folder.glob("*.csv.gz"))
+
+
 def _is_frame(value: Any) -> bool:
     return isinstance(value, pd.DataFrame)
 
@@ -285,7 +294,7 @@ def load_inputs(
     if prices is not None:
         prices_source = "prices DataFrame"
         loaded_prices = prices_from_frame(prices, source=prices_source)
-    elif data.prices.startswith("yf:") or (data.prices and Path(data.prices).is_dir()):
+    elif data.prices.startswith("yf:") or _is_fetch_cache(data.prices):
         from backtest.data.fetch import load_cached_prices, parse_prices_source
 
         spec = parse_prices_source(data.prices)
@@ -295,9 +304,10 @@ def load_inputs(
             loaded_prices = load_cached_prices(spec[1])
         prices_source = data.prices
     else:
-        prices_file = Path(data.prices) if data.prices else embedded.EMBEDDED_PRICES
-        loaded_prices = load_prices(prices_file)
-        prices_source = str(prices_file)
+        prices_path = Path(data.prices) if data.prices else embedded.EMBEDDED_PRICES
+        loaded_prices = load_prices(prices_path)
+        prices_source = str(prices_path)
+        prices_file = None if prices_path.is_dir() else prices_path
     headlines_file: Path | None = None
     if headlines is not None:
         headlines_source = "headlines DataFrame"

@@ -562,6 +562,7 @@ def write_walkforward_folder(
         out_dir=out_dir,
         reports_dir=reports_dir,
         force=force,
+        kind="walkforward",
     )
     outputs = walkforward_outputs(result, command=command, started=started)
     return writer.commit(outputs), outputs.stats

@@ -90,13 +90,15 @@ def test_failed_forced_run_keeps_the_old_out_folder(
     slice_files: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     out = tmp_path / "previous"
-    out.mkdir()
-    (out / "keep.txt").write_text("the last good run")
+    previous = run_folder.RunFolderWriter.prepare(
+        "old", out_dir=out, reports_dir=tmp_path / "reports", force=False
+    )
+    previous.commit_with(lambda folder: (folder / "keep.txt").write_text("the last good run"))
     monkeypatch.setattr(html, "render_report", lambda run_dir: (_ for _ in ()).throw(Boom()))
     with pytest.raises(Boom):
         run_strategy(slice_config(slice_files)).save(out, force=True)
     assert (out / "keep.txt").read_text() == "the last good run"
-    assert [p.name for p in out.iterdir()] == ["keep.txt"]
+    assert sorted(p.name for p in out.iterdir()) == [run_folder.MARKER, "keep.txt"]
     assert leftovers(tmp_path) == []
 
 

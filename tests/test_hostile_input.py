@@ -196,8 +196,14 @@ def test_out_folder_that_is_not_empty_is_refused_without_force(
     assert refused.returncode == 2 and "--force" in refused.stderr
     assert (out / "keep.txt").read_text() == "mine"
     forced = run_cli(*args, "--force")
-    assert forced.returncode == 0, forced.stderr
-    assert (out / "stats.json").exists() and not (out / "keep.txt").exists()
+    assert forced.returncode == 2 and "did not write (keep.txt)" in forced.stderr
+    assert [p.name for p in out.iterdir()] == ["keep.txt"]
+    previous = tmp_path / "previous-run"
+    assert run_cli(*args[:-1], str(previous)).returncode == 0
+    (previous / "stats.json").write_text('{"config": {}, "versions": {}, "old": true}\n')
+    replaced = run_cli(*args[:-1], str(previous), "--force")
+    assert replaced.returncode == 0, replaced.stderr
+    assert '"old": true' not in (previous / "stats.json").read_text()
 
 
 def test_tolerated_oddities_warn_and_still_run(inputs: tuple[Path, Path], tmp_path: Path) -> None:

@@ -383,7 +383,12 @@ def test_cli_writes_sweep_csv_json_and_html(slice_files: tuple[Path, Path], tmp_
     assert result.returncode == 0, result.stderr
     assert f"Sweep folder: {out}" in result.stdout
     assert "10 parameter sets (2 invalid combinations skipped)" in result.stdout
-    assert {p.name for p in out.iterdir()} == {"sweep.csv", "sweep.json", "sweep.html"}
+    assert {p.name for p in out.iterdir()} == {
+        "sweep.csv",
+        "sweep.json",
+        "sweep.html",
+        ".news-backtest",
+    }
     table = pd.read_csv(out / "sweep.csv")
     assert list(table.columns[:4]) == [
         "set",

@@ -56,7 +56,12 @@ SchedulerOpt = Annotated[
     str | None,
     typer.Option("--scheduler", help="Run on an existing Dask scheduler, tcp://host:port."),
 ]
-ForceOpt = Annotated[bool, typer.Option("--force", help="Replace a non-empty --out folder.")]
+ForceOpt = Annotated[
+    bool,
+    typer.Option(
+        "--force", help="Replace an --out folder this tool wrote (never any other folder)."
+    ),
+]
 QuietOpt = Annotated[
     bool, typer.Option("--quiet", "-q", help="No progress messages (on a terminal).")
 ]

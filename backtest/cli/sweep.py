@@ -75,7 +75,7 @@ def sweep(
     config = data.config()
     parsed = parse_grid(grid)
     writer = RunFolderWriter.prepare(
-        f"sweep-{config.name}", out_dir=out, reports_dir=reports_dir, force=force
+        f"sweep-{config.name}", out_dir=out, reports_dir=reports_dir, force=force, kind="sweep"
     )
     started = time.time()
     show_progress = not quiet and sys.stderr.isatty()

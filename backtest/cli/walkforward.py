@@ -102,7 +102,11 @@ def walkforward(
         relearn = LexiconRelearning(min_count=min_count, top_k=top)
     parsed = parse_grid(grid)
     writer = RunFolderWriter.prepare(
-        walkforward_folder_name(config.name), out_dir=out, reports_dir=reports_dir, force=force
+        walkforward_folder_name(config.name),
+        out_dir=out,
+        reports_dir=reports_dir,
+        force=force,
+        kind="walkforward",
     )
     show = not quiet and sys.stderr.isatty()
 

@@ -19,6 +19,7 @@ its ``source`` instead of a file); ``load_prices`` is ``read_table`` followed by
 
 from __future__ import annotations
 
+import re
 import warnings
 from pathlib import Path
 
@@ -27,7 +28,13 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from backtest.data.tables import DataWarning, as_text, normalise_columns, read_table
+from backtest.data.tables import (
+    DataWarning,
+    as_text,
+    normalise_columns,
+    read_table_with_delimiter,
+    table_stem,
+)
 from backtest.errors import InputError
 
 __all__ = ["PRICE_COLUMNS", "load_prices", "prices_from_frame"]
@@ -35,6 +42,9 @@ __all__ = ["PRICE_COLUMNS", "load_prices", "prices_from_frame"]
 PRICE_COLUMNS = ("date", "ticker", "open", "high", "low", "close", "volume", "adj_close", "record")
 _REQUIRED = ("date", "ticker", "open", "close")
 _NUMBERS = ("open", "high", "low", "close", "volume", "adj_close")
+_TICKER_STEM = re.compile(r"[A-Z0-9.\-^=]{1,12}")
+_DECIMAL_COMMA = r"^(\s*[+-]?(?=\d|,\d)\d*),(\d*(?:[eE][+-]?\d+)?\s*)$"
+_FOLDER_FILES = (".csv", ".csv.gz", ".parquet")
 _BLANKS = ("", "nan", "NaN", "NAN", "null", "NULL", "None", "NA", "N/A", "n/a", "-")
 
 
@@ -42,10 +52,107 @@ def load_prices(path: str | Path) -> pd.DataFrame:
     """Prices as columns date (datetime64[ns], midnight), ticker (upper-case str), open, high,
     low, close, volume, adj_close (float64) and record (int64, the row's 1-based record in the
     file, for error messages downstream), sorted by ticker then date, with a fresh RangeIndex.
+
+    ``path`` may also be a folder: every ``*.csv``, ``*.csv.gz`` and ``*.parquet`` file in it
+    (not in sub-folders; hidden files skipped) is loaded and the prices concatenated; ``record``
+    is then the row in the row's own file.
     """
     path = Path(path)
-    raw = read_table(path, what="prices")
-    return prices_from_frame(raw, source=str(path))
+    if path.is_dir():
+        return _load_folder(path)
+    frame, named = _load_file(path)
+    if named is not None:
+        warnings.warn(
+            f"{path}: no ticker column; using {named} from the file name",
+            DataWarning,
+            stacklevel=2,
+        )
+    return frame
+
+
+def _load_file(path: Path) -> tuple[pd.DataFrame, str | None]:
+    """One file's prices, and the ticker taken from its name when it has no ticker column."""
+    raw, delimiter = read_table_with_delimiter(path, what="prices")
+    if delimiter == ";":
+        raw = _decimal_commas(raw)
+    named = None
+    if "ticker" not in raw.columns and all(n in raw.columns for n in _REQUIRED if n != "ticker"):
+        named = _ticker_from_file_name(path)
+        raw = raw.assign(ticker=named)
+    return prices_from_frame(raw, source=str(path)), named
+
+
+def _ticker_from_file_name(path: Path) -> str:
+    """``AAPL.csv`` -> AAPL, ``brk-b.csv.gz`` -> BRK-B; refuses names that are not tickers."""
+    stem = table_stem(path)
+    ticker = stem.upper()
+    if not _TICKER_STEM.fullmatch(ticker) or not re.search(r"[A-Z0-9]", ticker):
+        raise InputError(
+            f"prices file has no 'ticker' column and its name {stem!r} is not a ticker symbol",
+            file=path,
+            column="ticker",
+            hint="add a ticker column, or name the file after its one ticker (e.g. AAPL.csv)",
+        )
+    return ticker
+
+
+def _decimal_commas(raw: pd.DataFrame) -> pd.DataFrame:
+    """In a semicolon file a comma in a number is the decimal mark: ``123,45`` -> ``123.45``.
+
+    Only cells that are a whole number with one decimal comma change, so anything else keeps
+    its text and is refused as written.
+    """
+    changed = {}
+    for name in _NUMBERS:
+        if name in raw.columns and pd.api.types.is_string_dtype(raw[name].dtype):
+            text = as_text(raw[name])
+            if text.str.contains(",", regex=False).any():
+                changed[name] = text.str.replace(_DECIMAL_COMMA, r"\1.\2", regex=True)
+    return raw.assign(**changed) if changed else raw
+
+
+def _load_folder(folder: Path) -> pd.DataFrame:
+    """Every price file in ``folder``, concatenated; each file's ticker from its column or name."""
+    files = sorted(
+        p
+        for p in folder.iterdir()
+        if p.is_file() and not p.name.startswith(".") and p.name.lower().endswith(_FOLDER_FILES)
+    )
+    if not files:
+        raise InputError(
+            "prices folder holds no .csv, .csv.gz or .parquet files",
+            file=folder,
+            hint="put one file per ticker in it (e.g. AAPL.csv), or pass a prices file",
+        )
+    frames, origin, named = [], [], []
+    for position, file in enumerate(files):
+        frame, ticker = _load_file(file)
+        frames.append(frame)
+        origin.append(np.full(len(frame), position, dtype=np.int64))
+        if ticker is not None:
+            named.append(f"{file.name} -> {ticker}")
+    if named:
+        shown = ", ".join(named[:3]) + (", ..." if len(named) > 3 else "")
+        warnings.warn(
+            f"{folder}: no ticker column in {len(named)} file(s); using the file names ({shown})",
+            DataWarning,
+            stacklevel=3,
+        )
+    prices = pd.concat(frames, ignore_index=True).assign(file=np.concatenate(origin))
+    prices = prices.sort_values(["ticker", "date"], kind="stable", ignore_index=True)
+    again = prices.duplicated(["ticker", "date"]).to_numpy()
+    if again.any():
+        at = int(again.argmax())
+        first = prices.iloc[at - 1]
+        raise InputError(
+            f"{prices['ticker'].iloc[at]} on {prices['date'].iloc[at]:%Y-%m-%d} is also in "
+            f"{files[first['file']].name} (row {first['record']})",
+            file=files[prices["file"].iloc[at]],
+            row=int(prices["record"].iloc[at]),
+            column="ticker",
+            hint="keep each ticker's prices in one file",
+        )
+    return prices[list(PRICE_COLUMNS)]
 
 
 def prices_from_frame(raw: pd.DataFrame, *, source: str = "prices DataFrame") -> pd.DataFrame:

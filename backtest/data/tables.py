@@ -7,12 +7,14 @@ of the file without guessing at types, and turns every way a file can be unreada
 Formats, chosen by suffix (a trailing ``.gz`` is allowed on every text format; compression is
 decided by the gzip magic bytes, so a mislabelled ``.csv`` that is really gzip still reads):
 
-- ``.csv``, ``.txt``: comma separated; ``.tsv``, ``.tab``: tab separated, standard double-quote
-  quoting, so quoted fields may hold commas, ``\\r`` and ``\\n``. Every cell is read as a string
-  (nothing is silently coerced; "NA" stays "NA"); empty cells become "". Arrow's CSV reader
-  runs first (3-5x faster on a million rows); if it objects to anything (bytes that are not
-  UTF-8, a ragged row), pandas' C engine reads the file instead, tolerating bad bytes and
-  naming the bad record.
+- ``.csv``, ``.txt``: comma, semicolon or tab separated, whichever of the three occurs most
+  often outside quotes in the header line (ties: comma; see ``sniff_delimiter``), so European
+  exports (``date;ticker;open``) read; ``.tsv``, ``.tab``: tab separated. Standard
+  double-quote quoting, so quoted fields may hold delimiters, ``\\r`` and ``\\n``. Every cell
+  is read as a string (nothing is silently coerced; "NA" stays "NA"); empty cells become "".
+  Arrow's CSV reader runs first (3-5x faster on a million rows); if it objects to anything
+  (bytes that are not UTF-8, a ragged row), pandas' C engine reads the file instead,
+  tolerating bad bytes and naming the bad record.
 - ``.parquet``, ``.pq``: columns keep their stored types (the loaders accept numbers, datetimes
   and strings).
 - ``.jsonl``, ``.ndjson``: one JSON object per line. Values become strings like CSV cells; a
@@ -54,7 +56,16 @@ import pandas as pd
 
 from backtest.errors import InputError
 
-__all__ = ["DataWarning", "normalise_column_name", "normalise_columns", "read_table", "as_text"]
+__all__ = [
+    "DataWarning",
+    "as_text",
+    "normalise_column_name",
+    "normalise_columns",
+    "read_table",
+    "read_table_with_delimiter",
+    "sniff_delimiter",
+    "table_stem",
+]
 
 
 class DataWarning(UserWarning):
@@ -105,6 +116,15 @@ def read_table(path: str | Path, *, what: str) -> pd.DataFrame:
     Row ``i`` of the frame is data record ``i + 1`` of the file (the header is not counted).
     ``what`` ("prices", "headlines") names the file's role in error messages.
     """
+    return read_table_with_delimiter(path, what=what)[0]
+
+
+def read_table_with_delimiter(path: str | Path, *, what: str) -> tuple[pd.DataFrame, str | None]:
+    """``read_table`` and the field delimiter it used (None for Parquet and JSON lines).
+
+    The price loader needs the delimiter: in a semicolon file a comma in a number is the
+    decimal mark.
+    """
     path = Path(path)
     if not path.exists():
         raise InputError(
@@ -114,16 +134,55 @@ def read_table(path: str | Path, *, what: str) -> pd.DataFrame:
         raise InputError(f"{what} path is not a file", file=path, hint="pass a file, not a folder")
     fmt = _format_of(path, what)
     head = _read_head(path, what)
+    delimiter = None
     if fmt == "parquet":
         frame = _read_parquet(path, head, what)
     else:
         compression = "gzip" if head[:2] == _GZIP_MAGIC else None
-        _check_text_sample(path, head, compression, what)
+        sample = _check_text_sample(path, head, compression, what)
         if fmt == "jsonl":
             frame = _read_jsonl(path, compression, what)
         else:
-            frame = _read_delimited(path, "\t" if fmt == "tsv" else ",", compression, what)
-    return normalise_columns(frame, source=str(path), what=what)
+            delimiter = "\t" if fmt == "tsv" else sniff_delimiter(sample)
+            frame = _read_delimited(path, delimiter, compression, what)
+    return normalise_columns(frame, source=str(path), what=what), delimiter
+
+
+def sniff_delimiter(sample: bytes) -> str:
+    """The delimiter of a .csv file: whichever of comma, semicolon and tab occurs most often
+    outside double quotes in its header (the first non-blank line); ties and none go to comma.
+
+    Only these three are candidates, so a header like ``date|ticker`` stays one comma-separated
+    column (and is refused for the columns it lacks, naming what was found).
+    """
+    counts = {",": 0, ";": 0, "\t": 0}
+    quoted = started = False
+    for char in sample.decode("utf-8", errors="replace").removeprefix("\ufeff"):
+        if char == '"':
+            quoted = not quoted
+            started = True
+        elif quoted:
+            continue
+        elif char in "\r\n":
+            if started:
+                break
+        elif char in counts:
+            counts[char] += 1
+            started = True
+        elif not char.isspace():
+            started = True
+    return max(counts, key=lambda delimiter: counts[delimiter])
+
+
+def table_stem(path: str | Path) -> str:
+    """The file name without its format suffix and any ``.gz``: ``BRK-B.csv.gz`` -> ``BRK-B``."""
+    name = Path(path).name
+    if name.lower().endswith(".gz"):
+        name = name[:-3]
+    suffix = Path(name).suffix
+    if suffix.lower() in _SUFFIX_FORMATS:
+        name = name[: -len(suffix)]
+    return name
 
 
 def normalise_columns(frame: pd.DataFrame, *, source: str, what: str) -> pd.DataFrame:
@@ -185,8 +244,11 @@ def _read_head(path: Path, what: str) -> bytes:
     return head
 
 
-def _check_text_sample(path: Path, head: bytes, compression: str | None, what: str) -> None:
-    """Refuse binary files early (NUL bytes or mostly undecodable) so errors stay readable."""
+def _check_text_sample(path: Path, head: bytes, compression: str | None, what: str) -> bytes:
+    """Refuse binary files early (NUL bytes or mostly undecodable) so errors stay readable.
+
+    Returns the first bytes of the (decompressed) text, for sniffing the delimiter.
+    """
     sample = head
     if compression == "gzip":
         try:
@@ -206,6 +268,7 @@ def _check_text_sample(path: Path, head: bytes, compression: str | None, what: s
         raise InputError(
             f"{what} file is not a text table (binary data)", file=path, hint=f"use {_SUPPORTED}"
         )
+    return sample
 
 
 def _read_bytes(path: Path, compression: str | None, what: str) -> bytes:
