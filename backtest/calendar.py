@@ -15,17 +15,19 @@ through these steps (DESIGN.md "Point-in-time rules"):
    that zone lies west of the exchange's, its day ends after the exchange's day does, and the
    headline is known only at the end of its own day (a New York date-only headline on a Tokyo
    calendar may have been published during the next Tokyo session).
-3. Tradeable session. ``tradeable_session`` with ``at="open"``: the first session whose open is
-   strictly AFTER the known instant. News before the open trades at that open; news exactly at
-   the open, during the session or after the close trades at the next session's open. With
+3. Tradeable session. ``tradeable_session`` with ``at="open"``: the first session whose open
+   minus ``latency_ns`` is strictly AFTER the known instant (known < open - latency). With the
+   default 5 minutes, news known before 09:25 New York trades at that morning's open (NYSE's
+   market-on-open cut-off is 09:28); later news, news during the session or after the close
+   trades at the next session's open. ``latency = 0`` gives "strictly before the open". With
    ``at="close"``: the first session whose close minus ``latency_ns`` is at or after the known
    instant (known <= close - latency); otherwise the next session's close.
-4. Edges. Both searches are one ``np.searchsorted`` over the sorted open (or close - latency)
-   instants, so a million headlines cost milliseconds. A headline known before the first loaded
-   session maps to index 0 (it was known in time for it: no look-ahead, but it may be stale, so
-   callers that care load sessions from before their first headline). A headline after the
-   last qualifying session maps to ``len(sessions)``, meaning "not tradeable in range"; -1 is
-   never returned.
+4. Edges. Both searches are one ``np.searchsorted`` over the sorted open (or close) minus
+   latency instants, so a million headlines cost milliseconds. A headline known before the
+   first loaded session maps to index 0 (it was known in time for it: no look-ahead, but it may
+   be stale, so callers that care load sessions from before their first headline). A headline
+   after the last qualifying session maps to ``len(sessions)``, meaning "not tradeable in
+   range"; -1 is never returned.
 
 Consequences worth stating: weekend and holiday news trades at the next session; a date-only
 stamp trades at the NEXT session's open (open mode) or the next session's close (close mode),
@@ -142,7 +144,8 @@ def tradeable_session(
             hint="use a duration such as 5min",
         )
     if at == "open":
-        return np.searchsorted(sessions.open_ns, known_ns, side="right").astype(np.int64)
+        deadline_ns = sessions.open_ns - np.int64(latency_ns)
+        return np.searchsorted(deadline_ns, known_ns, side="right").astype(np.int64)
     if at == "close":
         deadline_ns = sessions.close_ns - np.int64(latency_ns)
         return np.searchsorted(deadline_ns, known_ns, side="left").astype(np.int64)

@@ -97,7 +97,9 @@ class ExecutionConfig:
     at: Literal["open", "close"] = "open"
     """Trade at the tradeable session's open or close price."""
     latency: str = "5min"
-    """For close execution: news must be published at least this long before the close."""
+    """News must be known this long before the execution price to trade at it: before the
+    open (strictly; 5 minutes = 09:25 New York, NYSE's market-on-open cut-off being 09:28) or
+    at least this long before the close. "0" gives "any time before the open"."""
     short: bool = True
     """Bear labels open short positions (otherwise they only exit longs)."""
     on_neutral: Literal["exit", "hold"] = "exit"

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from backtest.analytics.events import MEASURES, Z_BAND, cross_sectional_ic, event_study
 from backtest.config import HEADLINE_WINDOW_HALF_LIVES
 from backtest.data.files import file_sha256, frame_sha256
 from backtest.kernels.composite import LABEL_NAMES
@@ -100,16 +101,7 @@ def build_outputs(
             "url": period_headlines["url"].to_numpy(),
         }
     )
-    close = panel.close
-    previous = np.vstack([np.full((1, close.shape[1]), np.nan), close[:-1]])
-    period_returns = (close / previous - 1.0)[rows]
-    returns = pd.DataFrame(
-        {
-            "date": np.repeat(dates.strftime("%Y-%m-%d"), len(tickers)),
-            "ticker": np.tile(tickers, len(dates)),
-            "return": period_returns.reshape(-1),
-        }
-    )
+    returns = returns_table(panel, rows, config.execution.at)
 
     figures = compute_stats(
         simulation.equity,
@@ -138,6 +130,8 @@ def build_outputs(
             config.execution.initial_cash / len(tickers),
         ),
         "config": config.to_dict(),
+        "event_study": event_study_block(returns, headline_table),
+        "ic": ic_block(signal_table, returns),
         "data": fingerprints,
         "versions": versions(),
         "timings_s": {k: round(v, 3) for k, v in timings.items()},
@@ -152,6 +146,62 @@ def build_outputs(
         returns=returns,
         extra_files=extra_files,
     )
+
+
+def returns_table(panel: PricePanel, rows: slice, at: str) -> pd.DataFrame:
+    """returns.csv: per (session, ticker) of the period, ``return`` = close(t-1) -> close(t)
+    and ``traded_return`` = the execution price of t -> that of t+1 (what a position entered
+    at t earns first: open to open for open execution, close to close for close execution)."""
+    close = panel.close
+    previous = np.vstack([np.full((1, close.shape[1]), np.nan), close[:-1]])
+    exec_price = panel.exec_price(at)
+    following = np.vstack([exec_price[1:], np.full((1, exec_price.shape[1]), np.nan)])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        close_to_close = (close / previous - 1.0)[rows]
+        traded = (following / exec_price - 1.0)[rows]
+    dates = panel.dates[rows]
+    return pd.DataFrame(
+        {
+            "date": np.repeat(dates.strftime("%Y-%m-%d"), len(panel.tickers)),
+            "ticker": np.tile(list(panel.tickers), len(dates)),
+            "return": close_to_close.reshape(-1),
+            "traded_return": traded.reshape(-1),
+        }
+    )
+
+
+def event_study_block(returns: pd.DataFrame, headlines: pd.DataFrame) -> dict[str, Any]:
+    """stats.json's ``event_study``: per bull / bear news, the events, the days and the CAR both
+    ways (from the execution price, and close to close), with standard errors."""
+    studies = {m: event_study(returns, headlines, measure=m) for m in MEASURES}
+    block: dict[str, Any] = {}
+    for side in ("bull", "bear"):
+        tradeable, classic = (getattr(studies[m], side) for m in MEASURES)
+        if tradeable is None or classic is None:
+            block[side] = None
+            continue
+        block[side] = {
+            "events": tradeable.n_events,
+            "days": tradeable.days,
+            "car_tradeable": tradeable.mean,
+            "se_tradeable": _standard_errors(tradeable, Z_BAND),
+            "car_close_to_close": classic.mean,
+            "se_close_to_close": _standard_errors(classic, Z_BAND),
+        }
+    return block
+
+
+def _standard_errors(curve: Any, z: float) -> list[float]:
+    return [(hi - m) / z for m, hi in zip(curve.mean, curve.upper, strict=True)]
+
+
+def ic_block(signals: pd.DataFrame, returns: pd.DataFrame) -> dict[str, Any]:
+    """stats.json's ``ic``: the cross-sectional IC on the traded return and close to close."""
+    out = {}
+    for measure, name in zip(MEASURES, ("traded", "close_to_close"), strict=True):
+        ic = cross_sectional_ic(signals, returns, measure=measure)
+        out[name] = {"mean": ic.mean, "t_stat": ic.t_stat, "sessions": ic.n_sessions}
+    return out
 
 
 def stats_frame(figures: dict[str, dict[str, Any]]) -> pd.DataFrame:

@@ -67,10 +67,17 @@ def test_after_close_news_trades_next_open() -> None:
 
 
 def test_news_exactly_at_open_counts_as_after_the_open() -> None:
-    assert session_for("2015-06-03T09:30:00-04:00") == "2015-06-04"
+    assert session_for("2015-06-03T09:30:00-04:00", latency_minutes=0) == "2015-06-04"
     one_ns_before = np.array([ns("2015-06-03T09:30:00-04:00") - 1])
-    index = tradeable_session(one_ns_before, SESSIONS, at="open")[0]
+    index = tradeable_session(one_ns_before, SESSIONS, at="open", latency_ns=0)[0]
     assert f"{pd.Timestamp(SESSIONS.dates[index]):%Y-%m-%d}" == "2015-06-03"
+
+
+def test_open_news_must_precede_the_open_by_the_latency() -> None:
+    assert session_for("2015-06-03T09:24:59-04:00") == "2015-06-03"
+    assert session_for("2015-06-03T09:25:00-04:00") == "2015-06-04"
+    assert session_for("2015-06-03T09:27:00-04:00") == "2015-06-04"
+    assert session_for("2015-06-03T09:29:59-04:00", latency_minutes=0) == "2015-06-03"
 
 
 def test_weekend_news_trades_monday() -> None:
@@ -259,7 +266,7 @@ def reference_known_at(published: int, date_only: bool, sessions: Sessions, tz: 
 
 def reference_session(known: int, sessions: Sessions, at: str, latency_ns: int) -> int:
     for index in range(len(sessions)):
-        if at == "open" and sessions.open_ns[index] > known:
+        if at == "open" and sessions.open_ns[index] - latency_ns > known:
             return index
         if at == "close" and known <= sessions.close_ns[index] - latency_ns:
             return index

@@ -4,7 +4,8 @@ From the embedded real prices, one headline per ticker and session states the di
 very move a position entered at that session would earn (open to next open for open execution,
 close to next close for close execution). Published in time (08:00 New York for open, 15:00 for
 close) the strategy must earn a huge Sharpe; published after the decision point (16:05 New
-York, or inside the close latency, or as a date-only stamp) it must earn nothing. Stamps mix
+York, inside the latency before the open or the close, or as a date-only stamp) it must earn
+nothing. Stamps mix
 UTC ``Z`` and local ``-04:00``/``-05:00`` offsets across DST changes.
 """
 
@@ -100,26 +101,29 @@ def sharpe_of_run(
 
 
 @pytest.mark.parametrize(
-    ("at", "price", "in_time", "too_late"),
+    ("at", "latency", "in_time", "too_late"),
     [
-        ("open", "open", "08:00:00", "16:05:00"),
-        ("open", "open", "09:29:00", "09:30:00"),
-        ("close", "close", "15:00:00", "16:05:00"),
-        ("close", "close", "15:54:00", "15:56:00"),
+        ("open", "5min", "08:00:00", "16:05:00"),
+        # The default 5 minutes is NYSE's market-on-open cut-off (09:28) with a margin: a
+        # headline at 09:27 that knows open(t) -> open(t+1) must not profit.
+        ("open", "5min", "09:24:00", "09:27:00"),
+        ("open", "0", "09:29:00", "09:30:00"),
+        ("close", "5min", "15:00:00", "16:05:00"),
+        ("close", "5min", "15:54:00", "15:56:00"),
     ],
 )
 def test_news_that_knows_the_future_profits_only_when_published_in_time(
     real_prices: tuple[Path, pd.DataFrame],
     tmp_path: Path,
     at: str,
-    price: str,
+    latency: str,
     in_time: str,
     too_late: str,
 ) -> None:
     prices_path, prices = real_prices
-    on_time = plant_headlines(prices, price=price, publish=in_time, path=tmp_path / "on.csv")
-    late = plant_headlines(prices, price=price, publish=too_late, path=tmp_path / "late.csv")
-    overrides = [f"execution.at={at}"]
+    on_time = plant_headlines(prices, price=at, publish=in_time, path=tmp_path / "on.csv")
+    late = plant_headlines(prices, price=at, publish=too_late, path=tmp_path / "late.csv")
+    overrides = [f"execution.at={at}", f'execution.latency="{latency}"']
     sharpe_on_time = sharpe_of_run(prices_path, on_time, tmp_path / "run-on", overrides)
     sharpe_late = sharpe_of_run(prices_path, late, tmp_path / "run-late", overrides)
     assert sharpe_on_time > 3, f"in-time news should be exploitable, Sharpe {sharpe_on_time:.2f}"

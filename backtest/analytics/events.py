@@ -2,20 +2,29 @@
 
 Pure functions: frames or arrays in, small results out; nothing here reads files.
 
+Two measures of every figure (``measure``):
+
+- ``"tradeable"``: returns from the execution price a trader could get (returns.csv's
+  ``traded_return`` dated t: session t's execution price to session t+1's, open to open for
+  open execution, close to close for close execution). This is what the strategy can earn.
+- ``"close_to_close"``: returns.csv's ``return`` (close t-1 to close t), the classic measure
+  papers report; with open execution its day 0 holds the overnight gap no order could catch.
+
 Event study, in steps:
 1. A news event is a (session, ticker) whose headlines tradeable at that session have a summed
    score > 0 (bull) or < 0 (bear). Day 0 is that tradeable session.
 2. The benchmark return of a session is the equal-weight mean return of all tickers with a
    return that session (returns.csv is the only input); abnormal return = ticker return minus it.
-3. stats.cumulative_abnormal_return (the one CAR computation of the package) averages the CAR
-   from day -5 to day 10 over the events with a 95% band (mean +- 1.96 standard errors); a
-   missing return adds 0, events whose window leaves the period are left out and counted here.
+3. Tradeable: stats.abnormal_return_from_execution, the abnormal price of each session's
+   execution relative to day 0's (0 at day 0; days before it show what moved before you could
+   trade). Close to close: stats.cumulative_abnormal_return accumulates from day -5. Both
+   average over the events with a 95% band (mean +- 1.96 standard errors); a missing return
+   adds 0, events whose window leaves the period are left out and counted here.
 
 Information coefficient (cross-sectional, the usual factor-research reading): on each session t,
-the Spearman rank correlation across tickers of the composite at t with the return from t to
-t+1 (returns.csv's return dated t+1); then its mean per month, and the mean and t-statistic of
-the per-session series. stats.information_coefficient pools all (session, ticker) cells of a
-month instead, mixing time-series and cross-section; the report shows the cross-sectional one.
+the Spearman rank correlation across tickers of the composite at t with the return it earns
+(tradeable: traded_return dated t; close to close: return dated t+1); then its mean per month,
+and the mean and t-statistic of the per-session series.
 """
 
 from __future__ import annotations
@@ -26,11 +35,20 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from backtest.analytics.stats import cumulative_abnormal_return
+from backtest.analytics.stats import (
+    Z_95,
+    abnormal_return_from_execution,
+    cumulative_abnormal_return,
+)
 
 PRE_SESSIONS = 5
 POST_SESSIONS = 10
 MIN_TICKERS_FOR_IC = 3
+Z_BAND = Z_95
+"""Bands are mean +- Z_BAND standard errors (95%)."""
+MEASURES = ("tradeable", "close_to_close")
+RETURN_COLUMN = {"tradeable": "traded_return", "close_to_close": "return"}
+"""returns.csv's column behind each measure."""
 
 
 @dataclass(frozen=True)
@@ -65,9 +83,14 @@ class InformationCoefficient:
     n_sessions: int
 
 
-def wide_returns(returns: pd.DataFrame) -> pd.DataFrame:
-    """returns.csv (date, ticker, return) as a sessions x tickers frame, sorted both ways."""
-    wide = returns.pivot_table(index="date", columns="ticker", values="return", dropna=False)
+def has_measure(returns: pd.DataFrame, measure: str) -> bool:
+    """Whether returns.csv holds the column of ``measure`` (folders before traded_return do not)."""
+    return RETURN_COLUMN[measure] in returns.columns
+
+
+def wide_returns(returns: pd.DataFrame, column: str = "return") -> pd.DataFrame:
+    """returns.csv (date, ticker, one return column) as a sessions x tickers frame, sorted."""
+    wide = returns.pivot_table(index="date", columns="ticker", values=column, dropna=False)
     return wide.sort_index().sort_index(axis=1)
 
 
@@ -94,9 +117,10 @@ def event_study(
     headlines: pd.DataFrame,
     pre: int = PRE_SESSIONS,
     post: int = POST_SESSIONS,
+    measure: str = "close_to_close",
 ) -> EventStudy:
     """Average CAR around bull and bear news events (see the module docstring)."""
-    wide = wide_returns(returns)
+    wide = wide_returns(returns, RETURN_COLUMN[measure])
     values = wide.to_numpy(dtype=float)
     benchmark = equal_weight_returns(values)
     events = news_events(headlines)
@@ -110,7 +134,10 @@ def event_study(
         cells = [
             (row_of[s], col_of[t]) for s, t in zip(chosen["session"], chosen["ticker"], strict=True)
         ]
-        path = cumulative_abnormal_return(values, benchmark, cells, window=(-pre, post))
+        car = (
+            abnormal_return_from_execution if measure == "tradeable" else cumulative_abnormal_return
+        )
+        path = car(values, benchmark, cells, window=(-pre, post))
         curves[name] = (
             CarCurve(
                 days=[int(d) for d in path.offsets],
@@ -151,14 +178,16 @@ def spearman_by_row(
     return np.array([spearman(x[i], y[i], min_count) for i in range(x.shape[0])], dtype=float)
 
 
-def cross_sectional_ic(signals: pd.DataFrame, returns: pd.DataFrame) -> InformationCoefficient:
-    """Per-session Spearman IC of the composite at t with the return from t to t+1, summarised."""
-    wide_ret = wide_returns(returns)
+def cross_sectional_ic(
+    signals: pd.DataFrame, returns: pd.DataFrame, measure: str = "close_to_close"
+) -> InformationCoefficient:
+    """Per-session Spearman IC of the composite at t with the return it earns, summarised."""
+    wide_ret = wide_returns(returns, RETURN_COLUMN[measure])
     composite = signals.pivot_table(
         index="date", columns="ticker", values="composite", dropna=False
     ).sort_index()
     composite = composite.reindex(index=wide_ret.index, columns=wide_ret.columns)
-    next_return = wide_ret.shift(-1)
+    next_return = wide_ret if measure == "tradeable" else wide_ret.shift(-1)
     ic = pd.Series(
         spearman_by_row(composite.to_numpy(dtype=float), next_return.to_numpy(dtype=float)),
         index=wide_ret.index,

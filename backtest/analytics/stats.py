@@ -378,6 +378,46 @@ def cumulative_abnormal_return(
     return CarPath(offsets, mean, mean - half, mean + half, n)
 
 
+def abnormal_return_from_execution(
+    returns: np.ndarray,
+    benchmark_returns: np.ndarray,
+    events: np.ndarray | Sequence[tuple[int, int]],
+    window: tuple[int, int] = CAR_WINDOW,
+) -> CarPath:
+    """Average cumulative abnormal return measured from the event session's execution price.
+
+    ``returns[t, k]`` is the return from session t's execution price to session t+1's (what a
+    position entered at t earns first), ``benchmark_returns[t]`` their equal-weight mean. The
+    path at day ``d`` is the abnormal price of session t+d's execution relative to session t's:
+    0 at day 0 (the first price a trader could get), sum of AR[t..t+d-1] after it, and minus the
+    sum of AR[t+d..t-1] before it (the move that happened before you could trade). A NaN AR adds
+    0; events whose window leaves the sample are skipped. Bands as ``cumulative_abnormal_return``.
+    """
+    r = np.asarray(returns, dtype=np.float64)
+    b = np.asarray(benchmark_returns, dtype=np.float64).ravel()
+    lo, hi = window
+    offsets = np.arange(lo, hi + 1)
+    ev = np.asarray(events, dtype=np.int64).reshape(-1, 2)
+    keep = (ev[:, 0] + lo >= 0) & (ev[:, 0] + hi - 1 < r.shape[0])
+    keep &= (ev[:, 1] >= 0) & (ev[:, 1] < r.shape[1])
+    ev = ev[keep]
+    n = len(ev)
+    nan_path = np.full(len(offsets), np.nan)
+    if n == 0:
+        return CarPath(offsets, nan_path, nan_path.copy(), nan_path.copy(), 0)
+    steps = np.arange(lo, hi)
+    rows = ev[:, :1] + steps[None, :]
+    abnormal = np.nan_to_num(r[rows, ev[:, 1:2]] - b[rows], nan=0.0)
+    before, after = abnormal[:, steps < 0], abnormal[:, steps >= 0]
+    run_up = -np.cumsum(before[:, ::-1], axis=1)[:, ::-1]
+    path = np.hstack([run_up, np.zeros((n, 1)), np.cumsum(after, axis=1)])
+    mean = path.mean(axis=0)
+    if n < 2:
+        return CarPath(offsets, mean, nan_path.copy(), nan_path.copy(), n)
+    half = Z_95 * path.std(axis=0, ddof=1) / math.sqrt(n)
+    return CarPath(offsets, mean, mean - half, mean + half, n)
+
+
 def monthly_returns(equity: pd.Series) -> pd.Series:
     """Return of each calendar month (index "YYYY-MM"): its last value over the previous one's.
 

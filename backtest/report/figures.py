@@ -286,12 +286,18 @@ def label_share_figure(signals: pd.DataFrame) -> Figure:
     }
 
 
-def event_study_figure(study: EventStudy) -> Figure:
-    """Average CAR around bull and bear news with 95% bands; event counts in the legend."""
+def event_study_figure(study: EventStudy, classic: EventStudy | None = None) -> Figure:
+    """Average CAR around bull and bear news with 95% bands; event counts in the legend.
+
+    ``study`` is drawn solid from day 0 (measured from the execution price when ``classic`` is
+    given, its days before 0 dashed in a shaded "before you could trade" span); ``classic``, the
+    close-to-close CAR papers report, is drawn dotted beside it without a band.
+    """
     data: list[dict[str, Any]] = []
-    for name, curve, color, fill in (
-        ("Bull news", study.bull, GREEN, "rgba(26,127,55,0.15)"),
-        ("Bear news", study.bear, RED, "rgba(198,40,40,0.15)"),
+    tradeable = classic is not None and classic is not study
+    for name, curve, color, fill, other in (
+        ("Bull news", study.bull, GREEN, "rgba(26,127,55,0.15)", classic and classic.bull),
+        ("Bear news", study.bear, RED, "rgba(198,40,40,0.15)", classic and classic.bear),
     ):
         if curve is None:
             continue
@@ -322,37 +328,95 @@ def event_study_figure(study: EventStudy) -> Figure:
                 "legendgroup": name,
             }
         )
-        data.append(
+        days = np.asarray(curve.days)
+        mean = np.asarray(curve.mean, dtype=np.float64)
+        segments = [(days >= 0, label, "solid", True)]
+        if tradeable:
+            segments.append((days <= 0, f"{name}: before you could trade", "dash", False))
+        else:
+            segments = [(days == days, label, "solid", True)]
+        for keep, text, dash, legend in segments:
+            data.append(
+                {
+                    "type": "scatter",
+                    "mode": "lines+markers",
+                    "name": text,
+                    "x": days[keep].tolist(),
+                    "y": rounded(mean[keep]),
+                    "line": {"color": color, "width": 2, "dash": dash},
+                    "marker": {"size": 4},
+                    "legendgroup": name,
+                    "showlegend": legend or tradeable,
+                    "hovertemplate": "day %{x}: %{y:.2%}<extra>" + text + "</extra>",
+                }
+            )
+        if tradeable and other is not None:
+            text = f"{name}, close to close"
+            data.append(
+                {
+                    "type": "scatter",
+                    "mode": "lines",
+                    "name": text,
+                    "x": other.days,
+                    "y": rounded(other.mean),
+                    "line": {"color": color, "width": 1, "dash": "dot"},
+                    "legendgroup": name,
+                    "hovertemplate": "day %{x}: %{y:.2%}<extra>" + text + "</extra>",
+                }
+            )
+    shapes: list[dict[str, Any]] = [
+        {
+            "type": "line",
+            "x0": 0,
+            "x1": 0,
+            "yref": "paper",
+            "y0": 0,
+            "y1": 1,
+            "line": {"color": "#6b7280", "dash": "dot", "width": 1},
+        }
+    ]
+    annotations: list[dict[str, Any]] = []
+    if tradeable:
+        first = min(c.days[0] for c in (study.bull, study.bear) if c is not None)
+        shapes.append(
             {
-                "type": "scatter",
-                "mode": "lines+markers",
-                "name": label,
-                "x": curve.days,
-                "y": rounded(curve.mean),
-                "line": {"color": color, "width": 2},
-                "marker": {"size": 4},
-                "legendgroup": name,
-                "hovertemplate": "day %{x}: %{y:.2%}<extra>" + label + "</extra>",
+                "type": "rect",
+                "x0": first - 0.5,
+                "x1": 0,
+                "yref": "paper",
+                "y0": 0,
+                "y1": 1,
+                "fillcolor": "rgba(107,114,128,0.08)",
+                "line": {"width": 0},
+                "layer": "below",
             }
         )
+        annotations.append(
+            {
+                "x": first - 0.4,
+                "xanchor": "left",
+                "yref": "paper",
+                "y": 1.0,
+                "yanchor": "top",
+                "text": "before you could trade",
+                "showarrow": False,
+                "font": {"color": "#6b7280", "size": 11},
+            }
+        )
+    title = (
+        "Average abnormal return from the execution price around news (95% band)"
+        if tradeable
+        else "Average cumulative abnormal return around news (95% band)"
+    )
     return {
         "data": data,
         "layout": _layout(
-            "Average cumulative abnormal return around news (95% band)",
+            title,
             hovermode="closest",
             xaxis={"gridcolor": "#eceef1", "dtick": 1, "title": {"text": "sessions from event"}},
             yaxis={"gridcolor": "#eceef1", "tickformat": ".1%"},
-            shapes=[
-                {
-                    "type": "line",
-                    "x0": 0,
-                    "x1": 0,
-                    "yref": "paper",
-                    "y0": 0,
-                    "y1": 1,
-                    "line": {"color": "#6b7280", "dash": "dot", "width": 1},
-                }
-            ],
+            shapes=shapes,
+            annotations=annotations,
         ),
     }
 
@@ -371,7 +435,7 @@ def ic_figure(ic: InformationCoefficient) -> Figure:
             }
         ],
         "layout": _layout(
-            "Information coefficient per month (Spearman, composite vs next-session return)",
+            "Information coefficient per month (Spearman, composite vs the return it earns)",
             hovermode="closest",
             xaxis={"type": "category"},
             yaxis={"gridcolor": "#eceef1", "tickformat": ".2f"},

@@ -28,7 +28,7 @@ import pandas as pd
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
-from backtest.analytics.events import cross_sectional_ic, event_study
+from backtest.analytics.events import MEASURES, cross_sectional_ic, event_study, has_measure
 from backtest.analytics.stats import STAT_DEFINITIONS
 from backtest.errors import InputError
 from backtest.report import figures as fig
@@ -36,6 +36,7 @@ from backtest.report.formatting import DASH, format_value, is_missing
 from backtest.scoring import TrainingWindow, read_training_window
 
 TEMPLATES = Path(__file__).parent / "templates"
+MEASURE_LABELS = {"tradeable": "from the execution price", "close_to_close": "close to close"}
 TOP_TRADES = 50
 """Best and worst trades by P&L shown by default; the rest are one click (or a filter) away."""
 MAX_TRADES_IN_PAGE = 5_000
@@ -404,42 +405,64 @@ def _pct_or_dash(value: float | None) -> str:
     return format_value(value, "pct")
 
 
-def event_view(run: RunFolder) -> dict[str, Any]:
-    """The event study and IC: figures, summary numbers and 'why empty' messages."""
-    study = event_study(run.returns, run.headlines)
-    curves = []
-    for name, curve in (("Bull", study.bull), ("Bear", study.bear)):
-        if curve is None:
-            continue
-        at = {d: i for i, d in enumerate(curve.days)}
-        curves.append(
+def _car_rows(name: str, measure: str, curve: Any) -> dict[str, Any]:
+    at = {d: i for i, d in enumerate(curve.days)}
+    return {
+        "name": name,
+        "measure": MEASURE_LABELS[measure],
+        "n_events": curve.n_events,
+        "n_dropped": curve.n_dropped,
+        "points": [
             {
-                "name": name,
-                "n_events": curve.n_events,
-                "n_dropped": curve.n_dropped,
-                "points": [
-                    {
-                        "day": d,
-                        "car": cell(curve.mean[at[d]], "pct", signed=True),
-                        "band": f"{_pct_or_dash(curve.lower[at[d]])} to "
-                        f"{_pct_or_dash(curve.upper[at[d]])}",
-                    }
-                    for d in (-1, 0, 1, 5, 10)
-                    if d in at
-                ],
+                "day": d,
+                "car": cell(curve.mean[at[d]], "pct", signed=True),
+                "band": f"{_pct_or_dash(curve.lower[at[d]])} to {_pct_or_dash(curve.upper[at[d]])}",
             }
-        )
-    ic = cross_sectional_ic(run.signals, run.returns)
+            for d in (-1, 0, 1, 5, 10)
+            if d in at
+        ],
+    }
+
+
+def event_view(run: RunFolder) -> dict[str, Any]:
+    """The event study and IC, measured from the execution price a trader could get and close
+    to close (folders written before returns.csv had traded_return: close to close only)."""
+    measures = [m for m in MEASURES if has_measure(run.returns, m)]
+    studies = {m: event_study(run.returns, run.headlines, measure=m) for m in measures}
+    curves = [
+        _car_rows(name, m, getattr(studies[m], side))
+        for name, side in (("Bull", "bull"), ("Bear", "bear"))
+        for m in measures
+        if getattr(studies[m], side) is not None
+    ]
+    tradeable = studies.get("tradeable")
+    classic = studies["close_to_close"]
+    ics = {m: cross_sectional_ic(run.signals, run.returns, measure=m) for m in measures}
+    ic = ics[measures[0]]
+    other = ics["close_to_close"] if len(measures) > 1 else None
+    at = str((run.stats.get("config") or {}).get("execution", {}).get("at", "open"))
     return {
         "has_events": bool(curves),
         "curves": curves,
-        "event_figure": script_json(fig.event_study_figure(study)) if curves else None,
+        "execution_price": at,
+        "tradeable": tradeable is not None,
+        "event_figure": script_json(fig.event_study_figure(tradeable or classic, classic))
+        if curves
+        else None,
         "has_ic": ic.mean is not None,
+        "ic_measure": MEASURE_LABELS[measures[0]],
         "ic_mean": format_value(ic.mean, "ratio3"),
         "ic_mean_css": "pos" if (ic.mean or 0) > 0 else "neg" if (ic.mean or 0) < 0 else "",
         "ic_t": format_value(ic.t_stat, "ratio"),
         "ic_sessions": format_value(ic.n_sessions, "int"),
         "ic_months": len(ic.months),
+        "ic_close_to_close": None
+        if other is None or other.mean is None
+        else {
+            "mean": format_value(other.mean, "ratio3"),
+            "t": format_value(other.t_stat, "ratio"),
+            "sessions": format_value(other.n_sessions, "int"),
+        },
         "ic_figure": script_json(fig.ic_figure(ic)) if ic.mean is not None else None,
     }
 
