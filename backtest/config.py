@@ -120,6 +120,30 @@ class ExecutionConfig:
 
 
 @dataclass(frozen=True)
+class NewsConfig:
+    """Which headlines count in the news flow, and how much (all point in time)."""
+
+    dedupe: bool = True
+    """A story whose normalised text equals an earlier story of the same ticker within
+    ``duplicate_window`` sessions is a reprint: it adds to neither the score sum nor the count."""
+    duplicate_window: int = 1
+    """Sessions a reprint may trail its original: 1 = the same tradeable session."""
+    novelty_window: int = 5
+    """Novelty compares a story with the same ticker's stories published before it in this many
+    sessions (the story's own included)."""
+    min_novelty: float = 0.0
+    """Stories with a lower novelty (1 - highest Jaccard similarity of word pairs) are dropped."""
+    novelty_weight: bool = False
+    """Weight each story's score by its novelty."""
+    max_tickers: int = 0
+    """Drop stories that name more tickers than this (0 = no limit)."""
+    min_relevance: float = 0.0
+    """Drop (story, ticker) pairs less relevant than this (0..1)."""
+    source_weights: dict[str, float] = field(default_factory=dict)
+    """Weights by the source column: glob patterns, "*" for the rest ({} = every source 1)."""
+
+
+@dataclass(frozen=True)
 class StrategyConfig:
     """The whole strategy: one object passed down from the CLI to every stage."""
 
@@ -127,6 +151,7 @@ class StrategyConfig:
     data: DataConfig = field(default_factory=DataConfig)
     signal: SignalConfig = field(default_factory=SignalConfig)
     execution: ExecutionConfig = field(default_factory=ExecutionConfig)
+    news: NewsConfig = field(default_factory=NewsConfig)
 
     def to_dict(self) -> dict[str, Any]:
         """The config as plain TOML-ready data (tuples become lists)."""
@@ -155,6 +180,7 @@ SECTIONS: dict[str, type] = {
     "data": DataConfig,
     "signal": SignalConfig,
     "execution": ExecutionConfig,
+    "news": NewsConfig,
 }
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|min|m|h)?\s*$")
@@ -317,6 +343,17 @@ def coerce_value(key: str, value: Any, annotation: Any, source: str) -> Any:
         if isinstance(value, bool) or not isinstance(value, str | int | float):
             raise fail("a string")
         return str(value)
+    if origin is dict:
+        if not isinstance(value, Mapping) or not all(
+            isinstance(k, str)
+            and not isinstance(v, bool)
+            and isinstance(v, int | float)
+            and math.isfinite(v)
+            and v >= 0
+            for k, v in value.items()
+        ):
+            raise fail('a table of non-negative numbers such as { "Reuters" = 1.0, "*" = 0.5 }')
+        return {str(k): float(v) for k, v in value.items()}
     if origin is tuple:
         items = value.split(",") if isinstance(value, str) else value
         if not isinstance(items, list | tuple) or not all(isinstance(i, str) for i in items):
@@ -367,6 +404,19 @@ def _validate(config: StrategyConfig, source: str) -> None:
         raise bad(
             "execution.latency", f"{e.latency!r} is not a duration", 'use e.g. "5min"'
         ) from None
+    n = config.news
+    if n.duplicate_window < 1:
+        raise bad("news.duplicate_window", f"must be at least 1 session, got {n.duplicate_window}")
+    if n.novelty_window < 1:
+        raise bad("news.novelty_window", f"must be at least 1 session, got {n.novelty_window}")
+    if n.max_tickers < 0:
+        raise bad("news.max_tickers", f"must be >= 0 (0 = no limit), got {n.max_tickers}")
+    for key, value in (
+        ("news.min_novelty", n.min_novelty),
+        ("news.min_relevance", n.min_relevance),
+    ):
+        if not 0 <= value <= 1:
+            raise bad(key, f"must lie in 0..1, got {value}")
     for key, value in (("data.start", d.start), ("data.end", d.end)):
         if value and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
             raise bad(key, f"{value!r} is not a date", "use YYYY-MM-DD")
@@ -387,6 +437,7 @@ __all__ = [
     "ON_NEUTRAL",
     "DataConfig",
     "ExecutionConfig",
+    "NewsConfig",
     "SignalConfig",
     "StrategyConfig",
     "check_key",

@@ -20,7 +20,7 @@ from __future__ import annotations
 import difflib
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -33,6 +33,7 @@ from backtest.errors import InputError
 
 if TYPE_CHECKING:
     from backtest.data.panel import PricePanel
+    from backtest.news_quality import StoryFeatures
     from backtest.signals import PlacedHeadlines
 
 PlacementKey = tuple[str, str, int]
@@ -71,6 +72,8 @@ class Market:
         self._scores: dict[str, np.ndarray] = {}
         self._sessions_by_timing: dict[tuple[str, int], PlacedHeadlines] = {}
         self._placed: dict[PlacementKey, PlacedHeadlines] = {}
+        self._novelty: dict[int, np.ndarray] = {}
+        self._with_novelty: dict[tuple[PlacementKey, int], PlacedHeadlines] = {}
 
     def __repr__(self) -> str:
         return (
@@ -111,15 +114,45 @@ class Market:
         return self._scores[lexicon]
 
     def placed(self, config: StrategyConfig) -> PlacedHeadlines:
-        """The scored, placed headlines ``config`` trades on (step 5)."""
+        """The scored, placed headlines ``config`` trades on (step 5), with the ``novelty`` of
+        its ``news.novelty_window``."""
         self.check_serves(config)
-        return self.placement(*placement_key(config))
+        key = (placement_key(config), config.news.novelty_window)
+        if key not in self._with_novelty:
+            placed = self.placement(*key[0])
+            rows = placed.frame["row"].to_numpy(np.int64)
+            self._with_novelty[key] = replace(
+                placed, frame=placed.frame.assign(novelty=self.novelty(key[1])[rows])
+            )
+        return self._with_novelty[key]
+
+    @cached_property
+    def story_features(self) -> StoryFeatures:
+        """Text hashes, shingles, named tickers and relevance of every loaded row (once)."""
+        from backtest.news_quality import story_features
+
+        return story_features(self.data.headlines)
+
+    def novelty(self, window_sessions: int) -> np.ndarray:
+        """Every loaded row's novelty over ``window_sessions`` news days (news_quality step 3)."""
+        if window_sessions not in self._novelty:
+            from backtest.news_quality import news_days, novelty, published_ns_of
+
+            headlines = self.data.headlines
+            published = published_ns_of(headlines)
+            tickers = pd.factorize(headlines["ticker"])[0].astype(np.int64)
+            days = news_days(published, self.panel.sessions.open_ns)
+            self._novelty[window_sessions] = novelty(
+                tickers, days, published, self.story_features, window_sessions
+            )
+        return self._novelty[window_sessions]
 
     def placement(self, lexicon: str, at: str, latency_ns: int) -> PlacedHeadlines:
         """Headlines with their tradeable session for (at, latency) and ``lexicon``'s scores.
 
         The frame keeps the loader's columns plus ``row`` (position in ``data.headlines``),
-        ``score``, ``ticker_idx`` and ``session_idx``.
+        ``text_hash``, ``n_named`` and ``relevance`` (news_quality), ``score``, ``ticker_idx``
+        and ``session_idx``; ``placed(config)`` adds the config's ``novelty``.
         """
         key = (lexicon, at, latency_ns)
         if key not in self._placed:
@@ -145,8 +178,14 @@ class Market:
             from backtest.signals import place_headlines
 
             headlines = self.data.headlines
+            features = self.story_features
             placed = place_headlines(
-                headlines.assign(row=np.arange(len(headlines), dtype=np.int64)),
+                headlines.assign(
+                    row=np.arange(len(headlines), dtype=np.int64),
+                    text_hash=features.text_hash,
+                    n_named=features.n_named,
+                    relevance=features.relevance,
+                ),
                 np.zeros(len(headlines)),
                 self.panel,
                 headlines_tz=self.config.data.headlines_tz,

@@ -19,9 +19,10 @@ import numpy as np
 import pandas as pd
 
 from backtest.analytics.events import MEASURES, Z_BAND, cross_sectional_ic, event_study
-from backtest.config import HEADLINE_WINDOW_HALF_LIVES
+from backtest.config import HEADLINE_WINDOW_HALF_LIVES, NewsConfig
 from backtest.data.files import file_sha256, frame_sha256
 from backtest.kernels.composite import LABEL_NAMES
+from backtest.news_quality import counted, published_ns_of, reprints
 
 if TYPE_CHECKING:
     from backtest.config import StrategyConfig
@@ -72,7 +73,6 @@ def build_outputs(
 ) -> RunOutputs:
     """Lay out one run's results as the documented run-folder tables and stats."""
     from backtest.analytics.stats import compute_stats
-    from backtest.scoring import label_scores
 
     dates = panel.dates[rows]
     tickers = list(panel.tickers)
@@ -87,20 +87,11 @@ def build_outputs(
             "benchmark": simulation.benchmark.to_numpy(np.float64),
         }
     )
-    trades = trades_with_headlines(simulation.trades, placed, panel, config.signal.half_life)
-    signal_table = signals_table(signals, rows, positions, dates, tickers)
-    headline_table = pd.DataFrame(
-        {
-            "published_at": period_headlines["published_at"].dt.strftime("%Y-%m-%dT%H:%M:%S+00:00"),
-            "session": panel.dates[period_headlines["session_idx"].to_numpy()].strftime("%Y-%m-%d"),
-            "ticker": period_headlines["ticker"].to_numpy(),
-            "score": period_headlines["score"].to_numpy(np.float64),
-            "label": label_scores(period_headlines["score"].to_numpy(np.float64)),
-            "headline": period_headlines["headline"].to_numpy(),
-            "source": period_headlines["source"].to_numpy(),
-            "url": period_headlines["url"].to_numpy(),
-        }
+    trades = trades_with_headlines(
+        simulation.trades, placed, panel, config.signal.half_life, config.news
     )
+    signal_table = signals_table(signals, rows, positions, dates, tickers)
+    headline_table = headlines_table(period_headlines, panel, config.news)
     returns = returns_table(panel, rows, config.execution.at)
 
     figures = compute_stats(
@@ -117,6 +108,7 @@ def build_outputs(
         fingerprints["lexicon"], extra_files[LEXICON_COPY] = copied
     stats: dict[str, Any] = {
         "name": config.name,
+        "news": news_block(headline_table),
         "created_at": datetime.fromtimestamp(started, UTC).isoformat(timespec="seconds"),
         "command": command,
         "period": period_block(dates, panel.sessions.calendar),
@@ -146,6 +138,73 @@ def build_outputs(
         returns=returns,
         extra_files=extra_files,
     )
+
+
+def headlines_table(
+    period_headlines: pd.DataFrame, panel: PricePanel, news: NewsConfig
+) -> pd.DataFrame:
+    """headlines.csv: every headline of the period with its tradeable session, score, label,
+    text (HTML entities decoded), and which counted: novelty, relevance, tickers named,
+    ``duplicate_of`` (the original's input record, 0 for an original), ``reprints`` (of an
+    original) and ``counted`` (whether it entered the news flow under ``news``)."""
+    from backtest.scoring import label_scores
+
+    frame = period_headlines
+    counts, weight = counted(frame, news)
+    is_reprint, original = reprints(
+        frame["ticker_idx"].to_numpy(np.int64),
+        frame["text_hash"].to_numpy(np.int64),
+        published_ns_of(frame),
+        frame["session_idx"].to_numpy(np.int64),
+        news.duplicate_window,
+    )
+    record = frame["record"].to_numpy(np.int64)
+    n_reprints = np.bincount(original[is_reprint], minlength=len(frame))
+    scores = frame["score"].to_numpy(np.float64)
+    return pd.DataFrame(
+        {
+            "published_at": frame["published_at"].dt.strftime("%Y-%m-%dT%H:%M:%S+00:00"),
+            "session": panel.dates[frame["session_idx"].to_numpy()].strftime("%Y-%m-%d"),
+            "ticker": frame["ticker"].to_numpy(),
+            "score": scores,
+            "label": label_scores(scores),
+            "headline": decoded(frame["headline"]),
+            "source": frame["source"].to_numpy(),
+            "url": frame["url"].to_numpy(),
+            "record": record,
+            "novelty": frame["novelty"].to_numpy(np.float64),
+            "relevance": frame["relevance"].to_numpy(np.float64),
+            "tickers_named": frame["n_named"].to_numpy(np.int64),
+            "duplicate_of": np.where(is_reprint, record[original], 0),
+            "reprints": n_reprints.astype(np.int64),
+            "counted": counts,
+            "weight": np.where(counts, weight, 0.0),
+        }
+    )
+
+
+def decoded(texts: pd.Series) -> np.ndarray:
+    """Headline text with HTML entities decoded ("S&amp;P" reads "S&P"); the page escapes it."""
+    import html
+
+    return np.array([html.unescape(str(t)) for t in texts], dtype=object)
+
+
+def news_block(headlines: pd.DataFrame) -> dict[str, Any]:
+    """stats.json's ``news``: which headlines of the period counted, and by source."""
+    counted_rows = headlines["counted"].to_numpy(bool)
+    by_source = headlines.groupby("source", sort=True)["counted"].agg(["size", "sum"])
+    return {
+        "rows": int(len(headlines)),
+        "counted": int(counted_rows.sum()),
+        "reprints": int((headlines["duplicate_of"] > 0).sum()),
+        "stale_below_0_2": int((headlines["novelty"] < 0.2).sum()),
+        "multi_ticker_over_3": int((headlines["tickers_named"] > 3).sum()),
+        "by_source": {
+            str(source): {"rows": int(row["size"]), "counted": int(row["sum"])}
+            for source, row in by_source.iterrows()
+        },
+    }
 
 
 def returns_table(panel: PricePanel, rows: slice, at: str) -> pd.DataFrame:
@@ -246,7 +305,11 @@ def signals_table(
 
 
 def trades_with_headlines(
-    trades: pd.DataFrame, placed: PlacedHeadlines, panel: PricePanel, half_life: float
+    trades: pd.DataFrame,
+    placed: PlacedHeadlines,
+    panel: PricePanel,
+    half_life: float,
+    news: NewsConfig,
 ) -> pd.DataFrame:
     """trades.csv: the engine's trades plus the headlines that pushed the news flow their way.
 
@@ -257,7 +320,9 @@ def trades_with_headlines(
     file first). Vectorised over all (trade, headline) pairs, since large runs have 10^5 trades.
     """
     window = max(1, math.ceil(HEADLINE_WINDOW_HALF_LIVES * half_life))
-    frame = placed.frame.sort_values(["ticker_idx", "session_idx"], kind="stable")
+    counts, weights = counted(placed.frame, news)
+    frame = placed.frame.assign(score=placed.frame["score"] * weights).loc[counts]
+    frame = frame.sort_values(["ticker_idx", "session_idx"], kind="stable")
     session = frame["session_idx"].to_numpy(np.int64)
     score = frame["score"].to_numpy(np.float64)
     stride = len(panel.dates) + window + 2
@@ -281,7 +346,7 @@ def trades_with_headlines(
     pair_trade, pair_row, weight = pair_trade[order], pair_row[order], weight[order]
     rank = np.arange(len(order)) - np.searchsorted(pair_trade, pair_trade, side="left")
     keep = (rank < TRADE_HEADLINES) & (weight > 0)
-    texts = pd.Series(frame["headline"].to_numpy(object)[pair_row[keep]], dtype=object)
+    texts = pd.Series(decoded(frame["headline"].iloc[pair_row[keep]]), dtype=object)
     joined = (
         texts.str.split()
         .str.join(" ")

@@ -95,7 +95,7 @@ def signal_readings(config: StrategyConfig, tickers: list[str], asof: str | None
     market = prepare(config)
     row = asof_row(market.dates, asof)
     placed = market.placed(config)
-    signals = compute_signals(market.panel, placed, config.signal, config.execution)
+    signals = compute_signals(market.panel, placed, config.signal, config.execution, config.news)
     return [_reading(ticker, market.panel, placed.frame, signals, row, config) for ticker in wanted]
 
 

@@ -171,6 +171,9 @@ def run(
         market.check_serves(config)
     with timer.stage("align", "Aligning to exchange sessions"):
         market.panel  # noqa: B018 - built here (lazily, once) so the stage timing shows it
+    with timer.stage("news", "Reading which headlines count (reprints, novelty, relevance)"):
+        market.story_features  # noqa: B018 - computed once per market, timed apart
+        market.novelty(config.news.novelty_window)
     with timer.stage("score", "Scoring headlines"):
         placed = market.placed(config)
     return simulate_run(market, config, placed, timer=timer, command=command, started=started)
@@ -192,7 +195,7 @@ def simulate_run(
 
     panel = market.panel
     with timer.stage("signals", "Computing signals"):
-        signals = compute_signals(panel, placed, config.signal, config.execution)
+        signals = compute_signals(panel, placed, config.signal, config.execution, config.news)
         rows = market.period(config, placed.session_idx)
         exec_price = panel.exec_price(config.execution.at)[rows]
         positions = period_positions(signals.labels[rows], exec_price, config.execution)

@@ -69,6 +69,34 @@ _FNV_PRIME = 0x100000001B3
 _MAX_TERM_TOKENS = 3
 
 
+_URL = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
+_RETWEET = re.compile(r"^(?:\s*rt\s+@\w+:?)+", re.IGNORECASE)
+_TAGS = re.compile(r"[$@#]\w+(?:\.\w+)?")
+
+
+def tokenize(text: str) -> list[str]:
+    """The scorer's tokens of ``text``: lower case words and numbers (apostrophes kept inside
+    a word), exactly what the lexicon kernel matches terms against."""
+    return _TOKEN.findall(str(text).lower())
+
+
+def normalise_text(text: Any) -> str:
+    """Text for comparing stories: HTML entities decoded, lower case, URLs, leading ``RT @user:``
+    prefixes, cashtags, handles and hashtags and punctuation stripped; tokens joined by spaces.
+
+    >>> normalise_text("RT @desk: $AAPL beats &amp; raises https://t.co/x")
+    'beats raises'
+    """
+    plain = str(text)
+    if "&" in plain:
+        import html
+
+        plain = html.unescape(plain)
+    if plain[:3].lower().startswith("rt"):
+        plain = _RETWEET.sub(" ", plain)
+    return " ".join(_TOKEN.findall(_TAGS.sub(" ", _URL.sub(" ", plain)).lower()))
+
+
 def fnv1a_64(data: bytes) -> int:
     """FNV-1a 64-bit hash of ``data``, the key the kernel looks terms up by."""
     h = _FNV_OFFSET

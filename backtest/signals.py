@@ -4,7 +4,8 @@ The one code path behind ``backtest run``, ``backtest signal`` and sweeps:
 
 1. Score every headline once (the lexicon kernel).
 2. Give each headline its tradeable session (calendar.py's point-in-time rules).
-3. News flow per (session, ticker): the decayed sum of scores tradeable up to that session.
+3. News flow per (session, ticker): the decayed sum of the scores of the headlines that count
+   (news_quality: reprints, stale and off-topic stories left out) tradeable up to that session.
 4. Momentum per (session, ticker) from closes known at decision time (lag 1 for open execution).
 5. Composite blend and bull / neutral / bear labels.
 6. Positions over the backtest period only, starting flat.
@@ -18,12 +19,13 @@ import numpy as np
 import pandas as pd
 
 from backtest.calendar import known_at_ns, tradeable_session
-from backtest.config import ExecutionConfig, SignalConfig
+from backtest.config import ExecutionConfig, NewsConfig, SignalConfig
 from backtest.data.panel import PricePanel
 from backtest.kernels.composite import composite_score, label_codes
 from backtest.kernels.momentum import momentum_score
 from backtest.kernels.news import news_count, news_flow, news_score
 from backtest.kernels.positions import target_positions
+from backtest.news_quality import counted
 
 
 @dataclass(frozen=True)
@@ -95,21 +97,29 @@ def place_headlines(
 
 
 def compute_signals(
-    panel: PricePanel, placed: PlacedHeadlines, signal: SignalConfig, execution: ExecutionConfig
+    panel: PricePanel,
+    placed: PlacedHeadlines,
+    signal: SignalConfig,
+    execution: ExecutionConfig,
+    news: NewsConfig,
 ) -> SignalPanel:
-    """News, momentum, composite and labels on the whole grid (history gives the warm-up)."""
+    """News, momentum, composite and labels on the whole grid (history gives the warm-up).
+
+    Only the headlines ``news`` counts enter the flow (reprints, stale or off-topic stories
+    are left out), their scores weighted by novelty and source when asked (news_quality).
+    """
     n_sessions, n_tickers = panel.close.shape
+    counts, weight = counted(placed.frame, news)
+    session_idx, ticker_idx = placed.session_idx[counts], placed.ticker_idx[counts]
     flow = news_flow(
-        placed.session_idx,
-        placed.ticker_idx,
-        placed.scores,
+        session_idx,
+        ticker_idx,
+        (placed.scores * weight)[counts],
         n_sessions,
         n_tickers,
         signal.half_life,
     )
-    count = news_count(
-        placed.session_idx, placed.ticker_idx, n_sessions, n_tickers, signal.half_life
-    )
+    count = news_count(session_idx, ticker_idx, n_sessions, n_tickers, signal.half_life)
     news = news_score(normalised_flow(flow, count, signal.news_normalise), signal.news_scale)
     lag_sessions = 1 if execution.at == "open" else 0
     momentum = momentum_score(panel.close, signal.momentum_lookback, lag_sessions)

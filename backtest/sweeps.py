@@ -283,13 +283,17 @@ class SweepData:
     """Prices on the whole session grid (history gives the signals their warm-up)."""
     rows: slice
     """The period's rows on the session grid, shared by every set."""
-    placed: dict[tuple[str, str, int], PlacedHeadlines]
-    """(lexicon, at, latency_ns) -> scored, placed headlines (score, session_idx, ticker_idx)."""
+    placed: dict[tuple[str, str, int, int], PlacedHeadlines]
+    """``news_key`` -> scored, placed headlines (``SLIM_COLUMNS``)."""
     prices_source: str
     headlines_source: str
     timings_s: dict[str, float] = field(default_factory=dict)
     market: Market | None = field(default=None, repr=False)
     """The market the sweep was prepared on (headline texts for the run folder); not pickled."""
+
+    def placed_for(self, config: StrategyConfig) -> PlacedHeadlines:
+        """The placed headlines a set trades on."""
+        return self.placed[news_key(config)]
 
     def __getstate__(self) -> dict[str, Any]:
         return {**self.__dict__, "market": None}
@@ -337,8 +341,10 @@ def prepare_sweep(
     timings["score"] = time.perf_counter() - started
 
     started = time.perf_counter()
-    keys = sorted({placement_key(c) for c in expansion.configs})
-    placed = {key: slim_placement(market.placement(*key)) for key in keys}
+    placed = {}
+    for c in expansion.configs:
+        if news_key(c) not in placed:
+            placed[news_key(c)] = slim_placement(market.placed(c))
     rows = sweep_rows(market, config, expansion.configs)
     timings["place"] = time.perf_counter() - started
     return SweepData(
@@ -362,12 +368,32 @@ def sweep_rows(market: Market, config: StrategyConfig, configs: Sequence[Strateg
     return market.period(config, np.concatenate([market.tradeable_sessions(*t) for t in timings]))
 
 
+SLIM_COLUMNS = (
+    "score",
+    "session_idx",
+    "ticker_idx",
+    "published_at",
+    "text_hash",
+    "n_named",
+    "relevance",
+    "novelty",
+    "source",
+)
+"""What the news flow of a set needs of each placed headline (no text: cheap to ship)."""
+
+
+def news_key(config: StrategyConfig) -> tuple[str, str, int, int]:
+    """What a set's placed headlines depend on: the placement and the novelty window."""
+    return (*placement_key(config), config.news.novelty_window)
+
+
 def slim_placement(placed: PlacedHeadlines) -> PlacedHeadlines:
-    """Placed headlines with only score, session_idx and ticker_idx (no text: cheap to ship)."""
+    """Placed headlines with only ``SLIM_COLUMNS``."""
     from backtest.signals import PlacedHeadlines
 
+    frame = placed.frame[list(SLIM_COLUMNS)].reset_index(drop=True)
     return PlacedHeadlines(
-        frame=placed.frame[["score", "session_idx", "ticker_idx"]].reset_index(drop=True),
+        frame=frame.assign(source=frame["source"].astype("category")),
         dropped_no_prices=placed.dropped_no_prices,
         dropped_after_data=placed.dropped_after_data,
     )
@@ -499,10 +525,16 @@ def set_labels(
     from backtest.signals import blend_and_label, compute_signals
 
     s, e = config.signal, config.execution
-    placement = placement_key(config)
-    key = (*placement, s.half_life, s.news_normalise, s.news_scale, s.momentum_lookback)
+    key = (
+        *news_key(config),
+        repr(config.news),
+        s.half_life,
+        s.news_normalise,
+        s.news_scale,
+        s.momentum_lookback,
+    )
     if key not in cache:
-        panel = compute_signals(data.panel, data.placed[placement], s, e)
+        panel = compute_signals(data.panel, data.placed_for(config), s, e, config.news)
         cache[key] = (panel.news, panel.momentum)
     news, momentum = cache[key]
     return blend_and_label(news, momentum, s)[1]

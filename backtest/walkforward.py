@@ -63,7 +63,7 @@ from backtest.config import (
     StrategyConfig,
 )
 from backtest.errors import BacktestError, InputError
-from backtest.market import PlacementKey, placement_key
+from backtest.sweeps import news_key
 
 if TYPE_CHECKING:
     from backtest.engine import Simulation
@@ -493,7 +493,7 @@ def _set_signals_and_positions(
     from backtest.signals import compute_signals, period_positions
 
     s, e = config.signal, config.execution
-    signals = compute_signals(data.panel, data.placed[(s.lexicon, e.at, e.latency_ns)], s, e)
+    signals = compute_signals(data.panel, data.placed_for(config), s, e, config.news)
     rows = data.rows
     exec_price = data.panel.exec_price(e.at)[rows]
     return signals, period_positions(signals.labels[rows], exec_price, e)
@@ -618,9 +618,10 @@ def walkforward_outputs(
             parts.append(
                 trades_with_headlines(
                     mine,
-                    placements[placement_key(set_config)],
+                    placements[news_key(set_config)],
                     result.data.panel,
                     set_config.signal.half_life,
+                    set_config.news,
                 )
             )
         trades = pd.concat(parts).loc[trades.index]
@@ -683,10 +684,12 @@ def walkforward_block(result: WalkForwardResult) -> dict[str, Any]:
     )
 
 
-def _full_placements(result: WalkForwardResult, market: Market) -> dict[PlacementKey, Any]:
+def _full_placements(
+    result: WalkForwardResult, market: Market
+) -> dict[tuple[str, str, int, int], Any]:
     """Scored, placed headlines with their texts, per placement the chosen sets use."""
-    keys = {placement_key(result.config_of(k)) for k in range(len(result.windows))}
-    return {key: market.placement(*key) for key in keys}
+    configs = {news_key(c): c for c in map(result.config_of, range(len(result.windows)))}
+    return {key: market.placed(config) for key, config in configs.items()}
 
 
 def _stitched_headlines(result: WalkForwardResult, placements: dict[Any, Any]) -> Any:
@@ -696,12 +699,12 @@ def _stitched_headlines(result: WalkForwardResult, placements: dict[Any, Any]) -
     start = result.data.rows.start
     frames = []
     for k, w in enumerate(result.windows):
-        placed = placements[placement_key(result.config_of(k))]
+        placed = placements[news_key(result.config_of(k))]
         sessions = placed.frame["session_idx"]
         frames.append(
             placed.frame.loc[sessions.between(start + w.oos_start, start + w.oos_stop - 1)]
         )
-    first = placements[placement_key(result.config_of(0))]
+    first = placements[news_key(result.config_of(0))]
     return PlacedHeadlines(
         frame=pd.concat(frames, ignore_index=True),
         dropped_no_prices=first.dropped_no_prices,

@@ -10,6 +10,7 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from backtest.config import NewsConfig
 from backtest.outputs import HEADLINE_SEPARATOR, TRADE_HEADLINES, trades_with_headlines
 
 
@@ -65,7 +66,7 @@ def test_headlines_behind_trades_match_a_plain_loop(
     )
     placed = SimpleNamespace(frame=frame)
     panel = SimpleNamespace(dates=dates, tickers=tuple(tickers))
-    out = trades_with_headlines(trades, placed, panel, half_life)
+    out = trades_with_headlines(trades, placed, panel, half_life, NewsConfig(dedupe=False))
     texts, counts = reference(trades, frame, dates, tickers, half_life)
     assert out["headlines"].tolist() == texts
     assert out["n_headlines"].tolist() == counts

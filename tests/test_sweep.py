@@ -191,9 +191,12 @@ def test_cached_labels_equal_compute_signals(
             f'execution.at="{at}"',
         ]
     )
-    placement = (config.signal.lexicon, at, config.execution.latency_ns)
     expected = compute_signals(
-        mixed_data.panel, mixed_data.placed[placement], config.signal, config.execution
+        mixed_data.panel,
+        mixed_data.placed_for(config),
+        config.signal,
+        config.execution,
+        config.news,
     ).labels
     cache: dict = {}
     set_labels(mixed_data, config.with_overrides(["signal.bull_above=99"]), cache)

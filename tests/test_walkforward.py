@@ -364,8 +364,7 @@ def _window_scores(result, window: int) -> pd.DataFrame:
     """Placed headlines of a window's out-of-sample sessions, scored by its lexicon."""
     w = result.windows[window]
     config = result.config_of(window)
-    s, e = config.signal, config.execution
-    frame = result.data.placed[(s.lexicon, e.at, e.latency_ns)].frame
+    frame = result.data.placed_for(config).frame
     start = result.data.rows.start
     keep = frame["session_idx"].between(start + w.oos_start, start + w.oos_stop - 1)
     return frame.loc[keep].reset_index(drop=True)

@@ -104,7 +104,16 @@ def equal_weight_returns(wide: np.ndarray) -> np.ndarray:
 
 
 def news_events(headlines: pd.DataFrame) -> pd.DataFrame:
-    """(session, ticker, score, direction) per news event; direction +1 bull, -1 bear."""
+    """(session, ticker, score, direction) per news event; direction +1 bull, -1 bear.
+
+    Only headlines that counted in the news flow (headlines.csv's ``counted``, with their
+    ``weight``) make events, when the columns are there; older run folders count every row.
+    """
+    if "counted" in headlines.columns:
+        kept = headlines["counted"].astype(bool).to_numpy()
+        headlines = headlines.loc[kept].assign(
+            score=headlines["score"].to_numpy()[kept] * headlines["weight"].to_numpy()[kept]
+        )
     if headlines.empty:
         return pd.DataFrame({"session": [], "ticker": [], "score": [], "direction": []})
     summed = headlines.groupby(["session", "ticker"], sort=True)["score"].sum().reset_index()

@@ -641,6 +641,32 @@ def chart_figures(run: RunFolder) -> dict[str, Markup]:
     return {key: script_json(spec) for key, spec in specs.items()}
 
 
+def news_view(stats: dict[str, Any]) -> dict[str, Any] | None:
+    """'Which headlines counted': stats.json's news block and the [news] settings, formatted;
+    None for run folders written before the block existed."""
+    block = stats.get("news")
+    if not block:
+        return None
+    rows = max(1, int(block["rows"]))
+
+    def share(n: int) -> str:
+        return f"{n:,} ({format_value(n / rows, 'pct')})"
+
+    settings = (stats.get("config") or {}).get("news") or {}
+    return {
+        "rows": f"{int(block['rows']):,}",
+        "counted": share(int(block["counted"])),
+        "reprints": share(int(block["reprints"])),
+        "stale": share(int(block["stale_below_0_2"])),
+        "multi_ticker": share(int(block["multi_ticker_over_3"])),
+        "settings": [(str(k), _parameter_text(v)) for k, v in settings.items()],
+        "sources": [
+            (str(name), f"{int(v['rows']):,}", f"{int(v['counted']):,}")
+            for name, v in sorted(block.get("by_source", {}).items())
+        ],
+    }
+
+
 def build_view(run: RunFolder) -> dict[str, Any]:
     """Everything the template shows, formatted; no statistic is computed here."""
     stats = run.stats
@@ -652,6 +678,7 @@ def build_view(run: RunFolder) -> dict[str, Any]:
         "headline": headline_rows(stats),
         "charts": chart_figures(run),
         "events": event_view(run),
+        "news": news_view(stats),
         "trades": trades,
         "n_trades": len(run.trades),
         "n_in_page": len(trades),
