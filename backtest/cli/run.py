@@ -40,6 +40,7 @@ def run(
     import time
 
     from backtest.cli.summary import summary_table
+    from backtest.report.index import update_index_for
     from backtest.report.run_folder import RunFolderWriter
     from backtest.runner import run as run_strategy
 
@@ -52,6 +53,7 @@ def run(
     )
     began = time.perf_counter()
     run_dir = writer.commit(result.outputs)
+    update_index_for(run_dir, reports_dir)
     timings = {**result.timings_s, "write": time.perf_counter() - began}
     typer.echo(summary_table(result.summary))
     if profile:

@@ -62,6 +62,7 @@ def sweep(
     import time
 
     from backtest.errors import BacktestError
+    from backtest.report.index import update_index_for
     from backtest.report.run_folder import RunFolderWriter
     from backtest.report.sweep_html import sweep_outputs, write_sweep_files
     from backtest.sweeps import FIGURE_COLUMNS, parse_grid, prepare_sweep, run_sweep
@@ -100,6 +101,7 @@ def sweep(
         started=started,
     )
     folder = writer.commit_with(lambda staging: write_sweep_files(staging, outputs))
+    update_index_for(folder, reports_dir)
     typer.echo(summary_text(result, outputs.summary, folder))
 
 

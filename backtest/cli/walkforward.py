@@ -79,6 +79,7 @@ def walkforward(
     from contextlib import nullcontext
 
     from backtest.errors import InputError
+    from backtest.report.index import update_index_for
     from backtest.report.run_folder import RunFolderWriter
 
     started = time.time()
@@ -133,6 +134,7 @@ def walkforward(
     command = shlex.join(["backtest", *sys.argv[1:]])
     outputs = walkforward_outputs(result, command=command, started=started)
     run_dir, stats = writer.commit(outputs), outputs.stats
+    update_index_for(run_dir, reports_dir)
     typer.echo(summary_table(stats))
     typer.echo("")
     typer.echo(windows_text(result))

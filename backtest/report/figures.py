@@ -68,7 +68,8 @@ def plotly_js_gzip_base64() -> str:
     return base64.b64encode(packed).decode("ascii")
 
 
-def _layout(title: str, **extra: Any) -> dict[str, Any]:
+def figure_layout(title: str, **extra: Any) -> dict[str, Any]:
+    """The layout every figure of the pages shares: title, size, fonts, grid, legend."""
     layout: dict[str, Any] = {
         "title": {"text": title, "x": 0, "xanchor": "left", "font": {"size": 15}},
         "height": 340,
@@ -114,7 +115,7 @@ def equity_figure(dates: Sequence[str], equity: np.ndarray, benchmark: np.ndarra
             _line("Strategy", dates, equity, STRATEGY_COLOR),
             _line("Benchmark", dates, benchmark, BENCHMARK_COLOR),
         ],
-        "layout": _layout(
+        "layout": figure_layout(
             "Equity vs benchmark",
             yaxis={"gridcolor": "#eceef1", "tickformat": ",.0f", "type": "linear"},
             updatemenus=[
@@ -161,7 +162,7 @@ def drawdown_figure(dates: Sequence[str], equity: np.ndarray, benchmark: np.ndar
             ),
             _line("Benchmark", dates, drawdown_path(dates, benchmark), BENCHMARK_COLOR),
         ],
-        "layout": _layout("Drawdown", yaxis={"gridcolor": "#eceef1", "tickformat": ".0%"}),
+        "layout": figure_layout("Drawdown", yaxis={"gridcolor": "#eceef1", "tickformat": ".0%"}),
     }
 
 
@@ -199,7 +200,7 @@ def monthly_heatmap_figure(dates: Sequence[str], equity: np.ndarray) -> Figure:
                 "ygap": 2,
             }
         ],
-        "layout": _layout(
+        "layout": figure_layout(
             "Monthly returns (strategy)",
             height=max(180, 60 + 36 * len(years)),
             hovermode="closest",
@@ -219,7 +220,7 @@ def rolling_sharpe_figure(
             _line("Strategy", dates, rolling_sharpe_path(dates, equity), STRATEGY_COLOR),
             _line("Benchmark", dates, rolling_sharpe_path(dates, benchmark), BENCHMARK_COLOR),
         ],
-        "layout": _layout(
+        "layout": figure_layout(
             f"Rolling Sharpe ({ROLLING_SHARPE_SESSIONS} sessions, annualised)",
             yaxis={"gridcolor": "#eceef1", "tickformat": ".1f"},
         ),
@@ -240,7 +241,7 @@ def contribution_figure(tickers: Sequence[str], pnl: Sequence[float]) -> Figure:
                 "hovertemplate": "%{x}: %{y:,.2f}<extra></extra>",
             }
         ],
-        "layout": _layout(
+        "layout": figure_layout(
             "Contribution per ticker (P&L)",
             hovermode="closest",
             xaxis={"type": "category", "tickangle": -45 if len(tickers) > 12 else 0},
@@ -269,7 +270,7 @@ def label_share_figure(signals: pd.DataFrame) -> Figure:
         )
     return {
         "data": data,
-        "layout": _layout(
+        "layout": figure_layout(
             "Label distribution per month",
             barmode="stack",
             legend={
@@ -410,7 +411,7 @@ def event_study_figure(study: EventStudy, classic: EventStudy | None = None) -> 
     )
     return {
         "data": data,
-        "layout": _layout(
+        "layout": figure_layout(
             title,
             hovermode="closest",
             xaxis={"gridcolor": "#eceef1", "dtick": 1, "title": {"text": "sessions from event"}},
@@ -434,7 +435,7 @@ def ic_figure(ic: InformationCoefficient) -> Figure:
                 "hovertemplate": "%{x}: IC %{y:.3f} over %{customdata} sessions<extra></extra>",
             }
         ],
-        "layout": _layout(
+        "layout": figure_layout(
             "Information coefficient per month (Spearman, composite vs the return it earns)",
             hovermode="closest",
             xaxis={"type": "category"},
