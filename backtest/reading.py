@@ -86,6 +86,7 @@ class Reading:
 def signal_readings(config: StrategyConfig, tickers: list[str], asof: str | None) -> list[Reading]:
     """Readings of ``tickers`` as of session ``asof`` (default: the data's last session)."""
     from backtest.market import prepare
+    from backtest.news_quality import counted
     from backtest.signals import compute_signals
 
     wanted = [t.strip().upper() for t in tickers if t.strip()]
@@ -96,7 +97,9 @@ def signal_readings(config: StrategyConfig, tickers: list[str], asof: str | None
     row = asof_row(market.dates, asof)
     placed = market.placed(config)
     signals = compute_signals(market.panel, placed, config.signal, config.execution, config.news)
-    return [_reading(ticker, market.panel, placed.frame, signals, row, config) for ticker in wanted]
+    counts, weight = counted(placed.frame, config.news)
+    behind = placed.frame.assign(score=placed.frame["score"] * weight).loc[counts]
+    return [_reading(ticker, market.panel, behind, signals, row, config) for ticker in wanted]
 
 
 def asof_row(dates: pd.DatetimeIndex, asof: str | None) -> int:
