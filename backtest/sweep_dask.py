@@ -18,7 +18,8 @@
    cancelled, and ``map`` scatters the data again and resubmits them, at most
    ``MAX_DATA_LOSSES`` times. Chunks that raise are not retried (``retries`` stays 0): a chunk
    is a pure function of its inputs, so it would raise again. The finished chunks' results
-   are kept, so the table is the serial one whatever died.
+   are kept, so the table is the serial one whatever died. (The local scheduler's log line
+   that the scattered data "can't be recovered" is dropped: it is recovered.)
 
 The workers import ``backtest`` themselves: with a remote scheduler, install the same version
 of news-backtest in the workers' environment.
@@ -101,9 +102,11 @@ class DaskExecutor:
                         "check the workers' memory, or try a smaller --chunk-size"
                     ) from None
             except KilledWorker as exc:
+                deaths = exc.allowed_failures + 1
+                times = "once" if deaths == 1 else f"{deaths} times"
                 raise BacktestError(
-                    f"{exc.allowed_failures + 1} Dask workers died while running one chunk of "
-                    "the sweep (out of memory?); try a smaller --chunk-size or fewer --workers"
+                    f"Dask workers died {times} while running the same chunk of the sweep "
+                    "(out of memory?); try a smaller --chunk-size or fewer --workers"
                 ) from None
         return [results[index] for index in range(len(tasks))]
 
@@ -115,6 +118,14 @@ class DaskExecutor:
             entry = (data, future)
             self._scattered[id(data)] = entry
         return entry[1]
+
+
+class _RecoveredDataLoss(logging.Filter):
+    """Drops the scheduler's error that scattered data was lost for good: ``map`` sends it
+    again (module docstring, step 4)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "lose scattered data" not in record.getMessage()
 
 
 @contextmanager
@@ -151,11 +162,16 @@ def dask_executor(
         silence_logs=logging.ERROR,
         scheduler_kwargs={"allowed_failures": ALLOWED_FAILURES},
     )
+    quiet = _RecoveredDataLoss()
+    scheduler_log = logging.getLogger("distributed.scheduler")
+    scheduler_log.addFilter(quiet)
     try:
         client = Client(cluster)
         try:
+            client.wait_for_workers(workers)  # so the broadcast scatter reaches every worker
             yield DaskExecutor(client)
         finally:
             client.close()
     finally:
         cluster.close()
+        scheduler_log.removeFilter(quiet)
