@@ -262,7 +262,9 @@ def fetch_prices(
 
     Only date ranges missing from the cache are downloaded (``refresh`` downloads the whole
     requested range again). Downloaded rows replace cached rows for the same dates. On any
-    download failure ``InputError`` is raised and no cache file is touched.
+    download failure ``InputError`` is raised and no cache file is touched. The tickers' cache
+    files are locked from the first read to the last write, so another fetch of the same
+    tickers waits and then builds on these rows (module docstring).
     """
     names = normalise_tickers(tickers)
     folder = cache_dir if cache_dir is not None else default_cache_dir()
