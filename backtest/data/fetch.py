@@ -16,12 +16,22 @@
 5. Merge (downloaded rows replace cached rows for the same date) and write each changed file
    atomically (temporary file in the same folder, then ``os.replace``).
 
+Steps 1-5 run holding an exclusive ``fcntl.flock`` on ``<cache>/<TICKER>.parquet.lock`` for
+every requested ticker (taken in sorted order, so two fetches cannot deadlock). A second
+``backtest data fetch`` of the same ticker waits, then reads what the first one wrote and
+downloads only what is still missing, so concurrent fetches lose no rows. Readers need no lock:
+a cache file is only ever replaced whole. Each lock file is deleted while still held (a waiter
+then finds its file gone and locks a fresh one), so the cache folder holds only Parquet files;
+a cache folder that cannot be written is read without locks, as nothing can be written to it.
+
 Bars dated after ``_last_complete_day()`` (yesterday in UTC) are still forming: they are neither
 cached nor returned. The download boundary is the injectable ``Downloader``; tests pass a fake one.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import functools
 import json
 import logging
@@ -30,7 +40,7 @@ import re
 import tempfile
 import threading
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -65,6 +75,8 @@ _YF_COLUMNS = {
 _METADATA_KEY = b"news_backtest.prices_cache"
 _TICKER_PATTERN = re.compile(r"^\^?[A-Z0-9][A-Z0-9.=&\-]{0,19}$")
 _FETCH_HINT = "run `backtest data fetch {tickers} --start YYYY-MM-DD` first"
+_LOCK_SUFFIX = ".lock"
+_UNWRITABLE = (errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.EDQUOT)
 
 
 @dataclass(frozen=True)
@@ -250,11 +262,33 @@ def fetch_prices(
 
     Only date ranges missing from the cache are downloaded (``refresh`` downloads the whole
     requested range again). Downloaded rows replace cached rows for the same dates. On any
-    download failure ``InputError`` is raised and no cache file is touched.
+    download failure ``InputError`` is raised and no cache file is touched. The tickers' cache
+    files are locked from the first read to the last write, so another fetch of the same
+    tickers waits and then builds on these rows (module docstring).
     """
     names = normalise_tickers(tickers)
     folder = cache_dir if cache_dir is not None else default_cache_dir()
     end = _effective_end(start, end)
+    made = _missing_folders(folder)
+    try:
+        with _cache_locks([cache_path(ticker, folder) for ticker in names]):
+            return _fetch_locked(names, start, end, folder, download, refresh)
+    except BaseException:
+        for made_folder in made:  # a failed first fetch leaves no empty cache folder
+            with contextlib.suppress(OSError):
+                made_folder.rmdir()
+        raise
+
+
+def _fetch_locked(
+    names: list[str],
+    start: date,
+    end: date,
+    folder: Path,
+    download: Downloader,
+    refresh: bool,
+) -> FetchResult:
+    """``fetch_prices`` steps 1-5, holding the tickers' cache locks."""
     paths = {ticker: cache_path(ticker, folder) for ticker in names}
     cached = {
         ticker: _read_cache(paths[ticker], ignore_unreadable=refresh)
@@ -330,6 +364,62 @@ def load_cached_prices(
 
     loaded = pd.concat([load_prices(path) for path in files], ignore_index=True)
     return loaded.sort_values(["ticker", "date"], kind="stable", ignore_index=True)
+
+
+@contextlib.contextmanager
+def _cache_locks(files: Sequence[Path]) -> Iterator[None]:
+    """Hold the lock of every cache file in ``files`` (module docstring), in sorted order."""
+    with contextlib.ExitStack() as stack:
+        for path in sorted(set(files)):
+            stack.enter_context(_cache_lock(path.with_name(path.name + _LOCK_SUFFIX)))
+        yield
+
+
+@contextlib.contextmanager
+def _cache_lock(lock: Path) -> Iterator[None]:
+    """An exclusive ``flock`` on ``lock``, created if needed and deleted when released."""
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: no locking
+        yield
+        return
+    while True:
+        try:
+            lock.parent.mkdir(parents=True, exist_ok=True)
+            handle = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+        except FileNotFoundError:
+            continue  # the folder was removed by a failed first fetch in between
+        except OSError as exc:
+            if exc.errno not in _UNWRITABLE:
+                raise
+            yield  # a cache nobody here can write: read it without a lock
+            return
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            if os.path.samestat(os.fstat(handle), os.stat(lock)):
+                break
+        except FileNotFoundError:
+            pass  # the holder deleted it on release: lock the file now there
+        except BaseException:
+            os.close(handle)
+            raise
+        os.close(handle)
+    try:
+        yield
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(lock)
+        os.close(handle)
+
+
+def _missing_folders(folder: Path) -> list[Path]:
+    """``folder`` and its ancestors that do not exist yet, deepest first."""
+    missing = []
+    folder = Path(os.path.abspath(folder))
+    while not folder.exists() and folder.parent != folder:
+        missing.append(folder)
+        folder = folder.parent
+    return missing
 
 
 def _run_with_deadline(task: Callable[[], Any], deadline_s: float) -> Any:
@@ -553,12 +643,31 @@ def _write_cache(path: Path, frame: pd.DataFrame, covered: tuple[date, date]) ->
         }
     ).encode()
     table = table.replace_schema_metadata(meta)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(
+            dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp"
+        )
+    except OSError as exc:
+        if exc.errno in _UNWRITABLE:
+            raise _unwritable_cache(exc.errno, path) from exc
+        raise
     os.close(handle)
     try:
         pq.write_table(table, temporary)
         os.replace(temporary, path)
-    except BaseException:
+    except BaseException as exc:
         Path(temporary).unlink(missing_ok=True)
+        if isinstance(exc, OSError) and exc.errno in _UNWRITABLE:
+            raise _unwritable_cache(exc.errno, path) from exc
         raise
+
+
+def _unwritable_cache(code: int, path: Path) -> InputError:
+    """A cache file that cannot be written (permissions, read-only or full disk), in one line."""
+    return InputError(
+        f"cannot write cached prices ({os.strerror(code).lower()}); "
+        "the cache file was left as it was",
+        file=path,
+        hint=f"free some space, or set {CACHE_ENV_VAR} to a folder you can write to",
+    )

@@ -7,12 +7,19 @@ before the marker existed, recognised by their stats.json or sweep.json and thei
 A folder holding anything else is refused even with --force, before the work starts and again
 when the new folder is published; so are the filesystem root, the working and home folders and
 any folder containing them or the reports folder. Replacing renames the old folder aside,
-renames the new one into place, then deletes the old one."""
+renames the new one into place, then deletes the old one (or puts it back if that fails).
+
+A folder that cannot be written (permission denied, read-only file system, no space left on
+device, disk quota exceeded) is a ``BacktestError`` naming the folder, the reason and what to
+do: checked before the work starts where the system can tell (``os.access``: permissions and
+read-only disks), and again for any such ``OSError`` while the folder is staged or published,
+once the staging folder is removed."""
 
 from __future__ import annotations
 
 import contextlib
 import csv
+import errno
 import json
 import os
 import shutil
@@ -102,6 +109,15 @@ RUN_FOLDER_FOLDERS = frozenset({"lexicons"})
 _REFUSED = "refusing to replace it even with --force. choose an empty or new folder"
 _SHOWN_ENTRIES = 5
 
+_UNWRITABLE_HINTS = {
+    errno.ENOSPC: "free some space on that disk or choose another folder with {option}",
+    errno.EDQUOT: "free some space within your disk quota or choose another folder with {option}",
+    errno.EACCES: "choose a folder you can write to with {option}",
+    errno.EPERM: "choose a folder you can write to with {option}",
+    errno.EROFS: "choose a folder on a writable disk with {option}",
+}
+"""The OSErrors that mean "this folder cannot take the run", and what to do about each."""
+
 
 @dataclass(frozen=True)
 class RunFolderWriter:
@@ -138,7 +154,7 @@ class RunFolderWriter:
             if out_dir.exists() and not out_dir.is_dir():
                 raise BacktestError(f"--out {out_dir} exists and is not a folder")
             _check_out_folder(out_dir, Path(reports_dir), force)
-            return cls(
+            writer = cls(
                 target=out_dir,
                 parent=out_dir.resolve().parent,
                 name=name,
@@ -146,7 +162,10 @@ class RunFolderWriter:
                 kind=kind,
                 reports_dir=Path(reports_dir),
             )
-        return cls(target=None, parent=Path(reports_dir), name=name, force=force, kind=kind)
+        else:
+            writer = cls(target=None, parent=Path(reports_dir), name=name, force=force, kind=kind)
+        writer._check_writable()
+        return writer
 
     def commit(self, outputs: RunOutputs) -> Path:
         """Write a run's files into a temporary folder, render the report, rename into place."""
@@ -159,15 +178,43 @@ class RunFolderWriter:
         it was. Sweeps and walk-forward use this with their own files. The marker file goes in
         last, listing what ``write_files`` wrote.
         """
-        self.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=".partial-run-", dir=self.parent))
+        staging: Path | None = None
         try:
+            self.parent.mkdir(parents=True, exist_ok=True)
+            staging = Path(tempfile.mkdtemp(prefix=".partial-run-", dir=self.parent))
             write_files(staging)
             write_marker(staging, self.kind)
             return self._publish(staging)
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
+        except BaseException as exc:
+            if staging is not None:
+                shutil.rmtree(staging, ignore_errors=True)
+            if isinstance(exc, OSError) and exc.errno in _UNWRITABLE_HINTS:
+                raise self._unwritable(exc.errno, after_work=True) from exc
             raise
+
+    def _check_writable(self) -> None:
+        """Refuse a folder the system already says cannot be written, before any work."""
+        folder = self.parent
+        while not folder.exists() and folder.parent != folder:
+            folder = folder.parent
+        if not folder.is_dir():
+            return  # a file in the way: mkdir reports it
+        if not os.access(folder, os.W_OK | os.X_OK):
+            code = errno.EROFS if _read_only_disk(folder) else errno.EACCES
+            raise self._unwritable(code, after_work=False)
+
+    def _unwritable(self, code: int, *, after_work: bool) -> BacktestError:
+        """One line: the folder, why it cannot be written, and what to do."""
+        if self.target is not None:
+            shown, option = f"--out {self.target}", "--out"
+        else:
+            shown, option = f"reports folder {self.parent}", "--reports-dir or --out"
+        reason = os.strerror(code).lower()
+        done = "; no partial folder was left behind" if after_work else ""
+        hint = _UNWRITABLE_HINTS[code].format(option=option)
+        return BacktestError(
+            f"{shown}: cannot write the {self.kind} folder ({reason}){done}. {hint}."
+        )
 
     def _publish(self, staging: Path) -> Path:
         if self.target is not None:
@@ -209,11 +256,26 @@ class RunFolderWriter:
                 os.rename(old, target)
                 trash.rmdir()
                 raise BacktestError(refusal)
-            os.rename(staging, target)
+            try:
+                os.rename(staging, target)
+            except BaseException:
+                # Put the previous folder back: a failed run leaves the target as it was.
+                with contextlib.suppress(OSError):
+                    os.rename(old, target)
+                    trash.rmdir()
+                raise
             shutil.rmtree(trash, ignore_errors=True)
         else:
             os.rename(staging, target)
         return target
+
+
+def _read_only_disk(folder: Path) -> bool:
+    """Whether ``folder`` lies on a file system mounted read-only."""
+    try:
+        return bool(os.statvfs(folder).f_flag & os.ST_RDONLY)
+    except OSError:
+        return False
 
 
 def write_marker(folder: Path, kind: str) -> None:
