@@ -128,23 +128,36 @@ class Market:
 
     @cached_property
     def story_features(self) -> StoryFeatures:
-        """Text hashes, shingles, named tickers and relevance of every loaded row (once)."""
-        from backtest.news_quality import story_features
+        """Text hashes, shingles, named tickers and relevance of every loaded row (once; kept
+        on disk by content, news_quality.cached)."""
+        from backtest.news_quality import cached_story_features
 
-        return story_features(self.data.headlines)
+        return cached_story_features(self.data.headlines)
 
     def novelty(self, window_sessions: int) -> np.ndarray:
         """Every loaded row's novelty over ``window_sessions`` news days (news_quality step 3)."""
         if window_sessions not in self._novelty:
-            from backtest.news_quality import news_days, novelty, published_ns_of
+            from backtest.news_quality import (
+                cached,
+                content_key,
+                news_days,
+                novelty,
+                published_ns_of,
+            )
 
             headlines = self.data.headlines
             published = published_ns_of(headlines)
             tickers = pd.factorize(headlines["ticker"])[0].astype(np.int64)
             days = news_days(published, self.panel.sessions.open_ns)
-            self._novelty[window_sessions] = novelty(
-                tickers, days, published, self.story_features, window_sessions
-            )
+            key = content_key(headlines, days, f"novelty-{window_sessions}")
+            self._novelty[window_sessions] = cached(
+                key,
+                lambda: {
+                    "novelty": novelty(
+                        tickers, days, published, self.story_features, window_sessions
+                    )
+                },
+            )["novelty"]
         return self._novelty[window_sessions]
 
     def placement(self, lexicon: str, at: str, latency_ns: int) -> PlacedHeadlines:

@@ -194,3 +194,24 @@ def test_reprints_chain_to_the_first_story_within_the_window() -> None:
     is_reprint, original = reprints(ticker, text, published, session, 3)
     assert is_reprint.tolist() == [False, True, True, False, False]
     assert original.tolist() == [0, 0, 0, 3, 4]
+
+
+def test_story_features_read_from_the_cache_equal_a_fresh_computation(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, slice_files: tuple[Path, Path]
+) -> None:
+    from dataclasses import asdict
+
+    from backtest.data.headlines import load_headlines
+    from backtest.news_quality import cached_story_features, content_key, story_features
+
+    monkeypatch.setenv("NEWS_BACKTEST_NEWS_CACHE", str(tmp_path / "cache"))
+    headlines = load_headlines(slice_files[1])
+    written = cached_story_features(headlines)
+    assert len(list((tmp_path / "cache").glob("*.npz"))) == 1
+    read = cached_story_features(headlines)
+    fresh = story_features(headlines)
+    for name, values in asdict(fresh).items():
+        np.testing.assert_array_equal(getattr(read, name), values, err_msg=name)
+        np.testing.assert_array_equal(getattr(written, name), values, err_msg=name)
+    edited = headlines.assign(headline=headlines["headline"].str.replace("a", "b", n=1))
+    assert content_key(edited, "features") != content_key(headlines, "features")
