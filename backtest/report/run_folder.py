@@ -17,14 +17,21 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from backtest.errors import BacktestError
+from backtest.report.csv_writer import write_frame_csv
 
 if TYPE_CHECKING:
     from backtest.outputs import RunOutputs
 
 
 def write_csv(frame: pd.DataFrame, path: Path) -> None:
-    """CSV with every text field quoted, so texts with \\r or \\n read back as one row."""
-    frame.to_csv(path, index=False, quoting=csv.QUOTE_NONNUMERIC, lineterminator="\n")
+    """CSV with every text field quoted, so texts with \\r or \\n read back as one row.
+
+    The bytes are pandas' ``to_csv(index=False, quoting=QUOTE_NONNUMERIC, lineterminator="\\n")``;
+    report/csv_writer.py writes them column-wise (several times faster), and pandas writes
+    the frames it does not reproduce exactly.
+    """
+    if not write_frame_csv(frame, path):
+        frame.to_csv(path, index=False, quoting=csv.QUOTE_NONNUMERIC, lineterminator="\n")
 
 
 def write_extra_files(folder: Path, files: Mapping[str, pd.DataFrame | str | bytes]) -> None:
