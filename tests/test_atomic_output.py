@@ -54,11 +54,11 @@ class Boom(RuntimeError):
 def test_exception_while_rendering_leaves_no_out_folder(
     slice_files: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def broken_render(run_dir: Path) -> Path:
-        assert (run_dir / "stats.json").exists(), "the files were being written"
+    def broken_render(run: html.RunFolder) -> Path:
+        assert (run.path / "stats.json").exists(), "the files were being written"
         raise Boom("render failed")
 
-    monkeypatch.setattr(html, "render_report", broken_render)
+    monkeypatch.setattr(html, "render_run", broken_render)
     out = tmp_path / "run"
     with pytest.raises(Boom):
         run_strategy(slice_config(slice_files)).save(out)
@@ -92,7 +92,7 @@ def test_failed_forced_run_keeps_the_old_out_folder(
     out = tmp_path / "previous"
     out.mkdir()
     (out / "keep.txt").write_text("the last good run")
-    monkeypatch.setattr(html, "render_report", lambda run_dir: (_ for _ in ()).throw(Boom()))
+    monkeypatch.setattr(html, "render_run", lambda run: (_ for _ in ()).throw(Boom()))
     with pytest.raises(Boom):
         run_strategy(slice_config(slice_files)).save(out, force=True)
     assert (out / "keep.txt").read_text() == "the last good run"
@@ -124,11 +124,11 @@ def slow_render_run(*args: str, cwd: Path) -> subprocess.Popen:
         import sys, time
         import backtest.report.html as html
 
-        def stuck_render(run_dir):
-            (run_dir / "render-started").write_text("")
+        def stuck_render(run):
+            (run.path / "render-started").write_text("")
             time.sleep(120)
 
-        html.render_report = stuck_render
+        html.render_run = stuck_render
         sys.argv = ["backtest", *{list(args)!r}]
         from backtest.cli import main
         main()

@@ -2,7 +2,10 @@
 
 Steps:
 1. Read the run folder (stats.json, config.toml, equity/trades/signals/headlines/returns CSVs);
-   a missing or malformed file raises InputError naming it.
+   a missing or malformed file raises InputError naming it. Right after ``backtest run`` wrote
+   the folder, ``in_memory_run_folder`` hands over the tables it just wrote instead, each
+   exactly as reading its CSV back would give it (a table that could read back differently is
+   read from the file), so the page is the one ``backtest report RUN_DIR`` renders.
 2. Build the view model: headline figures formatted from stats.json (never recomputed), the
    figures (report/figures.py), the event study and IC (report/events.py), the trades and
    per-ticker tables, the reproducibility block.
@@ -24,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
@@ -236,6 +240,98 @@ def read_run_folder(run_dir: Path) -> RunFolder:
         walkforward=walkforward,
         lexicons={name: read_lexicon_file(run_dir, name) for name in lexicon_files(stats)},
     )
+
+
+RUN_TABLES = ("equity", "trades", "signals", "headlines", "returns")
+"""The RunFolder fields read from CSVs, each from ``<name>.csv``."""
+
+
+def in_memory_run_folder(
+    run_dir: Path, *, stats_text: str, config_toml: str, tables: dict[str, pd.DataFrame]
+) -> RunFolder:
+    """The RunFolder of a folder whose files were just written from these contents.
+
+    ``stats_text`` and ``config_toml`` are the texts written to stats.json and config.toml,
+    ``tables`` the frames written to the five CSVs (by name, see RUN_TABLES). Each table is
+    converted to what ``read_run_folder`` reads back from its CSV (``as_read_back``); a table
+    that does not convert exactly, the walk-forward table and the lexicon copies are read from
+    the folder. Checks and errors are those of ``read_run_folder``.
+    """
+    run_dir = Path(run_dir)
+    stats_path = run_dir / "stats.json"
+    try:
+        stats = json.loads(stats_text)
+    except json.JSONDecodeError as e:
+        raise InputError(f"not valid JSON ({e})", file=stats_path) from e
+    for key in ("name", "stats", "period", "tickers"):
+        if key not in stats:
+            raise InputError(f"missing key '{key}'", file=stats_path)
+    frames = {}
+    for name in RUN_TABLES:
+        frame = as_read_back(tables[name], f"{name}.csv")
+        frames[name] = frame if frame is not None else _read_csv(run_dir, f"{name}.csv")
+    walkforward = None
+    if (run_dir / WALKFORWARD_FILE).is_file():
+        walkforward = _read_walkforward_csv(run_dir / WALKFORWARD_FILE)
+    return RunFolder(
+        path=run_dir,
+        stats=stats,
+        # Path.read_text reads with universal newlines: the same text as read_run_folder's.
+        config_toml=config_toml.replace("\r\n", "\n").replace("\r", "\n"),
+        walkforward=walkforward,
+        lexicons={name: read_lexicon_file(run_dir, name) for name in lexicon_files(stats)},
+        **frames,
+    )
+
+
+def as_read_back(frame: pd.DataFrame, name: str) -> pd.DataFrame | None:
+    """``frame`` as ``_read_csv`` reads it back from the CSV ``write_csv`` makes of it, or None
+    when that is not certain (then read the file).
+
+    Text columns (TEXT_COLUMNS) become str with missing values as ""; float64, integer and bool
+    columns keep their values (floats are written by repr and read back exactly; integers as
+    int64). Anything else - another dtype, a text holding NUL, an empty table (whose columns
+    read back as text), a missing required column - returns None.
+    """
+    text_columns = TEXT_COLUMNS[name]
+    columns = list(frame.columns)
+    if (
+        len(frame) == 0
+        or not all(isinstance(c, str) for c in columns)
+        or len(set(columns)) != len(columns)
+        or not set(REQUIRED_COLUMNS[name]) <= set(columns)
+    ):
+        return None
+    out: dict[str, Any] = {}
+    for column in columns:
+        values = frame[column]
+        dtype = values.dtype
+        if column in text_columns:
+            if not (
+                isinstance(dtype, pd.StringDtype)
+                or (
+                    dtype.kind == "O"
+                    and pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty")
+                )
+            ):
+                return None
+            text = values.astype("str")
+            if text.str.contains("\x00", regex=False).any():
+                return None
+            out[column] = text.fillna("").to_numpy()
+        elif not isinstance(dtype, np.dtype):
+            return None
+        elif dtype == np.float64 or dtype.kind == "b":
+            out[column] = values.to_numpy()
+        elif dtype.kind in "iu" and (dtype.kind == "i" or values.max() <= np.iinfo(np.int64).max):
+            out[column] = values.to_numpy().astype(np.int64)
+        else:
+            return None
+    result = pd.DataFrame(out)
+    for column in text_columns:
+        if column in result.columns:
+            result[column] = result[column].astype("str")
+    return result
 
 
 def _read_walkforward_csv(path: Path) -> pd.DataFrame:
@@ -664,7 +760,11 @@ def render_html(run: RunFolder) -> str:
 
 def render_report(run_dir: Path) -> Path:
     """Render ``run_dir/report.html`` from the run folder's files and return its path."""
-    run = read_run_folder(Path(run_dir))
+    return render_run(read_run_folder(Path(run_dir)))
+
+
+def render_run(run: RunFolder) -> Path:
+    """Write ``run.path/report.html`` (atomically: a temporary file, then a rename)."""
     html = render_html(run)
     target = run.path / "report.html"
     staging = run.path / ".report.html.partial"
