@@ -29,7 +29,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from jinja2 import (
+    BytecodeCache,
+    Environment,
+    FileSystemBytecodeCache,
+    FileSystemLoader,
+    StrictUndefined,
+)
 from markupsafe import Markup
 
 from backtest.analytics.events import cross_sectional_ic, event_study
@@ -315,23 +321,37 @@ def as_read_back(frame: pd.DataFrame, name: str) -> pd.DataFrame | None:
                 )
             ):
                 return None
-            text = values.astype("str")
-            if text.str.contains("\x00", regex=False).any():
+            text = values.astype("str").fillna("")
+            if _holds_nul(text):
                 return None
-            out[column] = text.fillna("").to_numpy()
+            out[column] = text
         elif not isinstance(dtype, np.dtype):
             return None
         elif dtype == np.float64 or dtype.kind == "b":
-            out[column] = values.to_numpy()
+            out[column] = values
         elif dtype.kind in "iu" and (dtype.kind == "i" or values.max() <= np.iinfo(np.int64).max):
-            out[column] = values.to_numpy().astype(np.int64)
+            out[column] = values.astype(np.int64)
         else:
             return None
-    result = pd.DataFrame(out)
-    for column in text_columns:
-        if column in result.columns:
-            result[column] = result[column].astype("str")
+    result = pd.DataFrame(out, copy=False)
+    result.index = pd.RangeIndex(len(result))
     return result
+
+
+def _holds_nul(text: pd.Series) -> bool:
+    """Whether any text of a str Series holds a NUL character (scanning its Arrow buffers)."""
+    import pyarrow as pa
+
+    for chunk in pa.chunked_array(text).chunks:
+        _, offsets, data = chunk.buffers()
+        if data is None or len(chunk) == 0:
+            continue
+        wide = pa.types.is_large_string(chunk.type)
+        bounds = np.frombuffer(offsets, dtype=np.int64 if wide else np.int32)
+        first, last = bounds[chunk.offset], bounds[chunk.offset + len(chunk)]
+        if not np.all(np.frombuffer(data, dtype=np.uint8)[first:last]):
+            return True
+    return False
 
 
 def _read_walkforward_csv(path: Path) -> pd.DataFrame:
@@ -740,9 +760,14 @@ def build_view(run: RunFolder) -> dict[str, Any]:
 
 
 def environment() -> Environment:
-    """Jinja2 environment with autoescape on for every template."""
+    """Jinja2 environment with autoescape on for every template.
+
+    Compiled templates are kept in the report cache folder (Jinja2's bytecode cache, keyed by
+    the template's source), which saves ~0.1 s of compiling report.html.j2 per process.
+    """
     env = Environment(
         loader=FileSystemLoader(str(TEMPLATES)),
+        bytecode_cache=_bytecode_cache(),
         autoescape=True,
         undefined=StrictUndefined,
         trim_blocks=True,
@@ -751,6 +776,15 @@ def environment() -> Environment:
     )
     env.filters["one_line"] = lambda s: re.sub(r"\s*[\r\n]+\s*", " ", str(s))
     return env
+
+
+def _bytecode_cache() -> BytecodeCache | None:
+    folder = fig.report_cache_dir() / "templates"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    return FileSystemBytecodeCache(str(folder)) if os.access(folder, os.W_OK) else None
 
 
 def render_html(run: RunFolder) -> str:
