@@ -6,9 +6,12 @@ signals from the kernels; this module only lays them out in the documented files
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import math
 import platform
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata
@@ -55,6 +58,25 @@ class RunOutputs:
     written as CSV (``write_csv``), text as UTF-8, bytes as is; all before the report renders."""
 
 
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Hold off Python's cyclic garbage collector while building many small objects.
+
+    Laying out a run allocates ~10^5 rows, cells and strings that live until the folder is
+    written; with vectorbt's ~3 * 10^5 objects in the heap each full collection they trigger
+    costs ~0.1-0.2 s and finds almost nothing (0.5 s of the default run). Reference counting
+    still frees everything as usual; cycles are collected once the block ends. Nested use and a
+    collector that was already off are respected.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def build_outputs(
     *,
     config: StrategyConfig,
@@ -70,6 +92,36 @@ def build_outputs(
     timings: dict[str, float],
 ) -> RunOutputs:
     """Lay out one run's results as the documented run-folder tables and stats."""
+    with gc_paused():
+        return _build_outputs(
+            config=config,
+            data=data,
+            panel=panel,
+            placed=placed,
+            signals=signals,
+            rows=rows,
+            positions=positions,
+            simulation=simulation,
+            command=command,
+            started=started,
+            timings=timings,
+        )
+
+
+def _build_outputs(
+    *,
+    config: StrategyConfig,
+    data: LoadedData,
+    panel: PricePanel,
+    placed: PlacedHeadlines,
+    signals: SignalPanel,
+    rows: slice,
+    positions: np.ndarray,
+    simulation: Simulation,
+    command: str,
+    started: float,
+    timings: dict[str, float],
+) -> RunOutputs:
     from backtest.analytics.stats import compute_stats
     from backtest.scoring import label_scores
 
@@ -78,10 +130,11 @@ def build_outputs(
     first = rows.start
     in_period = placed.frame["session_idx"].between(first, rows.stop - 1)
     period_headlines = placed.frame.loc[in_period]
+    session_names = iso_dates(panel.dates)
 
     equity = pd.DataFrame(
         {
-            "date": dates.strftime("%Y-%m-%d"),
+            "date": iso_dates(dates),
             "equity": simulation.equity.to_numpy(np.float64),
             "benchmark": simulation.benchmark.to_numpy(np.float64),
         }
@@ -90,14 +143,14 @@ def build_outputs(
     signal_table = signals_table(signals, rows, positions, dates, tickers)
     headline_table = pd.DataFrame(
         {
-            "published_at": period_headlines["published_at"].dt.strftime("%Y-%m-%dT%H:%M:%S+00:00"),
-            "session": panel.dates[period_headlines["session_idx"].to_numpy()].strftime("%Y-%m-%d"),
-            "ticker": period_headlines["ticker"].to_numpy(),
+            "published_at": iso_utc_seconds(period_headlines["published_at"]),
+            "session": session_names[period_headlines["session_idx"].to_numpy()],
+            "ticker": _text_column(period_headlines["ticker"]),
             "score": period_headlines["score"].to_numpy(np.float64),
             "label": label_scores(period_headlines["score"].to_numpy(np.float64)),
-            "headline": period_headlines["headline"].to_numpy(),
-            "source": period_headlines["source"].to_numpy(),
-            "url": period_headlines["url"].to_numpy(),
+            "headline": _text_column(period_headlines["headline"]),
+            "source": _text_column(period_headlines["source"]),
+            "url": _text_column(period_headlines["url"]),
         }
     )
     close = panel.close
@@ -105,7 +158,7 @@ def build_outputs(
     period_returns = (close / previous - 1.0)[rows]
     returns = pd.DataFrame(
         {
-            "date": np.repeat(dates.strftime("%Y-%m-%d"), len(tickers)),
+            "date": np.repeat(iso_dates(dates), len(tickers)),
             "ticker": np.tile(tickers, len(dates)),
             "return": period_returns.reshape(-1),
         }
@@ -154,6 +207,48 @@ def build_outputs(
     )
 
 
+_FAST_FORMAT_RANGE = (pd.Timestamp("1970-01-01"), pd.Timestamp("9999-12-31 23:59:59"))
+
+
+def iso_dates(values: Any) -> np.ndarray:
+    """``values.strftime("%Y-%m-%d")`` as an object array (NaN for NaT), ~20x faster."""
+    return _formatted(values, "D", "", "%Y-%m-%d")
+
+
+def iso_utc_seconds(values: Any) -> np.ndarray:
+    """``values.strftime("%Y-%m-%dT%H:%M:%S+00:00")`` (the wall time, seconds truncated) as an
+    object array (NaN for NaT), ~20x faster."""
+    return _formatted(values, "s", "+00:00", "%Y-%m-%dT%H:%M:%S+00:00")
+
+
+def _formatted(values: Any, unit: str, suffix: str, fmt: str) -> np.ndarray:
+    """numpy's ISO formatting of the wall times for dates from 1970 to 9999 (where it and
+    strftime agree: four-digit years, truncation toward the past), strftime otherwise."""
+    index = pd.DatetimeIndex(values)
+    wall = index.tz_localize(None) if index.tz is not None else index
+    missing = wall.isna()
+    present = wall[~missing]
+    if len(present) and (
+        present.min() < _FAST_FORMAT_RANGE[0] or present.max() > _FAST_FORMAT_RANGE[1]
+    ):
+        return np.asarray(index.strftime(fmt), dtype=object)
+    stamps = wall.to_numpy("datetime64[ns]")
+    text = np.datetime_as_string(stamps, unit=unit)
+    if suffix:
+        text = np.strings.add(text, suffix)
+    text = text.astype(object)
+    text[missing] = np.nan
+    return text
+
+
+def _text_column(column: pd.Series) -> Any:
+    """A text column for a new table: str columns stay Arrow strings (no round trip through
+    Python objects), others go by value as before."""
+    if isinstance(column.dtype, pd.StringDtype):
+        return column.reset_index(drop=True)
+    return column.to_numpy()
+
+
 def stats_frame(figures: dict[str, dict[str, Any]]) -> pd.DataFrame:
     """stats.json's "stats" block as a frame: one row a figure, columns strategy and benchmark."""
     return pd.DataFrame(figures).reindex(columns=["strategy", "benchmark"])
@@ -181,7 +276,7 @@ def signals_table(
     names = np.array([LABEL_NAMES[c] for c in (-1, 0, 1)], dtype=object)[labels.astype(int) + 1]
     return pd.DataFrame(
         {
-            "date": np.repeat(dates.strftime("%Y-%m-%d"), len(tickers)),
+            "date": np.repeat(iso_dates(dates), len(tickers)),
             "ticker": np.tile(tickers, len(dates)),
             "news": signals.news[rows].reshape(-1),
             "momentum": signals.momentum[rows].reshape(-1),
@@ -204,11 +299,13 @@ def trades_with_headlines(
     file first). Vectorised over all (trade, headline) pairs, since large runs have 10^5 trades.
     """
     window = max(1, math.ceil(HEADLINE_WINDOW_HALF_LIVES * half_life))
-    frame = placed.frame.sort_values(["ticker_idx", "session_idx"], kind="stable")
-    session = frame["session_idx"].to_numpy(np.int64)
-    score = frame["score"].to_numpy(np.float64)
+    frame = placed.frame
+    ticker_idx = frame["ticker_idx"].to_numpy(np.int64)
+    by_ticker = np.lexsort((frame["session_idx"].to_numpy(np.int64), ticker_idx))  # stable
+    session = frame["session_idx"].to_numpy(np.int64)[by_ticker]
+    score = frame["score"].to_numpy(np.float64)[by_ticker]
     stride = len(panel.dates) + window + 2
-    key = frame["ticker_idx"].to_numpy(np.int64) * stride + session + window + 1
+    key = ticker_idx[by_ticker] * stride + session + window + 1
     ticker_pos = {t: i for i, t in enumerate(panel.tickers)}
     trade_ticker = np.array([ticker_pos[t] for t in trades["ticker"]], dtype=np.int64)
     entry = panel.dates.searchsorted(pd.DatetimeIndex(trades["entry_time"])).astype(np.int64)
@@ -228,18 +325,16 @@ def trades_with_headlines(
     pair_trade, pair_row, weight = pair_trade[order], pair_row[order], weight[order]
     rank = np.arange(len(order)) - np.searchsorted(pair_trade, pair_trade, side="left")
     keep = (rank < TRADE_HEADLINES) & (weight > 0)
-    texts = pd.Series(frame["headline"].to_numpy(object)[pair_row[keep]], dtype=object)
-    joined = (
-        texts.str.split()
-        .str.join(" ")
-        .groupby(pair_trade[keep], sort=False)
-        .agg(HEADLINE_SEPARATOR.join)
-    )
+    kept_trade = pair_trade[keep]  # ascending: a trade's headlines are adjacent, strongest first
+    texts = frame["headline"].iloc[by_ticker[pair_row[keep]]].tolist()
+    cleaned = [" ".join(text.split()) for text in texts]
     headlines = np.full(len(trades), "", dtype=object)
-    headlines[joined.index.to_numpy(np.int64)] = joined.to_numpy()
+    starts = np.flatnonzero(np.diff(kept_trade, prepend=-1)).tolist()
+    for start, stop in zip(starts, [*starts[1:], len(cleaned)][: len(starts)], strict=True):
+        headlines[kept_trade[start]] = HEADLINE_SEPARATOR.join(cleaned[start:stop])
     out = trades.copy()
     for column in ("entry_time", "exit_time"):
-        out[column] = pd.to_datetime(out[column]).dt.strftime("%Y-%m-%d")
+        out[column] = iso_dates(pd.to_datetime(out[column]))
     out["n_headlines"] = counts.astype(np.int64)
     out["headlines"] = headlines
     return out
@@ -255,17 +350,24 @@ def per_ticker_stats(
     """Per-sleeve return and P&L against its starting cash, trades, hit rate, exposure, news."""
     out: dict[str, dict[str, Any]] = {}
     trades = simulation.trades
+    last_value = simulation.sleeve_value[tickers].iloc[-1].to_numpy(np.float64)
+    owner = trades["ticker"]
+    closed = (trades["status"] == "closed").to_numpy()
+    won = closed & (trades["pnl"] > 0).to_numpy()
+    n_trades = owner.value_counts()
+    n_closed = owner[closed].value_counts()
+    n_won = owner[won].value_counts()
+    exposure = np.mean(positions != 0, axis=0)
     headline_counts = period_headlines["ticker"].value_counts()
     for k, ticker in enumerate(tickers):
-        value = simulation.sleeve_value[ticker].to_numpy(np.float64)
-        mine = trades.loc[trades["ticker"] == ticker]
-        closed = mine.loc[mine["status"] == "closed"]
+        value = last_value[k]
+        closed_trades = int(n_closed.get(ticker, 0))
         out[ticker] = {
-            "total_return": float(value[-1] / sleeve_cash - 1.0),
-            "pnl": float(value[-1] - sleeve_cash),
-            "trades": int(len(mine)),
-            "hit_rate": float((closed["pnl"] > 0).mean()) if len(closed) else None,
-            "exposure": float(np.mean(positions[:, k] != 0)),
+            "total_return": float(value / sleeve_cash - 1.0),
+            "pnl": float(value - sleeve_cash),
+            "trades": int(n_trades.get(ticker, 0)),
+            "hit_rate": (int(n_won.get(ticker, 0)) / closed_trades if closed_trades else None),
+            "exposure": float(exposure[k]),
             "headlines": int(headline_counts.get(ticker, 0)),
         }
     return out

@@ -36,7 +36,7 @@ from jinja2 import (
     FileSystemLoader,
     StrictUndefined,
 )
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from backtest.analytics.events import cross_sectional_ic, event_study
 from backtest.analytics.stats import STAT_DEFINITIONS
@@ -462,6 +462,47 @@ def trade_rows(trades: pd.DataFrame, top: int = TOP_TRADES) -> list[dict[str, An
     return rows
 
 
+_LINE_BREAKS = re.compile(r"\s*[\r\n]+\s*")
+
+
+def one_line(text: Any) -> str:
+    """Text on one line: each run of line breaks (and the spaces around it) becomes a space."""
+    return _LINE_BREAKS.sub(" ", str(text))
+
+
+def trades_tbody(rows: list[dict[str, Any]]) -> Markup:
+    """The trades table's rows as HTML, every data text escaped (markupsafe.escape, as the
+    template's autoescape does).
+
+    Written out here rather than as a template loop: with thousands of trades a Jinja2 loop
+    costs ~0.3 s, this ~0.03 s. The markup is what the loop produced, byte for byte: one
+    ``<tr>`` a line, indented by six spaces.
+    """
+    esc = escape
+    parts = []
+    for t in rows:
+        if t["headlines"]:
+            items = "".join(f"<li>{esc(one_line(h))}</li>" for h in t["headlines"])
+            headlines = f'<ul class="hl">{items}</ul>'
+        else:
+            headlines = '<span class="na">&ndash;</span>'
+        side = esc(t["side"])
+        opened = " (open)" if t["status"] == "open" else ""
+        pnl, ret = t["pnl"], t["ret"]
+        shown = ' data-top="1"' if t["shown"] else " hidden"
+        parts.append(
+            f"      <tr{shown}>"
+            f'<td>{esc(t["ticker"])}</td><td class="side-{side}">{side}</td>'
+            f"<td>{esc(t['entry_time'])}</td><td>{esc(t['exit_time'])}{opened}</td>"
+            f'<td class="num">{esc(t["entry_price"].text)}</td>'
+            f'<td class="num">{esc(t["exit_price"].text)}</td>'
+            f'<td class="num {esc(pnl.css)}">{esc(pnl.text)}</td>'
+            f'<td class="num {esc(ret.css)}">{esc(ret.text)}</td>'
+            f'<td class="num">{esc(t["n_headlines"])}</td><td>{headlines}</td></tr>\n'
+        )
+    return Markup("".join(parts))  # noqa: S704 - every data text above is escaped
+
+
 def per_ticker_rows(stats: dict[str, Any]) -> list[dict[str, Any]]:
     """stats.json's per_ticker block as formatted rows, largest P&L first."""
     per = stats.get("per_ticker", {}) or {}
@@ -746,6 +787,7 @@ def build_view(run: RunFolder) -> dict[str, Any]:
         "charts": chart_figures(run),
         "events": event_view(run),
         "trades": trades,
+        "trades_tbody": trades_tbody(trades),
         "n_trades": len(run.trades),
         "n_in_page": len(trades),
         "n_shown": sum(1 for t in trades if t["shown"]),
@@ -774,7 +816,7 @@ def environment() -> Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    env.filters["one_line"] = lambda s: re.sub(r"\s*[\r\n]+\s*", " ", str(s))
+    env.filters["one_line"] = one_line
     return env
 
 

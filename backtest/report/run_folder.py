@@ -54,20 +54,22 @@ def write_extra_files(folder: Path, files: Mapping[str, pd.DataFrame | str | byt
 def write_run_files(folder: Path, outputs: RunOutputs) -> None:
     """The files of a ``backtest run`` folder (RUNFOLDER contract), the report rendered last,
     from the tables in memory rather than from the CSVs just written (the same page)."""
+    from backtest.outputs import gc_paused
     from backtest.report import html
 
-    stats_text = json.dumps(outputs.stats, indent=2, ensure_ascii=False) + "\n"
-    (folder / "config.toml").write_text(outputs.config_toml, encoding="utf-8")
-    (folder / "stats.json").write_text(stats_text, encoding="utf-8")
-    tables = {name: getattr(outputs, name) for name in html.RUN_TABLES}
-    for name, frame in tables.items():
-        write_csv(frame, folder / f"{name}.csv")
-    write_extra_files(folder, outputs.extra_files)
-    html.render_run(
-        html.in_memory_run_folder(
-            folder, stats_text=stats_text, config_toml=outputs.config_toml, tables=tables
+    with gc_paused():
+        stats_text = json.dumps(outputs.stats, indent=2, ensure_ascii=False) + "\n"
+        (folder / "config.toml").write_text(outputs.config_toml, encoding="utf-8")
+        (folder / "stats.json").write_text(stats_text, encoding="utf-8")
+        tables = {name: getattr(outputs, name) for name in html.RUN_TABLES}
+        for name, frame in tables.items():
+            write_csv(frame, folder / f"{name}.csv")
+        write_extra_files(folder, outputs.extra_files)
+        html.render_run(
+            html.in_memory_run_folder(
+                folder, stats_text=stats_text, config_toml=outputs.config_toml, tables=tables
+            )
         )
-    )
 
 
 @dataclass(frozen=True)
