@@ -139,3 +139,10 @@ def test_write_csv_writes_the_pandas_bytes(
     path = tmp_path_factory.mktemp("csv") / "t.csv"
     run_folder.write_csv(frame, path)
     assert path.read_bytes() == pandas_bytes(frame)
+
+
+def test_repeated_floats_keep_their_own_repr() -> None:
+    values = np.array([0.0, -0.0, math.nan, 0.1, 1e-05, -math.inf, 0.30000000000000004] * 50)
+    nan_bits = np.array([0x7FF8000000000001, 0xFFF8000000000000], dtype=np.uint64).view(float)
+    frame = pd.DataFrame({"x": np.concatenate([values, nan_bits])})
+    assert fast_bytes(frame) == pandas_bytes(frame)

@@ -117,15 +117,31 @@ def _format_column(column: pd.Series, kind: str) -> Any:
         return pc.binary_join_element_wise(_text('"'), escaped, _text('"'), _text(""))
     values = column.to_numpy()
     if kind == "float":
-        texts = list(map(float.__repr__, values.tolist()))
-        missing = np.isnan(values)
-        if missing.any():
-            for i in np.flatnonzero(missing).tolist():
-                texts[i] = '""'
-        return pa.array(texts, type=pa.large_string())
+        return _float_texts(values)
     if kind == "int":
         return pa.array(list(map(int.__repr__, values.tolist())), type=pa.large_string())
     return pa.array(np.where(values, "True", "False").tolist(), type=pa.large_string())
+
+
+def _float_texts(values: np.ndarray) -> Any:
+    """repr of each float64 ('""' for NaN) as a large_string array.
+
+    repr costs ~0.5 us a value; columns with many repeats (headline scores: ~800 distinct
+    values in 95k) format each distinct bit pattern once (bits, so 0.0 and -0.0 stay apart).
+    """
+    import pyarrow as pa
+
+    bits = values.view(np.int64)
+    distinct, inverse = np.unique(bits, return_inverse=True)
+    if len(distinct) * 2 <= len(bits):
+        floats = distinct.view(np.float64)
+        texts = np.array(list(map(float.__repr__, floats.tolist())), dtype=object)
+        texts[np.isnan(floats)] = '""'
+        return pa.array(texts[inverse], type=pa.large_string())
+    texts = list(map(float.__repr__, values.tolist()))
+    for i in np.flatnonzero(np.isnan(values)).tolist():
+        texts[i] = '""'
+    return pa.array(texts, type=pa.large_string())
 
 
 def _double_quotes(array: Any) -> Any:
