@@ -6,9 +6,12 @@ signals from the kernels; this module only lays them out in the documented files
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import math
 import platform
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata
@@ -57,6 +60,25 @@ class RunOutputs:
     written as CSV (``write_csv``), text as UTF-8, bytes as is; all before the report renders."""
 
 
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Hold off Python's cyclic garbage collector while building many small objects.
+
+    Laying out a run allocates ~10^5 rows, cells and strings that live until the folder is
+    written; with vectorbt's ~3 * 10^5 objects in the heap each full collection they trigger
+    costs ~0.1-0.2 s and finds almost nothing (0.5 s of the default run). Reference counting
+    still frees everything as usual; cycles are collected once the block ends. Nested use and a
+    collector that was already off are respected.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def build_outputs(
     *,
     config: StrategyConfig,
@@ -72,6 +94,36 @@ def build_outputs(
     timings: dict[str, float],
 ) -> RunOutputs:
     """Lay out one run's results as the documented run-folder tables and stats."""
+    with gc_paused():
+        return _build_outputs(
+            config=config,
+            data=data,
+            panel=panel,
+            placed=placed,
+            signals=signals,
+            rows=rows,
+            positions=positions,
+            simulation=simulation,
+            command=command,
+            started=started,
+            timings=timings,
+        )
+
+
+def _build_outputs(
+    *,
+    config: StrategyConfig,
+    data: LoadedData,
+    panel: PricePanel,
+    placed: PlacedHeadlines,
+    signals: SignalPanel,
+    rows: slice,
+    positions: np.ndarray,
+    simulation: Simulation,
+    command: str,
+    started: float,
+    timings: dict[str, float],
+) -> RunOutputs:
     from backtest.analytics.stats import compute_stats
 
     dates = panel.dates[rows]
@@ -82,7 +134,7 @@ def build_outputs(
 
     equity = pd.DataFrame(
         {
-            "date": dates.strftime("%Y-%m-%d"),
+            "date": iso_dates(dates),
             "equity": simulation.equity.to_numpy(np.float64),
             "benchmark": simulation.benchmark.to_numpy(np.float64),
         }
@@ -163,14 +215,14 @@ def headlines_table(
     scores = frame["score"].to_numpy(np.float64)
     return pd.DataFrame(
         {
-            "published_at": frame["published_at"].dt.strftime("%Y-%m-%dT%H:%M:%S+00:00"),
-            "session": panel.dates[frame["session_idx"].to_numpy()].strftime("%Y-%m-%d"),
-            "ticker": frame["ticker"].to_numpy(),
+            "published_at": iso_utc_seconds(frame["published_at"]),
+            "session": iso_dates(panel.dates)[frame["session_idx"].to_numpy()],
+            "ticker": _text_column(frame["ticker"]),
             "score": scores,
             "label": label_scores(scores),
             "headline": decoded(frame["headline"]),
-            "source": frame["source"].to_numpy(),
-            "url": frame["url"].to_numpy(),
+            "source": _text_column(frame["source"]),
+            "url": _text_column(frame["url"]),
             "record": record,
             "novelty": frame["novelty"].to_numpy(np.float64),
             "relevance": frame["relevance"].to_numpy(np.float64),
@@ -221,7 +273,7 @@ def returns_table(panel: PricePanel, rows: slice, at: str) -> pd.DataFrame:
     dates = panel.dates[rows]
     return pd.DataFrame(
         {
-            "date": np.repeat(dates.strftime("%Y-%m-%d"), len(panel.tickers)),
+            "date": np.repeat(iso_dates(dates), len(panel.tickers)),
             "ticker": np.tile(list(panel.tickers), len(dates)),
             "return": close_to_close.reshape(-1),
             "traded_return": traded.reshape(-1),
@@ -263,6 +315,48 @@ def ic_block(signals: pd.DataFrame, returns: pd.DataFrame) -> dict[str, Any]:
     return out
 
 
+_FAST_FORMAT_RANGE = (pd.Timestamp("1970-01-01"), pd.Timestamp("9999-12-31 23:59:59"))
+
+
+def iso_dates(values: Any) -> np.ndarray:
+    """``values.strftime("%Y-%m-%d")`` as an object array (NaN for NaT), ~20x faster."""
+    return _formatted(values, "D", "", "%Y-%m-%d")
+
+
+def iso_utc_seconds(values: Any) -> np.ndarray:
+    """``values.strftime("%Y-%m-%dT%H:%M:%S+00:00")`` (the wall time, seconds truncated) as an
+    object array (NaN for NaT), ~20x faster."""
+    return _formatted(values, "s", "+00:00", "%Y-%m-%dT%H:%M:%S+00:00")
+
+
+def _formatted(values: Any, unit: str, suffix: str, fmt: str) -> np.ndarray:
+    """numpy's ISO formatting of the wall times for dates from 1970 to 9999 (where it and
+    strftime agree: four-digit years, truncation toward the past), strftime otherwise."""
+    index = pd.DatetimeIndex(values)
+    wall = index.tz_localize(None) if index.tz is not None else index
+    missing = wall.isna()
+    present = wall[~missing]
+    if len(present) and (
+        present.min() < _FAST_FORMAT_RANGE[0] or present.max() > _FAST_FORMAT_RANGE[1]
+    ):
+        return np.asarray(index.strftime(fmt), dtype=object)
+    stamps = wall.to_numpy("datetime64[ns]")
+    text = np.datetime_as_string(stamps, unit=unit)
+    if suffix:
+        text = np.strings.add(text, suffix)
+    text = text.astype(object)
+    text[missing] = np.nan
+    return text
+
+
+def _text_column(column: pd.Series) -> Any:
+    """A text column for a new table: str columns stay Arrow strings (no round trip through
+    Python objects), others go by value as before."""
+    if isinstance(column.dtype, pd.StringDtype):
+        return column.reset_index(drop=True)
+    return column.to_numpy()
+
+
 def stats_frame(figures: dict[str, dict[str, Any]]) -> pd.DataFrame:
     """stats.json's "stats" block as a float frame: one row a figure (NaN where undefined),
     columns strategy and benchmark. The drawdown's dates stay in stats.json only."""
@@ -293,7 +387,7 @@ def signals_table(
     names = np.array([LABEL_NAMES[c] for c in (-1, 0, 1)], dtype=object)[labels.astype(int) + 1]
     return pd.DataFrame(
         {
-            "date": np.repeat(dates.strftime("%Y-%m-%d"), len(tickers)),
+            "date": np.repeat(iso_dates(dates), len(tickers)),
             "ticker": np.tile(tickers, len(dates)),
             "news": signals.news[rows].reshape(-1),
             "momentum": signals.momentum[rows].reshape(-1),
@@ -322,11 +416,12 @@ def trades_with_headlines(
     window = max(1, math.ceil(HEADLINE_WINDOW_HALF_LIVES * half_life))
     counts, weights = counted(placed.frame, news)
     frame = placed.frame.assign(score=placed.frame["score"] * weights).loc[counts]
-    frame = frame.sort_values(["ticker_idx", "session_idx"], kind="stable")
-    session = frame["session_idx"].to_numpy(np.int64)
-    score = frame["score"].to_numpy(np.float64)
+    ticker_idx = frame["ticker_idx"].to_numpy(np.int64)
+    by_ticker = np.lexsort((frame["session_idx"].to_numpy(np.int64), ticker_idx))  # stable
+    session = frame["session_idx"].to_numpy(np.int64)[by_ticker]
+    score = frame["score"].to_numpy(np.float64)[by_ticker]
     stride = len(panel.dates) + window + 2
-    key = frame["ticker_idx"].to_numpy(np.int64) * stride + session + window + 1
+    key = ticker_idx[by_ticker] * stride + session + window + 1
     ticker_pos = {t: i for i, t in enumerate(panel.tickers)}
     trade_ticker = np.array([ticker_pos[t] for t in trades["ticker"]], dtype=np.int64)
     entry = panel.dates.searchsorted(pd.DatetimeIndex(trades["entry_time"])).astype(np.int64)
@@ -346,18 +441,16 @@ def trades_with_headlines(
     pair_trade, pair_row, weight = pair_trade[order], pair_row[order], weight[order]
     rank = np.arange(len(order)) - np.searchsorted(pair_trade, pair_trade, side="left")
     keep = (rank < TRADE_HEADLINES) & (weight > 0)
-    texts = pd.Series(decoded(frame["headline"].iloc[pair_row[keep]]), dtype=object)
-    joined = (
-        texts.str.split()
-        .str.join(" ")
-        .groupby(pair_trade[keep], sort=False)
-        .agg(HEADLINE_SEPARATOR.join)
-    )
+    kept_trade = pair_trade[keep]  # ascending: a trade's headlines are adjacent, strongest first
+    texts = decoded(frame["headline"].iloc[by_ticker[pair_row[keep]]])
+    cleaned = [" ".join(text.split()) for text in texts]
     headlines = np.full(len(trades), "", dtype=object)
-    headlines[joined.index.to_numpy(np.int64)] = joined.to_numpy()
+    starts = np.flatnonzero(np.diff(kept_trade, prepend=-1)).tolist()
+    for start, stop in zip(starts, [*starts[1:], len(cleaned)][: len(starts)], strict=True):
+        headlines[kept_trade[start]] = HEADLINE_SEPARATOR.join(cleaned[start:stop])
     out = trades.copy()
     for column in ("entry_time", "exit_time"):
-        out[column] = pd.to_datetime(out[column]).dt.strftime("%Y-%m-%d")
+        out[column] = iso_dates(pd.to_datetime(out[column]))
     out["n_headlines"] = counts.astype(np.int64)
     out["headlines"] = headlines
     return out
@@ -373,17 +466,24 @@ def per_ticker_stats(
     """Per-sleeve return and P&L against its starting cash, trades, hit rate, exposure, news."""
     out: dict[str, dict[str, Any]] = {}
     trades = simulation.trades
+    last_value = simulation.sleeve_value[tickers].iloc[-1].to_numpy(np.float64)
+    owner = trades["ticker"]
+    closed = (trades["status"] == "closed").to_numpy()
+    won = closed & (trades["pnl"] > 0).to_numpy()
+    n_trades = owner.value_counts()
+    n_closed = owner[closed].value_counts()
+    n_won = owner[won].value_counts()
+    exposure = np.mean(positions != 0, axis=0)
     headline_counts = period_headlines["ticker"].value_counts()
     for k, ticker in enumerate(tickers):
-        value = simulation.sleeve_value[ticker].to_numpy(np.float64)
-        mine = trades.loc[trades["ticker"] == ticker]
-        closed = mine.loc[mine["status"] == "closed"]
+        value = last_value[k]
+        closed_trades = int(n_closed.get(ticker, 0))
         out[ticker] = {
-            "total_return": float(value[-1] / sleeve_cash - 1.0),
-            "pnl": float(value[-1] - sleeve_cash),
-            "trades": int(len(mine)),
-            "hit_rate": float((closed["pnl"] > 0).mean()) if len(closed) else None,
-            "exposure": float(np.mean(positions[:, k] != 0)),
+            "total_return": float(value / sleeve_cash - 1.0),
+            "pnl": float(value - sleeve_cash),
+            "trades": int(n_trades.get(ticker, 0)),
+            "hit_rate": (int(n_won.get(ticker, 0)) / closed_trades if closed_trades else None),
+            "exposure": float(exposure[k]),
             "headlines": int(headline_counts.get(ticker, 0)),
         }
     return out

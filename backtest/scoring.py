@@ -436,6 +436,28 @@ def _worth_arrow(texts: Any) -> bool:
     return "pandas" in sys.modules or len(texts) >= ARROW_MIN_TEXTS
 
 
+PARALLEL_MIN_TEXTS = 200_000
+"""Fewer texts are scored on the calling thread (``kernels.scoring.score_range``): the default
+run's 95k headlines take ~0.1 s that way, and a process that never scores this many never
+compiles or starts numba's parallel kernel (~3-4 s of a first run's compile)."""
+
+
+def _score_buffer(data: np.ndarray, offsets: np.ndarray, tables: tuple) -> np.ndarray:
+    """Scores of the texts in one buffer: in parallel for many texts and more than one numba
+    thread, else serially. Both give the same numbers (each text is scored on its own)."""
+    import numba
+    import numpy as np
+
+    from backtest.kernels.scoring import score_range, score_texts
+
+    n_texts = len(offsets) - 1
+    if n_texts >= PARALLEL_MIN_TEXTS and numba.get_num_threads() > 1:
+        return score_texts(data, offsets, *tables)
+    scores = np.zeros(max(n_texts, 0), dtype=np.float64)
+    score_range(data, offsets, 0, n_texts, *tables, scores)
+    return scores
+
+
 def score_headlines(
     texts: Sequence[Any] | np.ndarray, lexicon: Lexicon | None = None
 ) -> np.ndarray:
@@ -449,8 +471,6 @@ def score_headlines(
     True
     """
     import numpy as np
-
-    from backtest.kernels.scoring import score_texts
 
     if isinstance(texts, str | bytes):
         raise InputError(
@@ -477,10 +497,10 @@ def score_headlines(
         chunks = arrow_text_chunks(texts)
     except LookupError:
         buf, offsets = encode_texts(texts)
-        return score_texts(buf, offsets, *tables)
+        return _score_buffer(buf, offsets, tables)
     parts = []
     for data, offsets, nulls in chunks:
-        scores = score_texts(data, offsets, *tables)
+        scores = _score_buffer(data, offsets, tables)
         if nulls is not None:
             scores[nulls] = 0.0
         parts.append(scores)

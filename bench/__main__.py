@@ -4,6 +4,11 @@ Every figure is a ratio against a baseline measured in the same run, in fresh pr
 that it carries over between machines better than absolute seconds do.
 
     python -m bench                 # everything (about 15 minutes on 2 busy cores)
+
+The targets table at the top of RESULTS.md is the issue's ("a run at the speed of its
+imports"): warm ``backtest run`` / ``import vectorbt``, a warm reading / ``import pandas,
+numba``, cold first run / warm run, sweep cost per set / bare vectorbt at 10 and 100 sets,
+``score_headlines(list_of_str)`` on one thread / VADER, plus the earlier ones.
     python -m bench --quick         # fewer repeats, sweeps up to 1,000 sets
     python -m bench --only startup,end_to_end --out /tmp/RESULTS.md
 """
@@ -39,6 +44,10 @@ SCORING_TARGET = 100.0
 SCORING_GOAL = 200.0
 
 
+SCORING_TARGET_ROW = "score_headlines(list of str), 1 thread"
+"""The issue's figure: a plain list of str scored on one thread, against VADER."""
+
+
 def scoring_section(quick: bool) -> Section:
     """bench/bench_scoring.py (the scoring helper's script) run as is; its table forwarded."""
     script = REPO / "bench" / "bench_scoring.py"
@@ -48,18 +57,18 @@ def scoring_section(quick: bool) -> Section:
     ratios = scoring_ratios(text)
     targets = []
     notes = []
-    if ratios:
-        row, best = max(ratios.items(), key=lambda item: item[1][0])
-        figure = f"score_headlines vs VADER, best row ({row})"
-        targets.append(Target(figure, best[0], SCORING_TARGET, at_most=False))
+    if SCORING_TARGET_ROW in ratios:
+        wall, cpu = ratios[SCORING_TARGET_ROW]
+        figure = "`score_headlines(list_of_str)` one thread vs VADER"
+        targets.append(Target(figure, wall, SCORING_TARGET, at_most=False))
         notes.append(targets[0].describe())
+        if cpu is not None:
+            notes.append(f"the same in CPU time: {cpu:,.0f}x (less sensitive to machine load)")
+        row, best = max(ratios.items(), key=lambda item: item[1][0])
         goal = "met" if best[0] >= SCORING_GOAL else "not met"
-        notes.append(f"goal >= {SCORING_GOAL:g}x: {goal}")
-        cpu = [r[1] for r in ratios.values() if r[1] is not None]
-        if cpu:
-            notes.append(f"best CPU-time ratio: {max(cpu):,.0f}x (less sensitive to machine load)")
+        notes.append(f"best row: {row}, {best[0]:,.0f}x; goal >= {SCORING_GOAL:g}x: {goal}")
     else:
-        notes.append("no score_headlines vs VADER ratio found in the script's table")
+        notes.append(f"no {SCORING_TARGET_ROW!r} row found in the script's table")
     notes.append(
         f"Whole benchmark process: {seconds(run.wall_s)} wall, {mib(run.peak_rss_mib)} peak RSS."
     )

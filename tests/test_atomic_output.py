@@ -54,11 +54,11 @@ class Boom(RuntimeError):
 def test_exception_while_rendering_leaves_no_out_folder(
     slice_files: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def broken_render(run_dir: Path) -> Path:
-        assert (run_dir / "stats.json").exists(), "the files were being written"
+    def broken_render(run: html.RunFolder) -> Path:
+        assert (run.path / "stats.json").exists(), "the files were being written"
         raise Boom("render failed")
 
-    monkeypatch.setattr(html, "render_report", broken_render)
+    monkeypatch.setattr(html, "render_run", broken_render)
     out = tmp_path / "run"
     with pytest.raises(Boom):
         run_strategy(slice_config(slice_files)).save(out)
@@ -94,7 +94,7 @@ def test_failed_forced_run_keeps_the_old_out_folder(
         "old", out_dir=out, reports_dir=tmp_path / "reports", force=False
     )
     previous.commit_with(lambda folder: (folder / "keep.txt").write_text("the last good run"))
-    monkeypatch.setattr(html, "render_report", lambda run_dir: (_ for _ in ()).throw(Boom()))
+    monkeypatch.setattr(html, "render_run", lambda run: (_ for _ in ()).throw(Boom()))
     with pytest.raises(Boom):
         run_strategy(slice_config(slice_files)).save(out, force=True)
     assert (out / "keep.txt").read_text() == "the last good run"
@@ -126,11 +126,11 @@ def slow_render_run(*args: str, cwd: Path) -> subprocess.Popen:
         import sys, time
         import backtest.report.html as html
 
-        def stuck_render(run_dir):
-            (run_dir / "render-started").write_text("")
+        def stuck_render(run):
+            (run.path / "render-started").write_text("")
             time.sleep(120)
 
-        html.render_report = stuck_render
+        html.render_run = stuck_render
         sys.argv = ["backtest", *{list(args)!r}]
         from backtest.cli import main
         main()
@@ -218,8 +218,10 @@ def test_two_runs_at_once_into_one_reports_folder_both_land(
     results = [(p, *p.communicate(timeout=300)) for p in processes]
     for process, _, stderr in results:
         assert process.returncode == 0, stderr
-    folders = sorted(p for p in reports.iterdir())
+    folders = sorted(p for p in reports.iterdir() if p.is_dir())
     assert len(folders) == 2, folders
+    index = (reports / "index.html").read_text(encoding="utf-8")
+    assert all(f"{f.name}/report.html" in index for f in folders)
     printed = sorted(stdout.rsplit("Run folder: ", 1)[1].strip() for _, stdout, _ in results)
     assert printed == [str(f) for f in folders]
     for folder in folders:

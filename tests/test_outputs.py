@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from types import SimpleNamespace
 
@@ -11,7 +12,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from backtest.config import NewsConfig
-from backtest.outputs import HEADLINE_SEPARATOR, TRADE_HEADLINES, trades_with_headlines
+from backtest.outputs import (
+    HEADLINE_SEPARATOR,
+    TRADE_HEADLINES,
+    iso_dates,
+    iso_utc_seconds,
+    trades_with_headlines,
+)
 
 
 def reference(trades: pd.DataFrame, frame: pd.DataFrame, dates: pd.DatetimeIndex, tickers, hl):
@@ -70,3 +77,35 @@ def test_headlines_behind_trades_match_a_plain_loop(
     texts, counts = reference(trades, frame, dates, tickers, half_life)
     assert out["headlines"].tolist() == texts
     assert out["n_headlines"].tolist() == counts
+
+
+STAMPS = st.one_of(
+    st.datetimes(
+        min_value=dt.datetime(1678, 1, 1), max_value=dt.datetime(2262, 4, 1), allow_imaginary=False
+    ),
+    st.sampled_from(
+        [
+            dt.datetime(1969, 12, 31, 23, 59, 59, 999_999),
+            dt.datetime(1970, 1, 1),
+            dt.datetime(1999, 12, 31, 23, 59, 59, 999_999),
+            dt.datetime(2015, 6, 1, 13, 30, 0, 500_000),
+        ]
+    ),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    stamps=st.lists(st.one_of(STAMPS, st.none()), max_size=12),
+    zone=st.sampled_from([None, "UTC", "America/New_York", "Asia/Kolkata"]),
+    nanos=st.integers(0, 999),
+)
+def test_iso_formatting_is_strftime(stamps: list, zone: str | None, nanos: int) -> None:
+    values = pd.DatetimeIndex(stamps) + pd.Timedelta(nanos, unit="ns")
+    if zone is not None:
+        values = values.tz_localize("UTC").tz_convert(zone)
+    for ours, fmt in ((iso_dates, "%Y-%m-%d"), (iso_utc_seconds, "%Y-%m-%dT%H:%M:%S+00:00")):
+        got = ours(pd.Series(values))
+        want = np.asarray(values.strftime(fmt), dtype=object)
+        assert got.dtype == object
+        assert [None if pd.isna(v) else v for v in got] == [None if pd.isna(v) else v for v in want]

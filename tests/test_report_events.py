@@ -8,9 +8,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from report_fixtures import build_run_folder
 
 from backtest.analytics.events import (
+    average_ranks,
     cross_sectional_ic,
     equal_weight_returns,
     event_study,
@@ -129,3 +132,19 @@ def test_run_without_news_events_says_so(tmp_path: Path) -> None:
     html = render_report(run_dir).read_text(encoding="utf-8")
     assert 'id="no-events"' in html
     assert 'data-figure="fig-event-study"' not in html
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    values=st.lists(
+        st.one_of(
+            st.sampled_from([0.0, -0.0, 1.0, -1.0, 2.5, math.inf, -math.inf]),
+            st.floats(allow_nan=False, allow_infinity=True, width=16),
+        ),
+        max_size=60,
+    )
+)
+def test_average_ranks_are_pandas_ranks_exactly(values: list[float]) -> None:
+    array = np.array(values, dtype=np.float64)
+    expected = pd.Series(array, dtype=np.float64).rank().to_numpy()
+    np.testing.assert_array_equal(average_ranks(array), expected)

@@ -172,12 +172,29 @@ def spearman(x: np.ndarray, y: np.ndarray, min_count: int = MIN_TICKERS_FOR_IC) 
     ok = np.isfinite(x) & np.isfinite(y)
     if ok.sum() < min_count:
         return math.nan
-    rx = pd.Series(x[ok]).rank().to_numpy()
-    ry = pd.Series(y[ok]).rank().to_numpy()
+    rx = average_ranks(x[ok])
+    ry = average_ranks(y[ok])
     sx, sy = rx.std(), ry.std()
     if sx == 0 or sy == 0:
         return math.nan
     return float(np.mean((rx - rx.mean()) * (ry - ry.mean())) / (sx * sy))
+
+
+def average_ranks(values: np.ndarray) -> np.ndarray:
+    """1-based ranks, tied values sharing the mean of their ranks: ``pd.Series.rank()``'s
+    numbers exactly (each is a whole or half number), without building a Series (the report's
+    IC ranks two arrays per session). ``values`` must not hold NaN."""
+    values = np.asarray(values, dtype=np.float64)
+    n = values.shape[0]
+    if n == 0:
+        return np.zeros(0, dtype=np.float64)
+    order = np.argsort(values, kind="stable")
+    ordered = values[order]
+    first = np.flatnonzero(np.concatenate(([True], ordered[1:] != ordered[:-1])))
+    stop = np.append(first[1:], n)
+    ranks = np.empty(n, dtype=np.float64)
+    ranks[order] = np.repeat((first + stop + 1) / 2.0, stop - first)
+    return ranks
 
 
 def spearman_by_row(

@@ -44,7 +44,13 @@ def _decayed_panel(
     return flow
 
 
-@numba.njit(cache=True)
+def _array(values: np.ndarray, dtype: type) -> np.ndarray:
+    """A writeable C-contiguous array of ``dtype`` (copied only when it is not one already), so
+    every caller reaches the one compiled ``_decayed_panel``: numba compiles a kernel once per
+    argument type, and read-only or strided inputs are other types."""
+    return np.require(values, dtype=dtype, requirements=["C", "W"])
+
+
 def news_flow(
     session_idx: np.ndarray,
     ticker_idx: np.ndarray,
@@ -72,11 +78,15 @@ def news_flow(
     with the direct sum up to float rounding. Raises ValueError if ``half_life_sessions <= 0``.
     """
     return _decayed_panel(
-        session_idx, ticker_idx, scores, n_sessions, n_tickers, half_life_sessions
+        _array(session_idx, np.int64),
+        _array(ticker_idx, np.int64),
+        _array(scores, np.float64),
+        int(n_sessions),
+        int(n_tickers),
+        float(half_life_sessions),
     )
 
 
-@numba.njit(cache=True)
 def news_count(
     session_idx: np.ndarray,
     ticker_idx: np.ndarray,
@@ -92,8 +102,8 @@ def news_count(
     and for readings such as "4 headlines in 3 sessions" (with a very large half-life it is the
     plain running count).
     """
-    ones = np.ones(session_idx.shape[0], dtype=np.float64)
-    return _decayed_panel(session_idx, ticker_idx, ones, n_sessions, n_tickers, half_life_sessions)
+    ones = np.ones(np.shape(session_idx)[0], dtype=np.float64)
+    return news_flow(session_idx, ticker_idx, ones, n_sessions, n_tickers, half_life_sessions)
 
 
 @numba.njit(cache=True)

@@ -25,7 +25,8 @@ Texts arrive as one ``uint8`` buffer plus ``int64`` offsets (text ``i`` is
 4. normalises the sum like VADER's compound score: ``s / sqrt(s * s + alpha)``.
 
 ``score_texts`` splits the texts into up to ``TEXTS_CHUNKS`` chunks scored on numba's threads;
-each chunk reuses one set of scratch arrays, so nothing is allocated per text.
+each chunk reuses one set of scratch arrays, so nothing is allocated per text. ``score_range``
+is the same work on the calling thread (what small inputs and one-thread runs use).
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ NEGATION_WINDOW_TOKENS = 3
 MODIFIER_WINDOW_TOKENS = 2
 PAIR_WINDOW_TOKENS = 5
 TEXTS_CHUNKS = 256
+KEY_FILTER_BITS = 15
 
 FNV_OFFSET = np.uint64(0xCBF29CE484222325)
 FNV_PRIME = np.uint64(0x100000001B3)
@@ -66,14 +68,34 @@ def _lower(b: int) -> int:
 
 
 @numba.njit(cache=True)
-def _matches(buf: np.ndarray, i: int, end: int, pattern: tuple) -> bool:
-    """True when the lower-cased bytes at ``buf[i:]`` start with ``pattern`` (byte codes)."""
-    if i + len(pattern) > end:
-        return False
-    k = 0
-    while k < len(pattern) and _lower(buf[i + k]) == pattern[k]:
-        k += 1
-    return k == len(pattern)
+def _starts_link(buf: np.ndarray, i: int, end: int) -> bool:
+    """True when the lower-cased bytes at ``buf[i:end]`` start with ``http``, ``t.co/`` or
+    ``www.``. (Written out byte by byte: a generic pattern-tuple matcher cost a compile per
+    pattern length on a first run.)"""
+    c = _lower(buf[i])
+    if c == 104:  # http
+        return (
+            i + 4 <= end
+            and _lower(buf[i + 1]) == 116
+            and _lower(buf[i + 2]) == 116
+            and _lower(buf[i + 3]) == 112
+        )
+    if c == 116:  # t.co/
+        return (
+            i + 5 <= end
+            and buf[i + 1] == 46
+            and _lower(buf[i + 2]) == 99
+            and _lower(buf[i + 3]) == 111
+            and buf[i + 4] == 47
+        )
+    if c == 119:  # www.
+        return (
+            i + 4 <= end
+            and _lower(buf[i + 1]) == 119
+            and _lower(buf[i + 2]) == 119
+            and buf[i + 3] == 46
+        )
+    return False
 
 
 @numba.njit(cache=True)
@@ -167,11 +189,7 @@ def _tokenize(
             else:
                 i += 1
             continue
-        if (c == 104 or c == 116 or c == 119) and (
-            _matches(buf, i, end, (104, 116, 116, 112))  # http
-            or _matches(buf, i, end, (116, 46, 99, 111, 47))  # t.co/
-            or _matches(buf, i, end, (119, 119, 119, 46))  # www.
-        ):
+        if (c == 104 or c == 116 or c == 119) and _starts_link(buf, i, end):
             while i < end and not _is_space(buf[i]):
                 i += 1
             continue
@@ -223,8 +241,25 @@ def _tokenize(
 
 
 @numba.njit(cache=True)
-def _lookup(table_keys: np.ndarray, h: np.uint64) -> int:
+def _key_filter(table_keys: np.ndarray) -> np.ndarray:
+    """A 4 KiB bitmap of the table's keys (bit ``h >> (64 - KEY_FILTER_BITS)`` set for each
+    key ``h``): most tokens are no term, and the bitmap, unlike the table, stays in L1 cache.
+    A clear bit proves a hash is not in the table; a set bit means look it up."""
+    out = np.zeros(1 << (KEY_FILTER_BITS - 6), dtype=np.uint64)
+    for k in range(table_keys.shape[0]):
+        h = table_keys[k]
+        if h != 0:
+            bit = h >> np.uint64(64 - KEY_FILTER_BITS)
+            out[bit >> np.uint64(6)] |= np.uint64(1) << (bit & np.uint64(63))
+    return out
+
+
+@numba.njit(cache=True)
+def _lookup(table_keys: np.ndarray, key_filter: np.ndarray, h: np.uint64) -> int:
     """Slot of hash ``h`` in the open-addressing table, or -1."""
+    bit = h >> np.uint64(64 - KEY_FILTER_BITS)
+    if (key_filter[bit >> np.uint64(6)] >> (bit & np.uint64(63))) & np.uint64(1) == 0:
+        return -1
     mask = np.uint64(table_keys.shape[0] - 1)
     slot = (h ^ (h >> np.uint64(32))) & mask
     while True:
@@ -253,6 +288,7 @@ def _match(
     tok_end: np.ndarray,
     tok_hash: np.ndarray,
     table_keys: np.ndarray,
+    key_filter: np.ndarray,
     table_terms: np.ndarray,
     table_flags: np.ndarray,
     nt_term: int,
@@ -266,21 +302,21 @@ def _match(
     while p < n_tokens:
         best = -1
         length = 0
-        slot = _lookup(table_keys, tok_hash[p])
+        slot = _lookup(table_keys, key_filter, tok_hash[p])
         if slot >= 0:
             if table_terms[slot] >= 0:
                 best = table_terms[slot]
                 length = 1
             if table_flags[slot] != 0 and p + 1 < n_tokens:
                 h2 = _extend(tok_hash[p], norm, tok_start[p + 1], tok_end[p + 1])
-                slot2 = _lookup(table_keys, h2)
+                slot2 = _lookup(table_keys, key_filter, h2)
                 if slot2 >= 0:
                     if table_terms[slot2] >= 0:
                         best = table_terms[slot2]
                         length = 2
                     if table_flags[slot2] != 0 and p + 2 < n_tokens:
                         h3 = _extend(h2, norm, tok_start[p + 2], tok_end[p + 2])
-                        slot3 = _lookup(table_keys, h3)
+                        slot3 = _lookup(table_keys, key_filter, h3)
                         if slot3 >= 0 and table_terms[slot3] >= 0:
                             best = table_terms[slot3]
                             length = 3
@@ -437,7 +473,7 @@ def nul_offsets(buf: np.ndarray, n_texts: int) -> np.ndarray:
 
 
 @numba.njit(cache=True)
-def _score_range(
+def score_range(
     buf: np.ndarray,
     offsets: np.ndarray,
     first_text: int,
@@ -451,7 +487,13 @@ def _score_range(
     alpha: float,
     scores: np.ndarray,
 ) -> None:
-    """Score texts ``first_text``..``stop_text - 1`` into ``scores``, reusing one set of scratch."""
+    """Score texts ``first_text``..``stop_text - 1`` into ``scores``, reusing one set of scratch.
+
+    The serial kernel: ``score_range(buf, offsets, 0, n, ..., scores)`` scores everything on
+    the calling thread, and is all a first call compiles (``score_texts`` adds numba's parallel
+    machinery, ~3-4 s more to compile and a thread pool to start).
+    """
+    key_filter = _key_filter(table_keys)
     longest = 1
     for i in range(first_text, stop_text):
         longest = max(longest, offsets[i + 1] - offsets[i])
@@ -475,8 +517,8 @@ def _score_range(
         if n_tokens == 0:
             continue
         n_items = _match(
-            n_tokens, norm, tok_start, tok_end, tok_hash, table_keys, table_terms, table_flags,
-            nt_term, it_pos, it_end, it_term,
+            n_tokens, norm, tok_start, tok_end, tok_hash, table_keys, key_filter, table_terms,
+            table_flags, nt_term, it_pos, it_end, it_term,
         )  # fmt: skip
         if n_items == 0:
             continue
@@ -507,7 +549,7 @@ def score_texts(
     scores = np.zeros(n_texts, dtype=np.float64)
     n_chunks = min(n_texts, TEXTS_CHUNKS)
     for chunk in numba.prange(n_chunks):
-        _score_range(
+        score_range(
             buf, offsets, chunk * n_texts // n_chunks, (chunk + 1) * n_texts // n_chunks,
             table_keys, table_terms, table_flags, weights, kinds, nt_term, alpha, scores,
         )  # fmt: skip
@@ -547,8 +589,8 @@ def explain_text(
     it_contrib = np.empty(size, dtype=np.float64)
     n_tokens = _tokenize(buf, 0, buf.shape[0], norm, tok_start, tok_end, tok_hash)
     n_items = _match(
-        n_tokens, norm, tok_start, tok_end, tok_hash, table_keys, table_terms, table_flags,
-        nt_term, it_pos, it_end, it_term,
+        n_tokens, norm, tok_start, tok_end, tok_hash, table_keys, _key_filter(table_keys),
+        table_terms, table_flags, nt_term, it_pos, it_end, it_term,
     )  # fmt: skip
     total = _score_items(
         n_tokens, n_items, it_pos, it_end, it_term, weights, kinds, neg_at, mod_before,

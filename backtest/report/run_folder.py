@@ -34,14 +34,21 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from backtest.errors import BacktestError
+from backtest.report.csv_writer import write_frame_csv
 
 if TYPE_CHECKING:
     from backtest.outputs import RunOutputs
 
 
 def write_csv(frame: pd.DataFrame, path: Path) -> None:
-    """CSV with every text field quoted, so texts with \\r or \\n read back as one row."""
-    frame.to_csv(path, index=False, quoting=csv.QUOTE_NONNUMERIC, lineterminator="\n")
+    """CSV with every text field quoted, so texts with \\r or \\n read back as one row.
+
+    The bytes are pandas' ``to_csv(index=False, quoting=QUOTE_NONNUMERIC, lineterminator="\\n")``;
+    report/csv_writer.py writes them column-wise (several times faster), and pandas writes
+    the frames it does not reproduce exactly.
+    """
+    if not write_frame_csv(frame, path):
+        frame.to_csv(path, index=False, quoting=csv.QUOTE_NONNUMERIC, lineterminator="\n")
 
 
 def write_extra_files(folder: Path, files: Mapping[str, pd.DataFrame | str | bytes]) -> None:
@@ -62,20 +69,24 @@ def write_extra_files(folder: Path, files: Mapping[str, pd.DataFrame | str | byt
 
 
 def write_run_files(folder: Path, outputs: RunOutputs) -> None:
-    """The files of a ``backtest run`` folder (RUNFOLDER contract), the report rendered last."""
-    from backtest.report.html import render_report
+    """The files of a ``backtest run`` folder (RUNFOLDER contract), the report rendered last,
+    from the tables in memory rather than from the CSVs just written (the same page)."""
+    from backtest.outputs import gc_paused
+    from backtest.report import html
 
-    (folder / "config.toml").write_text(outputs.config_toml, encoding="utf-8")
-    (folder / "stats.json").write_text(
-        json.dumps(outputs.stats, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
-    )
-    write_csv(outputs.equity, folder / "equity.csv")
-    write_csv(outputs.trades, folder / "trades.csv")
-    write_csv(outputs.signals, folder / "signals.csv")
-    write_csv(outputs.headlines, folder / "headlines.csv")
-    write_csv(outputs.returns, folder / "returns.csv")
-    write_extra_files(folder, outputs.extra_files)
-    render_report(folder)
+    with gc_paused():
+        stats_text = json.dumps(outputs.stats, indent=2, ensure_ascii=False) + "\n"
+        (folder / "config.toml").write_text(outputs.config_toml, encoding="utf-8")
+        (folder / "stats.json").write_text(stats_text, encoding="utf-8")
+        tables = {name: getattr(outputs, name) for name in html.RUN_TABLES}
+        for name, frame in tables.items():
+            write_csv(frame, folder / f"{name}.csv")
+        write_extra_files(folder, outputs.extra_files)
+        html.render_run(
+            html.in_memory_run_folder(
+                folder, stats_text=stats_text, config_toml=outputs.config_toml, tables=tables
+            )
+        )
 
 
 MARKER = ".news-backtest"
