@@ -439,7 +439,7 @@ def _worth_arrow(texts: Any) -> bool:
 PARALLEL_MIN_TEXTS = 200_000
 """Fewer texts are scored on the calling thread (``kernels.scoring.score_range``): the default
 run's 95k headlines take ~0.1 s that way, and a process that never scores this many never
-compiles or starts numba's parallel kernel (~3-4 s of a first run's compile)."""
+compiles or starts numba's parallel kernel (1-3 s of a first run's compile here)."""
 
 
 def _score_buffer(data: np.ndarray, offsets: np.ndarray, tables: tuple) -> np.ndarray:

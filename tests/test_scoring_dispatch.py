@@ -1,5 +1,5 @@
-"""The serial and parallel scoring kernels, and the key filter in front of the term table,
-give exactly the scores of one another and of every lexicon term."""
+"""The serial and parallel scoring kernels give exactly the scores of one another, on either
+side of score_headlines' threshold, and every lexicon term alone scores as the reference."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from test_scoring import REFERENCE_LEXICON, _same, any_text, reference_score
 
 from backtest import scoring
-from backtest.kernels.scoring import KEY_FILTER_BITS, _key_filter, score_range, score_texts
+from backtest.kernels.scoring import score_range, score_texts
 from backtest.scoring import ALPHA, encode_texts, load_lexicon, score_headlines
 
 
@@ -46,16 +46,6 @@ def test_score_headlines_scores_alike_on_either_side_of_the_threshold(
     monkeypatch.setattr(scoring, "PARALLEL_MIN_TEXTS", threshold)
     scores = score_headlines(texts)
     assert all(_same(s, e) for s, e in zip(scores, expected, strict=True))
-
-
-def test_every_table_key_passes_the_filter() -> None:
-    keys = load_lexicon().table_keys
-    bits = _key_filter(keys)
-    assert bits.shape == (1 << (KEY_FILTER_BITS - 6),)
-    for h in keys[keys != 0].tolist():
-        bit = h >> (64 - KEY_FILTER_BITS)
-        assert (int(bits[bit >> 6]) >> (bit & 63)) & 1 == 1
-    assert 0 < sum(bin(int(w)).count("1") for w in bits) <= int((keys != 0).sum())
 
 
 def test_every_lexicon_term_alone_scores_as_the_reference() -> None:

@@ -48,7 +48,6 @@ NEGATION_WINDOW_TOKENS = 3
 MODIFIER_WINDOW_TOKENS = 2
 PAIR_WINDOW_TOKENS = 5
 TEXTS_CHUNKS = 256
-KEY_FILTER_BITS = 15
 
 FNV_OFFSET = np.uint64(0xCBF29CE484222325)
 FNV_PRIME = np.uint64(0x100000001B3)
@@ -241,25 +240,8 @@ def _tokenize(
 
 
 @numba.njit(cache=True)
-def _key_filter(table_keys: np.ndarray) -> np.ndarray:
-    """A 4 KiB bitmap of the table's keys (bit ``h >> (64 - KEY_FILTER_BITS)`` set for each
-    key ``h``): most tokens are no term, and the bitmap, unlike the table, stays in L1 cache.
-    A clear bit proves a hash is not in the table; a set bit means look it up."""
-    out = np.zeros(1 << (KEY_FILTER_BITS - 6), dtype=np.uint64)
-    for k in range(table_keys.shape[0]):
-        h = table_keys[k]
-        if h != 0:
-            bit = h >> np.uint64(64 - KEY_FILTER_BITS)
-            out[bit >> np.uint64(6)] |= np.uint64(1) << (bit & np.uint64(63))
-    return out
-
-
-@numba.njit(cache=True)
-def _lookup(table_keys: np.ndarray, key_filter: np.ndarray, h: np.uint64) -> int:
+def _lookup(table_keys: np.ndarray, h: np.uint64) -> int:
     """Slot of hash ``h`` in the open-addressing table, or -1."""
-    bit = h >> np.uint64(64 - KEY_FILTER_BITS)
-    if (key_filter[bit >> np.uint64(6)] >> (bit & np.uint64(63))) & np.uint64(1) == 0:
-        return -1
     mask = np.uint64(table_keys.shape[0] - 1)
     slot = (h ^ (h >> np.uint64(32))) & mask
     while True:
@@ -288,7 +270,6 @@ def _match(
     tok_end: np.ndarray,
     tok_hash: np.ndarray,
     table_keys: np.ndarray,
-    key_filter: np.ndarray,
     table_terms: np.ndarray,
     table_flags: np.ndarray,
     nt_term: int,
@@ -302,21 +283,21 @@ def _match(
     while p < n_tokens:
         best = -1
         length = 0
-        slot = _lookup(table_keys, key_filter, tok_hash[p])
+        slot = _lookup(table_keys, tok_hash[p])
         if slot >= 0:
             if table_terms[slot] >= 0:
                 best = table_terms[slot]
                 length = 1
             if table_flags[slot] != 0 and p + 1 < n_tokens:
                 h2 = _extend(tok_hash[p], norm, tok_start[p + 1], tok_end[p + 1])
-                slot2 = _lookup(table_keys, key_filter, h2)
+                slot2 = _lookup(table_keys, h2)
                 if slot2 >= 0:
                     if table_terms[slot2] >= 0:
                         best = table_terms[slot2]
                         length = 2
                     if table_flags[slot2] != 0 and p + 2 < n_tokens:
                         h3 = _extend(h2, norm, tok_start[p + 2], tok_end[p + 2])
-                        slot3 = _lookup(table_keys, key_filter, h3)
+                        slot3 = _lookup(table_keys, h3)
                         if slot3 >= 0 and table_terms[slot3] >= 0:
                             best = table_terms[slot3]
                             length = 3
@@ -491,9 +472,8 @@ def score_range(
 
     The serial kernel: ``score_range(buf, offsets, 0, n, ..., scores)`` scores everything on
     the calling thread, and is all a first call compiles (``score_texts`` adds numba's parallel
-    machinery, ~3-4 s more to compile and a thread pool to start).
+    machinery: 1-3 s more to compile here, and a thread pool to start).
     """
-    key_filter = _key_filter(table_keys)
     longest = 1
     for i in range(first_text, stop_text):
         longest = max(longest, offsets[i + 1] - offsets[i])
@@ -517,8 +497,8 @@ def score_range(
         if n_tokens == 0:
             continue
         n_items = _match(
-            n_tokens, norm, tok_start, tok_end, tok_hash, table_keys, key_filter, table_terms,
-            table_flags, nt_term, it_pos, it_end, it_term,
+            n_tokens, norm, tok_start, tok_end, tok_hash, table_keys, table_terms, table_flags,
+            nt_term, it_pos, it_end, it_term,
         )  # fmt: skip
         if n_items == 0:
             continue
@@ -589,8 +569,8 @@ def explain_text(
     it_contrib = np.empty(size, dtype=np.float64)
     n_tokens = _tokenize(buf, 0, buf.shape[0], norm, tok_start, tok_end, tok_hash)
     n_items = _match(
-        n_tokens, norm, tok_start, tok_end, tok_hash, table_keys, _key_filter(table_keys),
-        table_terms, table_flags, nt_term, it_pos, it_end, it_term,
+        n_tokens, norm, tok_start, tok_end, tok_hash, table_keys, table_terms, table_flags,
+        nt_term, it_pos, it_end, it_term,
     )  # fmt: skip
     total = _score_items(
         n_tokens, n_items, it_pos, it_end, it_term, weights, kinds, neg_at, mod_before,

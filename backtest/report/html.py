@@ -468,7 +468,10 @@ _LINE_BREAKS = re.compile(r"\s*[\r\n]+\s*")
 
 def one_line(text: Any) -> str:
     """Text on one line: each run of line breaks (and the spaces around it) becomes a space."""
-    return _LINE_BREAKS.sub(" ", str(text))
+    text = str(text)
+    if "\n" not in text and "\r" not in text:
+        return text
+    return _LINE_BREAKS.sub(" ", text)
 
 
 def trades_tbody(rows: list[dict[str, Any]]) -> Markup:
