@@ -75,9 +75,9 @@ def compare_runs(folders: Sequence[Path], *, command: str = "") -> ComparePage:
         "run_folders": [(label, str(r.path)) for label, r in zip(labels, runs, strict=True)],
         "max_trades": MAX_TRADES,
         "warnings": warnings,
-        "figures": figure_rows(runs, labels),
-        "config_diff": config_diff(runs, labels),
-        "per_ticker": per_ticker_rows(runs, labels),
+        "figures": figure_rows(runs),
+        "config_diff": config_diff(runs),
+        "per_ticker": per_ticker_rows(runs),
         "trade_diffs": trade_differences(runs, labels),
         "equity_figure": script_json(equity_figure(runs, labels)),
         "event_figure": script_json(event_figure(runs, labels)),
@@ -126,7 +126,7 @@ def data_differences(runs: Sequence[RunFolder], labels: Sequence[str]) -> list[s
     return out
 
 
-def figure_rows(runs: Sequence[RunFolder], labels: Sequence[str]) -> list[dict[str, Any]]:
+def figure_rows(runs: Sequence[RunFolder]) -> list[dict[str, Any]]:
     """Headline figures per run, and each later run's difference from the first."""
     rows = []
     for key in COMPARE_FIGURES:
@@ -165,7 +165,7 @@ def _flatten(config: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def config_diff(runs: Sequence[RunFolder], labels: Sequence[str]) -> list[dict[str, Any]]:
+def config_diff(runs: Sequence[RunFolder]) -> list[dict[str, Any]]:
     """Only the config keys whose values differ between the runs, with every run's value."""
     flat = [_flatten(r.stats.get("config") or {}) for r in runs]
     keys = sorted(set().union(*flat))
@@ -183,7 +183,7 @@ def config_diff(runs: Sequence[RunFolder], labels: Sequence[str]) -> list[dict[s
     return out
 
 
-def per_ticker_rows(runs: Sequence[RunFolder], labels: Sequence[str]) -> list[dict[str, Any]]:
+def per_ticker_rows(runs: Sequence[RunFolder]) -> list[dict[str, Any]]:
     """Per-ticker P&L of every run, and each later run's difference from the first."""
     tables = [r.stats.get("per_ticker") or {} for r in runs]
     tickers = sorted(set().union(*tables))
