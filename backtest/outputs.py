@@ -79,6 +79,7 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
+@gc_paused()
 def build_outputs(
     *,
     config: StrategyConfig,
@@ -93,37 +94,8 @@ def build_outputs(
     started: float,
     timings: dict[str, float],
 ) -> RunOutputs:
-    """Lay out one run's results as the documented run-folder tables and stats."""
-    with gc_paused():
-        return _build_outputs(
-            config=config,
-            data=data,
-            panel=panel,
-            placed=placed,
-            signals=signals,
-            rows=rows,
-            positions=positions,
-            simulation=simulation,
-            command=command,
-            started=started,
-            timings=timings,
-        )
-
-
-def _build_outputs(
-    *,
-    config: StrategyConfig,
-    data: LoadedData,
-    panel: PricePanel,
-    placed: PlacedHeadlines,
-    signals: SignalPanel,
-    rows: slice,
-    positions: np.ndarray,
-    simulation: Simulation,
-    command: str,
-    started: float,
-    timings: dict[str, float],
-) -> RunOutputs:
+    """Lay out one run's results as the documented run-folder tables and stats (with the
+    cyclic garbage collector paused: ``gc_paused``)."""
     from backtest.analytics.stats import compute_stats
 
     dates = panel.dates[rows]
