@@ -180,25 +180,60 @@ def test_signal_while_writing_leaves_nothing(
     assert list(reports.iterdir()) == []
 
 
-def test_ctrl_c_during_a_real_run_leaves_nothing(
-    slice_files: tuple[Path, Path], tmp_path: Path
-) -> None:
-    """The unmodified console script, interrupted while it works (staging folder or ~3 s in)."""
-    prices, headlines = slice_files
+def test_ctrl_c_during_a_real_run_leaves_nothing(tmp_path: Path) -> None:
+    """The unmodified console script on the embedded data (a run of several seconds),
+    interrupted while it works: when its staging folder appears, or 2 s in at the latest."""
     reports = tmp_path / "reports"
     process = subprocess.Popen(
-        [*backtest_command(), "run", "--prices", str(prices), "--headlines", str(headlines),
-         "--reports-dir", str(reports), "--quiet"],
+        [*backtest_command(), "run", "--reports-dir", str(reports), "--quiet"],
         cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     started = time.monotonic()
-    wait_for(lambda: any(reports.glob(".partial-run-*")) or time.monotonic() - started > 3, process)
+    wait_for(lambda: any(reports.glob(".partial-run-*")) or time.monotonic() - started > 2, process)
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=120)
     assert process.returncode == 130, stderr
     lines = stderr.strip().splitlines()
-    assert len(lines) == 1 and "Interrupted" in lines[0], stderr
+    assert len(lines) == 1 and "Interrupted; no partial run folder" in lines[0], stderr
     assert not reports.exists() or list(reports.iterdir()) == []
+
+
+def test_ctrl_c_after_the_folder_is_published_names_the_finished_folder(
+    slice_files: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """A Ctrl-C that lands once the run folder is in place must not claim nothing was left."""
+    prices, headlines = slice_files
+    reports = tmp_path / "reports"
+    code = textwrap.dedent(
+        f"""
+        import sys, time
+        import backtest.report.index as index
+
+        def stuck_index(folder, reports_dir):
+            (folder.parent / "index-started").write_text("")
+            time.sleep(120)
+
+        index.update_index_for = stuck_index
+        sys.argv = ["backtest", "run", "--prices", {str(prices)!r}, "--headlines",
+                    {str(headlines)!r}, "--reports-dir", {str(reports)!r}, "--quiet"]
+        from backtest.cli import main
+        main()
+        """
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-c", code], cwd=tmp_path, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    wait_for(lambda: (reports / "index-started").exists(), process)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr
+    (folder,) = [p for p in reports.iterdir() if p.is_dir()]
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1 and f"Interrupted after the work was done: {folder}" in lines[0], stderr
+    assert (folder / "stats.json").exists() and (folder / "report.html").exists()
+    assert (folder / run_folder.MARKER).exists()
+    assert leftovers(reports) == []
 
 
 def test_two_runs_at_once_into_one_reports_folder_both_land(

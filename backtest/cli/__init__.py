@@ -11,7 +11,7 @@ import traceback
 from importlib import import_module
 from typing import Any
 
-from backtest.cli.app import app, say
+from backtest.cli.app import PUBLISHED, app, say
 
 COMMAND_MODULES = ("run", "readings", "sweep", "walkforward", "compare", "lexicon", "data")
 """Modules under backtest.cli whose decorators add commands, in ``--help`` order."""
@@ -90,7 +90,13 @@ def main() -> None:
         sys.exit(1)
     if stopped_by:
         what = "Terminated" if stopped_by[0] == signal.SIGTERM else "Interrupted"
-        say(f"{what}; no partial run folder was left behind.")
+        if PUBLISHED:
+            say(
+                f"{what} after the work was done: {PUBLISHED[-1]} is complete; the reports "
+                "index may not list it yet (`backtest index` rebuilds it)."
+            )
+        else:
+            say(f"{what}; no partial run folder was left behind.")
         sys.exit(128 + int(stopped_by[0]))
     sys.exit(code if isinstance(code, int) else 0)
 

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 
 app = typer.Typer(
@@ -22,6 +24,17 @@ lexicon_app = typer.Typer(
 )
 app.add_typer(data_app, name="data")
 app.add_typer(lexicon_app, name="lexicon")
+
+
+PUBLISHED: list[Path] = []
+"""Folders this process has published (renamed into place), so a Ctrl-C that lands after the
+work is done names the finished folder instead of claiming nothing was left behind."""
+
+
+def published(folder: Path) -> Path:
+    """Record ``folder`` as published by this command and return it."""
+    PUBLISHED.append(folder)
+    return folder
 
 
 def say(message: str) -> None:

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from backtest.cli.app import app, say
+from backtest.cli.app import app, published, say
 from backtest.cli.options import DebugOpt, ForceOpt, ReportsDirOpt
 from backtest.config import REPORTS_DIR
 
@@ -35,7 +35,7 @@ def compare(
     page = compare_runs(runs, command=shlex.join(["backtest", *sys.argv[1:]]))
     for line in page.summary["warnings"]:
         say(f"warning: runs on different data: {line}")
-    folder = writer.commit_with(lambda staging: write_compare_files(staging, page))
+    folder = published(writer.commit_with(lambda staging: write_compare_files(staging, page)))
     update_index_for(folder, reports_dir)
     typer.echo(f"Comparison: {folder / 'compare.html'}")
 

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from backtest.cli.app import app, say
+from backtest.cli.app import app, published, say
 from backtest.cli.options import (
     DataOptions,
     DebugOpt,
@@ -52,7 +52,7 @@ def run(
         progress=None if quiet or not sys.stderr.isatty() else (lambda m: say(f"... {m}")),
     )
     began = time.perf_counter()
-    run_dir = writer.commit(result.outputs)
+    run_dir = published(writer.commit(result.outputs))
     update_index_for(run_dir, reports_dir)
     timings = {**result.timings_s, "write": time.perf_counter() - began}
     typer.echo(summary_table(result.summary))

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from backtest.cli.app import app
+from backtest.cli.app import app, published
 from backtest.cli.options import (
     DataOptions,
     DebugOpt,
@@ -100,7 +100,7 @@ def sweep(
         command=shlex.join(["backtest", *sys.argv[1:]]),
         started=started,
     )
-    folder = writer.commit_with(lambda staging: write_sweep_files(staging, outputs))
+    folder = published(writer.commit_with(lambda staging: write_sweep_files(staging, outputs)))
     update_index_for(folder, reports_dir)
     typer.echo(summary_text(result, outputs.summary, folder))
 

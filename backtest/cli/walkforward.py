@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from backtest.cli.app import app
+from backtest.cli.app import app, published
 from backtest.cli.options import (
     DataOptions,
     DebugOpt,
@@ -133,7 +133,7 @@ def walkforward(
         )
     command = shlex.join(["backtest", *sys.argv[1:]])
     outputs = walkforward_outputs(result, command=command, started=started)
-    run_dir, stats = writer.commit(outputs), outputs.stats
+    run_dir, stats = published(writer.commit(outputs)), outputs.stats
     update_index_for(run_dir, reports_dir)
     typer.echo(summary_table(stats))
     typer.echo("")
