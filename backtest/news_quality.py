@@ -44,6 +44,11 @@ import pandas as pd
 
 from backtest.config import NewsConfig
 
+STALE_BELOW_NOVELTY = 0.2
+"""A story with novelty below this is 'stale' in the report, validate and the split event study."""
+MULTI_TICKER_OVER = 3
+"""A story naming more tickers than this is a 'multi-ticker' list in the report and validate."""
+
 _CASHTAG = re.compile(r"\$([A-Za-z][A-Za-z0-9.\-]{0,9})(?![A-Za-z0-9])")
 _PAREN = re.compile(r"\(([A-Z][A-Z0-9.\-]{0,9})\)")
 
@@ -321,3 +326,25 @@ def cached_story_features(headlines: pd.DataFrame) -> StoryFeatures:
     """``story_features``, kept on disk by content (module docstring)."""
     arrays = cached(content_key(headlines, "features"), lambda: asdict(story_features(headlines)))
     return StoryFeatures(**arrays)
+
+
+def quality_shares(frame: pd.DataFrame, news: NewsConfig) -> dict[str, int]:
+    """Counts of placed headlines that are reprints (within ``news.duplicate_window``), stale
+    (novelty below STALE_BELOW_NOVELTY), multi-ticker (over MULTI_TICKER_OVER named) and
+    counted under ``news``: what ``backtest data validate`` prints and the report's news block
+    shows for the run's period."""
+    is_reprint, _ = reprints(
+        frame["ticker_idx"].to_numpy(np.int64),
+        frame["text_hash"].to_numpy(np.int64),
+        published_ns_of(frame),
+        frame["session_idx"].to_numpy(np.int64),
+        news.duplicate_window,
+    )
+    keep, _ = counted(frame, news)
+    return {
+        "rows": len(frame),
+        "reprints": int(is_reprint.sum()),
+        "stale": int((frame["novelty"].to_numpy(np.float64) < STALE_BELOW_NOVELTY).sum()),
+        "multi_ticker": int((frame["n_named"].to_numpy(np.int64) > MULTI_TICKER_OVER).sum()),
+        "counted": int(keep.sum()),
+    }

@@ -21,11 +21,24 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from backtest.analytics.events import MEASURES, Z_BAND, cross_sectional_ic, event_study
+from backtest.analytics.events import (
+    MEASURES,
+    Z_BAND,
+    cross_sectional_ic,
+    event_study,
+    event_study_by_group,
+    news_groups,
+)
 from backtest.config import HEADLINE_WINDOW_HALF_LIVES, NewsConfig
 from backtest.data.files import file_sha256, frame_sha256
 from backtest.kernels.composite import LABEL_NAMES
-from backtest.news_quality import counted, published_ns_of, reprints
+from backtest.news_quality import (
+    MULTI_TICKER_OVER,
+    STALE_BELOW_NOVELTY,
+    counted,
+    published_ns_of,
+    reprints,
+)
 
 if TYPE_CHECKING:
     from backtest.config import StrategyConfig
@@ -147,6 +160,7 @@ def build_outputs(
         ),
         "config": config.to_dict(),
         "event_study": event_study_block(returns, headline_table),
+        "event_study_by_news": news_event_study_block(returns, headline_table),
         "ic": ic_block(signal_table, returns),
         "data": fingerprints,
         "versions": versions(),
@@ -222,8 +236,8 @@ def news_block(headlines: pd.DataFrame) -> dict[str, Any]:
         "rows": int(len(headlines)),
         "counted": int(counted_rows.sum()),
         "reprints": int((headlines["duplicate_of"] > 0).sum()),
-        "stale_below_0_2": int((headlines["novelty"] < 0.2).sum()),
-        "multi_ticker_over_3": int((headlines["tickers_named"] > 3).sum()),
+        "stale_below_0_2": int((headlines["novelty"] < STALE_BELOW_NOVELTY).sum()),
+        "multi_ticker_over_3": int((headlines["tickers_named"] > MULTI_TICKER_OVER).sum()),
         "by_source": {
             str(source): {"rows": int(row["size"]), "counted": int(row["sum"])}
             for source, row in by_source.iterrows()
@@ -271,6 +285,30 @@ def event_study_block(returns: pd.DataFrame, headlines: pd.DataFrame) -> dict[st
             "car_close_to_close": classic.mean,
             "se_close_to_close": _standard_errors(classic, Z_BAND),
         }
+    return block
+
+
+def news_event_study_block(returns: pd.DataFrame, headlines: pd.DataFrame) -> dict[str, Any]:
+    """stats.json's ``event_study_by_news``: the tradeable event study of the counted headlines
+    split by novelty (fresh / stale, terciles) and relevance (terciles), analytics.news_groups.
+    Per group: its headlines and, per side, the events, days, CAR and standard errors."""
+    block: dict[str, Any] = {}
+    for name, (n_headlines, study) in event_study_by_group(
+        returns, headlines, news_groups(headlines)
+    ).items():
+        block[name] = {"headlines": n_headlines}
+        for side in ("bull", "bear"):
+            curve = getattr(study, side)
+            block[name][side] = (
+                None
+                if curve is None
+                else {
+                    "events": curve.n_events,
+                    "days": curve.days,
+                    "car_tradeable": curve.mean,
+                    "se_tradeable": _standard_errors(curve, Z_BAND),
+                }
+            )
     return block
 
 

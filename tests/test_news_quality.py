@@ -215,3 +215,57 @@ def test_story_features_read_from_the_cache_equal_a_fresh_computation(
         np.testing.assert_array_equal(getattr(written, name), values, err_msg=name)
     edited = headlines.assign(headline=headlines["headline"].str.replace("a", "b", n=1))
     assert content_key(edited, "features") != content_key(headlines, "features")
+
+
+def test_the_report_splits_the_event_study_by_novelty_and_relevance(tmp_path: Path) -> None:
+    fresh = [
+        (f"2015-03-{d:02d}T14:00:00Z", "AAA", f"AAA beats estimates story {d}") for d in (16, 23)
+    ]
+    stale = [
+        ("2015-03-24T14:00:00Z", "AAA", "AAA beats estimates story 23 again"),
+        ("2015-03-25T14:00:00Z", "BBB", "BBB misses estimates, shares plunge"),
+        ("2015-03-26T14:00:00Z", "BBB", "BBB misses estimates, shares plunge again"),
+    ]
+    prices = write_prices(tmp_path / "prices.csv")
+    headlines = write_headlines(tmp_path / "headlines.csv", fresh + stale)
+    result = backtest.run(prices=prices, headlines=headlines, start="2015-03-09", end="2015-04-30")
+    split = result.outputs.stats["event_study_by_news"]
+    table = result.outputs.headlines
+    counted = table["counted"].to_numpy(bool)
+    stale_rows = int((counted & (table["novelty"] < 0.2)).sum())
+    assert stale_rows >= 1
+    assert split["stale (novelty < 0.2)"]["headlines"] == stale_rows
+    assert split["fresh (novelty >= 0.2)"]["headlines"] == int(counted.sum()) - stale_rows
+    page = result.report_html()
+    assert 'id="news-split-table"' in page
+    assert "stale (novelty &lt; 0.2)" in page and "relevance: high tercile" in page
+
+
+def test_data_validate_prints_reprint_stale_and_multi_ticker_shares(tmp_path: Path) -> None:
+    from cli_helpers import run_cli
+
+    rows = [
+        ("2015-03-16T14:00:00Z", "AAA", "AAA signs a supply deal with a carmaker"),
+        ("2015-03-16T14:05:00Z", "AAA", "RT @desk: AAA signs a supply deal with a carmaker"),
+        ("2015-03-16T14:09:00Z", "AAA", "AAA signs a supply deal with a carmaker https://t.co/z"),
+        ("2015-03-17T14:00:00Z", "BBB", "$BBB $CCC $DDD $EEE $FFF movers this morning"),
+        ("2015-03-18T14:00:00Z", "CCC", "CCC names a new chief financial officer"),
+        ("2015-03-19T14:00:00Z", "DDD", "DDD opens a plant in Ohio"),
+    ]
+    prices = write_prices(tmp_path / "prices.csv")
+    headlines = write_headlines(tmp_path / "headlines.csv", rows)
+    done = run_cli("data", "validate", "--prices", str(prices), "--headlines", str(headlines))
+    assert done.returncode == 0, done.stderr
+    out = " ".join(done.stdout.split())
+    assert "news quality of the 6 headlines placed on a session:" in out
+    assert "reprints 2 (33.3%)" in out
+    assert "stale 2 (33.3%)" in out
+    assert "naming more than 3 tickers 1 (16.7%)" in out
+    assert "counted under the strategy's [news] settings: 4 (66.7%)" in out
+    with_copies = run_cli(
+        "data", "validate", "--prices", str(prices), "--headlines", str(headlines),
+        "--set", "news.dedupe=false",
+    )  # fmt: skip
+    assert "counted under the strategy's [news] settings: 6 (100.0%)" in " ".join(
+        with_copies.stdout.split()
+    )

@@ -17,7 +17,9 @@ from backtest.analytics.events import (
     cross_sectional_ic,
     equal_weight_returns,
     event_study,
+    event_study_by_group,
     news_events,
+    news_groups,
     spearman_by_row,
 )
 from backtest.analytics.stats import Z_95
@@ -148,3 +150,57 @@ def test_average_ranks_are_pandas_ranks_exactly(values: list[float]) -> None:
     array = np.array(values, dtype=np.float64)
     expected = pd.Series(array, dtype=np.float64).rank().to_numpy()
     np.testing.assert_array_equal(average_ranks(array), expected)
+
+
+def test_split_event_study_builds_each_groups_events_from_its_own_headlines() -> None:
+    headlines = pd.DataFrame(
+        {
+            "session": ["2020-01-03", "2020-01-03", "2020-01-02", "2020-01-06"],
+            "ticker": ["A", "A", "B", "A"],
+            "score": [0.5, -0.9, -0.4, 0.3],
+            "novelty": [0.1, 0.9, 0.8, 0.05],
+            "relevance": [1.0, 1.0, 1.0, 1.0],
+            "counted": [True, True, True, False],
+            "weight": [1.0, 1.0, 1.0, 1.0],
+        }
+    )
+    returns = _long(DATES, ["A", "B"], RETURNS)
+    split = event_study_by_group(
+        returns, headlines, news_groups(headlines), measure="close_to_close", pre=1, post=1
+    )
+    (stale_rows, stale), (fresh_rows, fresh) = (
+        split["stale (novelty < 0.2)"],
+        split["fresh (novelty >= 0.2)"],
+    )
+    # the uncounted 01-06 row is in no group. Alone, A's stale 01-03 story is a bull event,
+    # though with its fresh -0.9 neighbour that (session, ticker) sums to a bear one.
+    assert (stale_rows, fresh_rows) == (1, 2)
+    everything = event_study(returns, headlines, pre=1, post=1, measure="close_to_close")
+    assert everything.bull is None
+    assert stale.bull is not None and stale.bear is None
+    np.testing.assert_allclose(stale.bull.mean, [0.01, 0.03, 0.01])
+    assert fresh.bull is None and fresh.bear is not None
+    # fresh bear: A on 01-03 (cum 0.01, 0.03, 0.01) and B on 01-02 (cum -0.01, -0.02, -0.04)
+    np.testing.assert_allclose(fresh.bear.mean, [0.0, 0.005, -0.015])
+    assert fresh.bear.n_events == 2
+
+
+def test_news_terciles_keep_ties_together_and_cover_the_counted_rows_once() -> None:
+    novelty = [1.0, 1.0, 1.0, 1.0, 1.0, 0.6, 0.3, 0.2, 1.0]
+    headlines = pd.DataFrame(
+        {
+            "novelty": novelty,
+            "relevance": np.linspace(0.1, 0.9, len(novelty)),
+            "counted": [True] * 8 + [False],
+        }
+    )
+    groups = news_groups(headlines)
+    counted = headlines["counted"].to_numpy(bool)
+    for family in ("novelty", "relevance"):
+        masks = [m for name, m in groups.items() if name.startswith(f"{family}:")]
+        assert len(masks) == 3
+        np.testing.assert_array_equal(np.sum(masks, axis=0), counted.astype(int))
+    tercile = {name.split(" (")[0]: m for name, m in groups.items()}
+    assert tercile["novelty: high tercile"].sum() == 5  # every tied 1.0 in one group
+    assert not tercile["novelty: middle tercile"].any()
+    assert tercile["relevance: middle tercile"].sum() >= 1

@@ -233,3 +233,55 @@ def cross_sectional_ic(
         t_stat=t_stat,
         n_sessions=n,
     )
+
+
+def news_groups(headlines: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Row masks of headlines.csv splitting the counted headlines by novelty and relevance:
+    fresh / stale (novelty at or above / below ``STALE_BELOW_NOVELTY``), and terciles of
+    novelty and of relevance (cut at the counted rows' 1/3 and 2/3 quantiles q1 <= q2: low
+    <= q1, middle strictly between, high >= q2 and > q1; ties stay together, so a tercile can
+    hold more or fewer than a third, or nothing, e.g. when most stories have novelty 1)."""
+    from backtest.news_quality import STALE_BELOW_NOVELTY
+
+    counted = (
+        headlines["counted"].to_numpy(bool)
+        if "counted" in headlines.columns
+        else np.ones(len(headlines), dtype=bool)
+    )
+    groups: dict[str, np.ndarray] = {}
+    novelty = headlines["novelty"].to_numpy(np.float64)
+    groups[f"fresh (novelty >= {STALE_BELOW_NOVELTY:g})"] = counted & (
+        novelty >= STALE_BELOW_NOVELTY
+    )
+    groups[f"stale (novelty < {STALE_BELOW_NOVELTY:g})"] = counted & (novelty < STALE_BELOW_NOVELTY)
+    for column in ("novelty", "relevance"):
+        values = headlines[column].to_numpy(np.float64)
+        if not counted.any():
+            continue
+        low, high = np.quantile(values[counted], [1 / 3, 2 / 3])
+        groups[f"{column}: low tercile (<= {low:.2f})"] = counted & (values <= low)
+        groups[f"{column}: middle tercile"] = counted & (values > low) & (values < high)
+        groups[f"{column}: high tercile (>= {high:.2f})"] = (
+            counted & (values >= high) & (values > low)
+        )
+    return groups
+
+
+def event_study_by_group(
+    returns: pd.DataFrame,
+    headlines: pd.DataFrame,
+    groups: dict[str, np.ndarray],
+    measure: str = "tradeable",
+    pre: int = PRE_SESSIONS,
+    post: int = POST_SESSIONS,
+) -> dict[str, tuple[int, EventStudy]]:
+    """(headlines in the group, event study of only those headlines) per group: an event is
+    built from the group's headlines alone, so "stale bull news" is a (session, ticker) whose
+    stale headlines sum to a positive score."""
+    return {
+        name: (
+            int(mask.sum()),
+            event_study(returns, headlines.loc[mask], pre=pre, post=post, measure=measure),
+        )
+        for name, mask in groups.items()
+    }

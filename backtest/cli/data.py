@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -48,7 +48,36 @@ def data_validate(
         calendar=config.data.calendar,
         headlines_tz=config.data.headlines_tz,
     )
+    if len(data.headlines):
+        report.lines += news_quality_lines(data, config)
     typer.echo(report.render())
+
+
+def news_quality_lines(data: Any, config: Any) -> list[str]:
+    """Shares of the placed headlines that are reprints, stale and multi-ticker, and how many
+    the strategy's [news] settings count."""
+    from backtest.errors import BacktestError
+    from backtest.market import Market, select_tickers
+    from backtest.news_quality import MULTI_TICKER_OVER, STALE_BELOW_NOVELTY, quality_shares
+
+    try:
+        market = Market(config, select_tickers(data, config))
+        shares = quality_shares(market.placed(config).frame, config.news)
+    except BacktestError as exc:
+        return [f"  news quality: not measured ({exc})"]
+    rows = max(1, shares["rows"])
+
+    def part(key: str) -> str:
+        return f"{shares[key]:,} ({shares[key] / rows:.1%})"
+
+    return [
+        f"  news quality of the {shares['rows']:,} headlines placed on a session:",
+        f"    reprints {part('reprints')} (news.duplicate_window = "
+        f"{config.news.duplicate_window}), stale {part('stale')} (novelty < "
+        f"{STALE_BELOW_NOVELTY:g} over {config.news.novelty_window} sessions), naming more "
+        f"than {MULTI_TICKER_OVER} tickers {part('multi_ticker')}",
+        f"    counted under the strategy's [news] settings: {part('counted')}",
+    ]
 
 
 @data_app.command("fetch")

@@ -38,7 +38,13 @@ from jinja2 import (
 )
 from markupsafe import Markup, escape
 
-from backtest.analytics.events import MEASURES, cross_sectional_ic, event_study, has_measure
+from backtest.analytics.events import (
+    MEASURES,
+    Z_BAND,
+    cross_sectional_ic,
+    event_study,
+    has_measure,
+)
 from backtest.analytics.stats import STAT_DEFINITIONS
 from backtest.errors import InputError
 from backtest.report import figures as fig
@@ -824,7 +830,37 @@ def news_view(stats: dict[str, Any]) -> dict[str, Any] | None:
             (str(name), f"{int(v['rows']):,}", f"{int(v['counted']):,}")
             for name, v in sorted(block.get("by_source", {}).items())
         ],
+        "split_days": SPLIT_EVENT_DAYS,
+        "split": [
+            {
+                "group": str(group),
+                "headlines": f"{int(v['headlines']):,}",
+                "bull": _split_side(v.get("bull")),
+                "bear": _split_side(v.get("bear")),
+            }
+            for group, v in (stats.get("event_study_by_news") or {}).items()
+        ],
     }
+
+
+SPLIT_EVENT_DAYS = (1, 2, 5)
+"""The event days the split event study shows (tradeable CAR is 0 at day 0 by definition)."""
+
+
+def _split_side(side: dict[str, Any] | None) -> dict[str, Any]:
+    """Events and the tradeable CAR +- 1.96 standard errors at SPLIT_EVENT_DAYS, formatted."""
+    if not side:
+        return {"events": DASH, "cars": [DASH] * len(SPLIT_EVENT_DAYS)}
+    at = {int(d): i for i, d in enumerate(side["days"])}
+    cars = []
+    for day in SPLIT_EVENT_DAYS:
+        if day not in at:
+            cars.append(DASH)
+            continue
+        mean, se = side["car_tradeable"][at[day]], side["se_tradeable"][at[day]]
+        band = "" if is_missing(se) else f" \u00b1 {format_value(Z_BAND * se, 'pct')}"
+        cars.append(format_value(mean, "pct") + band)
+    return {"events": f"{int(side['events']):,}", "cars": cars}
 
 
 def build_view(run: RunFolder) -> dict[str, Any]:
