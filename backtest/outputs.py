@@ -421,7 +421,9 @@ def trades_with_headlines(
     sessions e - ceil(HEADLINE_WINDOW_HALF_LIVES * half_life) .. e; each weighs
     score * 0.5 ** ((e - s) / half_life) signed by the trade's side, and the strongest few that
     pushed in the trade's direction are listed, most influential first (ties: earlier in the
-    file first). Vectorised over all (trade, headline) pairs, since large runs have 10^5 trades.
+    file first). ``novelty`` and ``relevance`` are the means over the listed headlines (empty
+    when none is listed). Vectorised over all (trade, headline) pairs: large runs have 10^5
+    trades.
     """
     window = max(1, math.ceil(HEADLINE_WINDOW_HALF_LIVES * half_life))
     counts, weights = counted(placed.frame, news)
@@ -463,6 +465,15 @@ def trades_with_headlines(
         out[column] = iso_dates(pd.to_datetime(out[column]))
     out["n_headlines"] = counts.astype(np.int64)
     out["headlines"] = headlines
+    listed = by_ticker[pair_row[keep]]
+    for column in ("novelty", "relevance"):
+        total = np.bincount(
+            kept_trade, frame[column].to_numpy(np.float64)[listed], minlength=len(trades)
+        )
+        n_listed = np.bincount(kept_trade, minlength=len(trades))
+        mean = np.full(len(trades), np.nan)
+        mean[n_listed > 0] = total[n_listed > 0] / n_listed[n_listed > 0]
+        out[column] = mean
     return out
 
 

@@ -22,9 +22,10 @@ from backtest.outputs import (
 
 
 def reference(trades: pd.DataFrame, frame: pd.DataFrame, dates: pd.DatetimeIndex, tickers, hl):
-    """For each trade, loop over its ticker's headlines in the window and rank by hand."""
+    """For each trade, loop over its ticker's headlines in the window and rank by hand; the
+    listed headlines' mean novelty and relevance (nan when none is listed)."""
     window = max(1, math.ceil(6 * hl))
-    texts, counts = [], []
+    texts, counts, means = [], [], []
     for _, trade in trades.iterrows():
         e = int(dates.searchsorted(pd.Timestamp(trade["entry_time"])))
         k = tickers.index(trade["ticker"])
@@ -35,11 +36,18 @@ def reference(trades: pd.DataFrame, frame: pd.DataFrame, dates: pd.DatetimeIndex
         ):
             if h["ticker_idx"] == k and e - window <= h["session_idx"] <= e:
                 weight = sign * h["score"] * 0.5 ** ((e - h["session_idx"]) / hl)
-                rows.append((-weight, position, weight, h["headline"]))
+                rows.append(
+                    (-weight, position, weight, h["headline"], h["novelty"], h["relevance"])
+                )
         counts.append(len(rows))
         top = [r for r in sorted(rows)[:TRADE_HEADLINES] if r[2] > 0]
         texts.append(HEADLINE_SEPARATOR.join(" ".join(r[3].split()) for r in top))
-    return texts, counts
+        means.append(
+            (sum(r[4] for r in top) / len(top), sum(r[5] for r in top) / len(top))
+            if top
+            else (math.nan, math.nan)
+        )
+    return texts, counts, means
 
 
 @settings(max_examples=60, deadline=None)
@@ -61,6 +69,8 @@ def test_headlines_behind_trades_match_a_plain_loop(
             "session_idx": rng.integers(0, 30, n_headlines),
             "score": rng.choice([-0.8, -0.2, 0.0, 0.2, 0.5, 0.8], n_headlines),
             "headline": [f"news  {i}\r\nline" for i in range(n_headlines)],
+            "novelty": rng.random(n_headlines),
+            "relevance": rng.random(n_headlines),
         }
     )
     trades = pd.DataFrame(
@@ -74,9 +84,12 @@ def test_headlines_behind_trades_match_a_plain_loop(
     placed = SimpleNamespace(frame=frame)
     panel = SimpleNamespace(dates=dates, tickers=tuple(tickers))
     out = trades_with_headlines(trades, placed, panel, half_life, NewsConfig(dedupe=False))
-    texts, counts = reference(trades, frame, dates, tickers, half_life)
+    texts, counts, means = reference(trades, frame, dates, tickers, half_life)
     assert out["headlines"].tolist() == texts
     assert out["n_headlines"].tolist() == counts
+    np.testing.assert_allclose(
+        out[["novelty", "relevance"]].to_numpy(), np.array(means).reshape(-1, 2)
+    )
 
 
 STAMPS = st.one_of(

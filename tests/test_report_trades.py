@@ -18,7 +18,8 @@ LOOP = (
     '<td class="num">{{ t.entry_price.text }}</td><td class="num">{{ t.exit_price.text }}</td>'
     '<td class="num {{ t.pnl.css }}">{{ t.pnl.text }}</td>'
     '<td class="num {{ t.ret.css }}">{{ t.ret.text }}</td>'
-    '<td class="num">{{ t.n_headlines }}</td><td>{% if t.headlines %}<ul class="hl">'
+    '<td class="num">{{ t.n_headlines }}</td><td class="num">{{ t.novelty.text }}</td>'
+    '<td class="num">{{ t.relevance.text }}</td><td>{% if t.headlines %}<ul class="hl">'
     "{% for h in t.headlines %}<li>{{ h|one_line }}</li>{% endfor %}</ul>{% else %}"
     '<span class="na">&ndash;</span>{% endif %}</td></tr>\n'
     "    {% endfor %}\n"
@@ -65,6 +66,8 @@ def test_trade_rows_are_the_markup_of_the_template_loop(rows: list[tuple]) -> No
             "status": [r[2] for r in rows],
             "n_headlines": [len(r[5]) for r in rows],
             "headlines": [html.HEADLINE_SEPARATOR.join(r[5]) for r in rows],
+            "novelty": [r[4] for r in rows],
+            "relevance": [r[3] for r in rows],
         }
     )
     shown = html.trade_rows(trades, top=2)
@@ -84,6 +87,8 @@ def test_hostile_headlines_are_escaped_in_the_trades_rows() -> None:
         "ret": html.Cell("100.00%", "pos"),
         "status": "closed",
         "n_headlines": 3,
+        "novelty": html.Cell("0.50"),
+        "relevance": html.Cell("1.00"),
         "headlines": [HOSTILE_HEADLINE, ENTITY_HEADLINE, CR_HEADLINE],
     }
     markup = str(html.trades_tbody([row]))

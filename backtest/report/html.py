@@ -463,6 +463,8 @@ def trade_rows(trades: pd.DataFrame, top: int = TOP_TRADES) -> list[dict[str, An
                 "ret": cell(rec["return"], "pct", signed=True),
                 "status": rec["status"],
                 "n_headlines": int(rec["n_headlines"]) if not is_missing(rec["n_headlines"]) else 0,
+                "novelty": cell(rec.get("novelty"), "ratio"),
+                "relevance": cell(rec.get("relevance"), "ratio"),
                 "headlines": texts,
             }
         )
@@ -508,7 +510,9 @@ def trades_tbody(rows: list[dict[str, Any]]) -> Markup:
             f'<td class="num">{esc(t["exit_price"].text)}</td>'
             f'<td class="num {esc(pnl.css)}">{esc(pnl.text)}</td>'
             f'<td class="num {esc(ret.css)}">{esc(ret.text)}</td>'
-            f'<td class="num">{esc(t["n_headlines"])}</td><td>{headlines}</td></tr>\n'
+            f'<td class="num">{esc(t["n_headlines"])}</td>'
+            f'<td class="num">{esc(t["novelty"].text)}</td>'
+            f'<td class="num">{esc(t["relevance"].text)}</td><td>{headlines}</td></tr>\n'
         )
     return Markup("".join(parts))  # noqa: S704 - every data text above is escaped
 
