@@ -9,9 +9,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-
-from tests.cli_helpers import run_cli
-from tests.news_replay import NEWS_DATA, replay_env
+from cli_helpers import run_cli
+from news_replay import NEWS_DATA, replay_env
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:

@@ -5,8 +5,8 @@ Forms and the rule for each (the false-positive rule of issue 17):
 - ``$AAPL`` (cashtag) and ``NYSE: AAPL`` / ``(NASDAQ: AAPL)`` (an exchange prefix) are explicit:
   always a ticker, whatever the symbol table says.
 - ``(AAPL)`` and ``Apple (AAPL)``: a parenthesised all-caps word is a ticker only if it is
-  ``known`` (has prices in the data at hand) or is in the symbol table (pytickersymbols' listed
-  stocks). So ``(CEO)``, ``(AI)``, ``(USA)``, ``(IPO)`` are not tickers: none is in the table or
+  ``known`` (has prices in the data at hand), is in the symbol table (pytickersymbols' listed
+  stocks) or the same text also names it explicitly ($BABA or NYSE: BABA). So ``(CEO)``, ``(AI)``, ``(USA)``, ``(IPO)`` are not tickers: none is in the table or
   has prices. A parenthesised word whose letters are the initials of the words right before it
   ("initial public offering (IPO)") is an abbreviation being defined and never a ticker.
 - Company names (``names=True``): the pytickersymbols company names ("Apple Inc." -> "Apple"),
@@ -123,9 +123,10 @@ def find_tickers(
     for match in _CASHTAG.finditer(text):
         add(match.group(1), "cashtag", match.start(), match.end())
     table = symbol_table()
+    explicit = {m.ticker for m in mentions}
     for match in _PAREN.finditer(text):
         token = match.group(1)
-        if token not in known and token not in table:
+        if token not in known and token not in table and token not in explicit:
             continue
         if _is_defined_abbreviation(text, match.start(), token):
             continue
