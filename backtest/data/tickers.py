@@ -6,9 +6,10 @@ Forms and the rule for each (the false-positive rule of issue 17):
   always a ticker, whatever the symbol table says.
 - ``(AAPL)`` and ``Apple (AAPL)``: a parenthesised all-caps word is a ticker only if it is
   ``known`` (has prices in the data at hand), is in the symbol table (pytickersymbols' listed
-  stocks) or the same text also names it explicitly ($BABA or NYSE: BABA). So ``(CEO)``, ``(AI)``, ``(USA)``, ``(IPO)`` are not tickers: none is in the table or
-  has prices. A parenthesised word whose letters are the initials of the words right before it
-  ("initial public offering (IPO)") is an abbreviation being defined and never a ticker.
+  stocks) or the same text also names it explicitly ($BABA or NYSE: BABA). So ``(CEO)``,
+  ``(AI)``, ``(USA)``, ``(IPO)`` are not tickers: none is in the table or has prices. A
+  parenthesised word whose letters are the initials of the words right before it ("initial
+  public offering (IPO)") is an abbreviation being defined and never a ticker.
 - Company names (``names=True``): the pytickersymbols company names ("Apple Inc." -> "Apple"),
   matched as whole, capitalised words. No hand-typed list.
 
