@@ -108,3 +108,39 @@ def test_a_missing_article_is_one_line_exit_2(tmp_path):
     result = run_cli("signal", "--article", str(tmp_path / "nope.md"))
     assert result.returncode == 2
     assert result.stderr.strip().count("\n") == 0 and "no such article file" in result.stderr
+
+
+def test_import_articles_writes_one_row_per_article_and_ticker_that_backtest_run_reads(tmp_path):
+    import os
+    import shutil
+
+    import pandas as pd
+
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    shutil.copy(DATED, folder)
+    undated = shutil.copy(UNDATED, folder)
+    os.utime(undated, (1433952000, 1433952000))  # 2015-06-10T16:00:00Z
+    out = tmp_path / "headlines.parquet"
+    result = run_cli("data", "import-articles", str(folder), "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    assert "tech-and-banks.md: 2015-06-10 (stated on line 3)" in result.stdout
+    assert "undated.txt: 2015-06-10T16:00:00+00:00 (file modification time)" in result.stdout
+    rows = pd.read_parquet(out)
+    assert list(zip(rows["ticker"], rows["headline"], strict=True))[-1] == (
+        "KO",
+        "Coca-Cola (NYSE: KO) wins a record contract",
+    )
+    assert rows["ticker"].tolist() == ["AAPL", "MSFT", "JPM", "PLTR", "KO"]
+    jpm = rows.set_index("ticker").loc["JPM", "article_score"]
+    assert jpm < 0
+    reading = run_cli("signal", "KO", "--headlines", str(out), "--asof", "2015-06-11", "--json")
+    assert reading.returncode == 0, reading.stderr
+    assert json.loads(reading.stdout)[0]["headlines"] == 1
+
+
+def test_import_articles_from_an_empty_folder_is_one_line_exit_2(tmp_path):
+    result = run_cli("data", "import-articles", str(tmp_path), "--out", str(tmp_path / "h.parquet"))
+    assert result.returncode == 2
+    assert "no articles in the folder" in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "h.parquet").exists()

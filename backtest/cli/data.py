@@ -121,3 +121,31 @@ def data_fetch_news(
     result = fetch_news(names, source, cache_dir=cache, tickers_option=fixed or None)
     for line in result.lines():
         typer.echo(line)
+
+
+@data_app.command("import-articles")
+def data_import_articles(
+    folder: Annotated[Path, typer.Argument(help="Folder of text or Markdown articles.")],
+    out: Annotated[
+        Path, typer.Option("--out", help="Headlines file to write (.parquet, .csv or .jsonl).")
+    ],
+    names: Annotated[
+        bool, typer.Option("--names", help="Also find company names (pytickersymbols).")
+    ] = False,
+    prices: PricesOpt = None,
+    strategy: StrategyOpt = None,
+    set_: SetOpt = None,
+    debug: DebugOpt = False,
+) -> None:
+    """Articles -> headline rows (one per article and ticker) for backtest run --headlines."""
+    from backtest.articles import article_headlines, price_tickers
+    from backtest.data.articles import write_headlines_table
+
+    config = strategy_config(strategy, set_, prices=prices)
+    frame, notes = article_headlines(
+        folder, known=price_tickers(config), names=names, tz=config.data.headlines_tz
+    )
+    for note in notes:
+        typer.echo(note)
+    write_headlines_table(frame, out)
+    typer.echo(f"{len(frame)} headline rows -> {out}   (use: backtest run --headlines {out})")

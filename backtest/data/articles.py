@@ -187,3 +187,43 @@ def sentences(text: str) -> list[Sentence]:
             out.append(Sentence(clean, start, end))
         start = match.end() if match else len(text)
     return out
+
+
+def write_headlines_table(frame: pd.DataFrame, path: str | Path) -> None:
+    """Write headline rows as Parquet, CSV (text quoted) or JSONL, atomically (temp + rename)."""
+    import csv
+    import os
+    import tempfile
+
+    path = Path(path)
+    suffix = "".join(path.suffixes[-2:]).lower() if path.suffix == ".gz" else path.suffix.lower()
+    if suffix not in (".parquet", ".csv", ".csv.gz", ".jsonl"):
+        raise InputError(
+            "unknown headlines file type", file=path, hint="end --out in .parquet, .csv or .jsonl"
+        )
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(
+            dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"
+        )
+    except OSError as exc:
+        raise InputError(
+            f"cannot write the headlines file ({exc.strerror})",
+            file=path,
+            hint="choose another --out",
+        ) from None
+    os.close(handle)
+    try:
+        if suffix == ".parquet":
+            frame.to_parquet(temporary, index=False)
+        elif suffix == ".jsonl":
+            frame.to_json(temporary, orient="records", lines=True, force_ascii=False)
+        else:
+            compression = "gzip" if suffix == ".csv.gz" else None
+            frame.to_csv(
+                temporary, index=False, quoting=csv.QUOTE_NONNUMERIC, compression=compression
+            )
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
