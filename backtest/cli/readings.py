@@ -62,6 +62,13 @@ def signal(
             "per ticker (default --asof: the date the article states, else the last session).",
         ),
     ] = None,
+    live: Annotated[
+        bool,
+        typer.Option(
+            "--live",
+            help="Fetch the latest prices and news (both cached) and read as of now.",
+        ),
+    ] = False,
     names: Annotated[
         bool,
         typer.Option("--names", help="With --article: also find company names (pytickersymbols)."),
@@ -100,6 +107,20 @@ def signal(
         return
     if names or explain:
         raise InputError("--names and --explain go with --article", hint="add --article FILE")
+    if live:
+        if asof is not None or prices is not None or headlines is not None:
+            raise InputError(
+                "--live reads as of now from freshly fetched data",
+                hint="drop --asof, --prices and --headlines, or drop --live",
+            )
+        from backtest.live import live_readings
+
+        result = live_readings(config, names_given)
+        if as_json:
+            typer.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
+            return
+        typer.echo(result.render(emoji=not no_emoji))
+        return
     from backtest.reading import signal_readings
 
     readings = signal_readings(config, names_given, asof)
