@@ -63,6 +63,11 @@ class DataConfig:
     """First session of the backtest (YYYY-MM-DD); "" means the first session with headlines."""
     end: str = ""
     """Last session of the backtest (YYYY-MM-DD); "" means the last session with headlines."""
+    news_time: Literal["published", "first_seen"] = "published"
+    """Collected news (a ``backtest data fetch-news`` cache, ``news:AAPL``): place each story at
+    its stated publication time ("published") or at when this tool first saw it ("first_seen",
+    the conservative choice for news collected live). Files without a first_seen column are
+    always placed by their timestamp."""
 
 
 @dataclass(frozen=True)

@@ -39,7 +39,15 @@ if TYPE_CHECKING:
 PlacementKey = tuple[str, str, int]
 """(signal.lexicon, execution.at, execution.latency_ns): what a headline placement depends on."""
 
-LOADING_KEYS = ("prices", "headlines", "headlines_tz", "calendar", "adjust", "tickers")
+LOADING_KEYS = (
+    "prices",
+    "headlines",
+    "headlines_tz",
+    "news_time",
+    "calendar",
+    "adjust",
+    "tickers",
+)
 """data.* keys that change what is loaded; strategies sharing these share one market."""
 
 
@@ -278,7 +286,7 @@ def _toml_text(value: Any) -> str:
 
 def _absolute_path(value: str) -> str:
     """Paths are relative to the working directory; yf: specs and "" pass through."""
-    if value.startswith("yf:") or not value:
+    if value.startswith(("yf:", "news:")) or not value:
         return value
     return str(Path(value).resolve()).replace("\\", "/")
 
@@ -339,6 +347,7 @@ def load_inputs(
     the given frames in their place."""
     from backtest.data import embedded
     from backtest.data.headlines import headlines_from_frame, load_headlines
+    from backtest.data.news_cache import is_news_cache
     from backtest.data.prices import load_prices, prices_from_frame
 
     data = config.data
@@ -365,6 +374,17 @@ def load_inputs(
         headlines_source = "headlines DataFrame"
         loaded_headlines = headlines_from_frame(
             headlines, headlines_tz=data.headlines_tz, source=headlines_source
+        )
+    elif data.headlines.startswith("news:") or is_news_cache(data.headlines):
+        from backtest.data.news_cache import default_news_dir, news_headlines, parse_news_spec
+
+        wanted = parse_news_spec(data.headlines)
+        folder = default_news_dir() if wanted is not None else Path(data.headlines)
+        headlines_source = data.headlines
+        loaded_headlines = headlines_from_frame(
+            news_headlines(folder, wanted, data.news_time),
+            headlines_tz=data.headlines_tz,
+            source=headlines_source,
         )
     else:
         headlines_file = Path(data.headlines) if data.headlines else embedded.EMBEDDED_HEADLINES

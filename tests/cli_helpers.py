@@ -28,10 +28,11 @@ def backtest_command() -> list[str]:
 
 
 def run_cli(
-    *args: str, cwd: Path | None = None, timeout: float = 300
+    *args: str, cwd: Path | None = None, timeout: float = 300, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess:
-    """Run the real ``backtest`` entry point in a subprocess and capture its output."""
-    env = dict(os.environ)
+    """Run the real ``backtest`` entry point in a subprocess and capture its output
+    (``env``: the environment to run it in, default this one)."""
+    env = dict(os.environ if env is None else env)
     env.pop("NEWS_BACKTEST_DATA", None)
     return subprocess.run(
         [*backtest_command(), *args],

@@ -123,3 +123,58 @@ def data_fetch(
         )
     joined = ",".join(sorted(result.paths))
     typer.echo(f"Use them with: backtest run --prices yf:{joined}   (cache: {folder})")
+
+
+@data_app.command("fetch-news")
+def data_fetch_news(
+    tickers: Annotated[
+        list[str] | None, typer.Argument(help="Tickers to collect news for, e.g. AAPL MSFT.")
+    ] = None,
+    source: Annotated[
+        str, typer.Option("--source", help="yfinance, or rss:URL (an RSS/Atom feed URL or file).")
+    ] = "yfinance",
+    ticker: Annotated[
+        list[str] | None,
+        typer.Option("--ticker", help="RSS: every entry counts for this ticker (repeatable)."),
+    ] = None,
+    cache: Annotated[
+        Path | None, typer.Option("--cache", help="News cache folder (default: user cache).")
+    ] = None,
+    debug: DebugOpt = False,
+) -> None:
+    """Collect recent news into the on-disk news cache (use as --headlines news:T or the folder)."""
+    from backtest.data.fetch_news import fetch_news
+
+    names = [t for item in tickers or [] for t in item.split(",") if t.strip()]
+    fixed = [t for item in ticker or [] for t in item.split(",") if t.strip()]
+    result = fetch_news(names, source, cache_dir=cache, tickers_option=fixed or None)
+    for line in result.lines():
+        typer.echo(line)
+
+
+@data_app.command("import-articles")
+def data_import_articles(
+    folder: Annotated[Path, typer.Argument(help="Folder of text or Markdown articles.")],
+    out: Annotated[
+        Path, typer.Option("--out", help="Headlines file to write (.parquet, .csv or .jsonl).")
+    ],
+    names: Annotated[
+        bool, typer.Option("--names", help="Also find company names (pytickersymbols).")
+    ] = False,
+    prices: PricesOpt = None,
+    strategy: StrategyOpt = None,
+    set_: SetOpt = None,
+    debug: DebugOpt = False,
+) -> None:
+    """Articles -> headline rows (one per article and ticker) for backtest run --headlines."""
+    from backtest.articles import article_headlines, price_tickers
+    from backtest.data.articles import write_headlines_table
+
+    config = strategy_config(strategy, set_, prices=prices)
+    frame, notes = article_headlines(
+        folder, known=price_tickers(config), names=names, tz=config.data.headlines_tz
+    )
+    for note in notes:
+        typer.echo(note)
+    write_headlines_table(frame, out)
+    typer.echo(f"{len(frame)} headline rows -> {out}   (use: backtest run --headlines {out})")

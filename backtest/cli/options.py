@@ -29,7 +29,11 @@ PricesOpt = Annotated[
     ),
 ]
 HeadlinesOpt = Annotated[
-    str | None, typer.Option("--headlines", help="Headlines file (CSV, CSV.GZ, JSONL, Parquet).")
+    str | None,
+    typer.Option(
+        "--headlines",
+        help="Headlines file (CSV, CSV.GZ, JSONL, Parquet), a news cache folder or news:AAPL,MSFT.",
+    ),
 ]
 TickersOpt = Annotated[
     str | None, typer.Option("--tickers", help="Comma-separated tickers to trade.")
@@ -171,6 +175,6 @@ def strategy_config(
 
 def _absolute_path(value: str) -> str:
     """CLI paths are relative to the working directory; yf: specs pass through."""
-    if value.startswith("yf:") or not value:
+    if value.startswith(("yf:", "news:")) or not value:
         return value
     return str(Path(value).resolve()).replace("\\", "/")

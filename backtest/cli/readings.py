@@ -48,10 +48,34 @@ def score(
 
 @app.command()
 def signal(
-    tickers: Annotated[list[str], typer.Argument(help="Tickers to read, e.g. AAPL MSFT.")],
+    tickers: Annotated[
+        list[str] | None, typer.Argument(help="Tickers to read, e.g. AAPL MSFT.")
+    ] = None,
     asof: Annotated[
         str | None, typer.Option("--asof", help="Session to read, YYYY-MM-DD (default: last).")
     ] = None,
+    article: Annotated[
+        Path | None,
+        typer.Option(
+            "--article",
+            help="Read every ticker a text or Markdown article names, and score the article "
+            "per ticker (default --asof: the date the article states, else the last session).",
+        ),
+    ] = None,
+    live: Annotated[
+        bool,
+        typer.Option(
+            "--live",
+            help="Fetch the latest prices and news (both cached) and read as of now.",
+        ),
+    ] = False,
+    names: Annotated[
+        bool,
+        typer.Option("--names", help="With --article: also find company names (pytickersymbols)."),
+    ] = False,
+    explain: Annotated[
+        bool, typer.Option("--explain", help="With --article: show the top-scoring sentences.")
+    ] = False,
     strategy: StrategyOpt = None,
     prices: PricesOpt = None,
     headlines: HeadlinesOpt = None,
@@ -63,11 +87,43 @@ def signal(
     """The house reading of tickers as of a session: price, composite, momentum, news."""
     import json
 
-    from backtest.reading import signal_readings
+    from backtest.errors import InputError
 
     config = strategy_config(strategy, set_, prices=prices, headlines=headlines)
-    names = [t for item in tickers for t in item.split(",")]
-    readings = signal_readings(config, names, asof)
+    names_given = [t for item in tickers or [] for t in item.split(",")]
+    if article is not None:
+        if names_given:
+            raise InputError(
+                "give tickers or --article, not both",
+                hint="--article finds the tickers the article names",
+            )
+        from backtest.articles import article_reading
+
+        result = article_reading(config, article, asof=asof, names=names)
+        if as_json:
+            typer.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
+            return
+        typer.echo(result.render(emoji=not no_emoji, explain=explain))
+        return
+    if names or explain:
+        raise InputError("--names and --explain go with --article", hint="add --article FILE")
+    if live:
+        if asof is not None or prices is not None or headlines is not None:
+            raise InputError(
+                "--live reads as of now from freshly fetched data",
+                hint="drop --asof, --prices and --headlines, or drop --live",
+            )
+        from backtest.live import live_readings
+
+        result = live_readings(config, names_given)
+        if as_json:
+            typer.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
+            return
+        typer.echo(result.render(emoji=not no_emoji))
+        return
+    from backtest.reading import signal_readings
+
+    readings = signal_readings(config, names_given, asof)
     if as_json:
         typer.echo(json.dumps([r.to_dict() for r in readings], indent=2, ensure_ascii=False))
         return
