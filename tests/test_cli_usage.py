@@ -12,7 +12,7 @@ from cli_helpers import run_cli
         (("runn",), "No such command 'runn'. Did you mean 'run'?"),
         (("signal", "--artcle", "x", "AAPL"), "No such option: --artcle"),
         (("run", "--tickers"), "Option '--tickers' requires an argument."),
-        (("signal",), "Missing argument 'tickers'."),
+        (("signal",), "name at least one ticker (backtest signal AAPL) or give --article FILE"),
         (("sweep", "--grid"), "Option '--grid' requires an argument."),
     ],
 )

@@ -89,8 +89,14 @@ def signal(
 
     from backtest.errors import InputError
 
-    config = strategy_config(strategy, set_, prices=prices, headlines=headlines)
     names_given = [t for item in tickers or [] for t in item.split(",")]
+    if not names_given and article is None:
+        # A usage error like any missing argument: Typer's usage line, exit 2.
+        raise typer.BadParameter(
+            "name at least one ticker (backtest signal AAPL) or give --article FILE",
+            param_hint="'TICKERS...'",
+        )
+    config = strategy_config(strategy, set_, prices=prices, headlines=headlines)
     if article is not None:
         if names_given:
             raise InputError(
