@@ -144,3 +144,21 @@ def test_import_articles_from_an_empty_folder_is_one_line_exit_2(tmp_path):
     assert result.returncode == 2
     assert "no articles in the folder" in result.stderr and "Traceback" not in result.stderr
     assert not (tmp_path / "h.parquet").exists()
+
+
+@pytest.mark.parametrize(
+    ("line", "day"),
+    [
+        ("Published 2015-06-01", "2015-06-01"),
+        ("Published on June 1, 2015", "2015-06-01"),
+        ("**Date:** June 2, 2015", "2015-06-02"),
+        ("Updated: 2015-06-03", "2015-06-03"),
+    ],
+)
+def test_a_date_line_needs_no_colon_after_its_key(line: str, day: str) -> None:
+    stated = stated_time(f"# A title\n{line}\n\nApple (AAPL) rose.")
+    assert stated is not None and stated.when.date().isoformat() == day and stated.line == 2
+
+
+def test_a_key_word_without_a_date_states_nothing() -> None:
+    assert stated_time("# A title\nPublished by the desk\n\nApple (AAPL) rose.") is None

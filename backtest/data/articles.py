@@ -24,7 +24,8 @@ from backtest.errors import InputError
 
 ARTICLE_SUFFIXES = (".md", ".markdown", ".txt", ".text")
 _DATE_KEY = re.compile(
-    r"^\W*(?:date|published|updated|posted|dateline)\W*\s*[:=]\s*\**\s*(?P<value>.+?)\s*\**$",
+    r"^\W*(?:date|published|updated|posted|dateline)\b(?:\s*[:=]|\s+on\b|\s)\W*?\s*\**\s*"
+    r"(?P<value>.+?)\s*\**$",
     re.IGNORECASE,
 )
 _ISO = re.compile(
