@@ -27,10 +27,15 @@ def test_cashtags_and_exchange_prefixes_are_tickers_even_without_prices():
     assert found == [("ZZZQ", "cashtag"), ("BABA", "exchange"), ("QQQX", "exchange")]
 
 
-def test_a_parenthesised_symbol_counts_when_it_has_prices_or_is_in_the_symbol_table():
-    text = "Apple (AAPL) rose; Palantir (PLTR) fell; Foo (FOOQ) flat."
+def test_a_bare_parenthesised_symbol_counts_when_it_has_prices_or_is_in_the_symbol_table():
+    text = "Shares rose (AAPL); others fell (PLTR); and the rest (FOOQ) were flat."
     assert tickers_in(text) == [("AAPL", "parenthesis"), ("PLTR", "parenthesis")]
     assert ("FOOQ", "parenthesis") in tickers_in(text, known={"FOOQ"})
+
+
+def test_a_company_name_then_its_symbol_counts_without_prices_or_table():
+    text = "Foo (FOOQ) was flat. In (AI) news, the Bank of England (BOE) held rates."
+    assert tickers_in(text) == [("FOOQ", "parenthesis")]
 
 
 def test_parenthesised_abbreviations_are_not_tickers():

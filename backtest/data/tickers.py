@@ -6,10 +6,12 @@ Forms and the rule for each (the false-positive rule of issue 17):
   always a ticker, whatever the symbol table says.
 - ``(AAPL)`` and ``Apple (AAPL)``: a parenthesised all-caps word is a ticker only if it is
   ``known`` (has prices in the data at hand), is in the symbol table (pytickersymbols' listed
-  stocks) or the same text also names it explicitly ($BABA or NYSE: BABA). So ``(CEO)``,
-  ``(AI)``, ``(USA)``, ``(IPO)`` are not tickers: none is in the table or has prices. A
-  parenthesised word whose letters are the initials of the words right before it ("initial
-  public offering (IPO)") is an abbreviation being defined and never a ticker.
+  stocks), the same text also names it explicitly ($BABA or NYSE: BABA), or it follows a
+  capitalised name (``Alibaba (BABA)``: a company named, then its symbol). So a bare
+  ``(CEO)``, ``(AI)``, ``(USA)`` is not a ticker. A parenthesised word whose letters are the
+  initials of the words right before it ("initial public offering (IPO)", "Chief Executive
+  Officer (CEO)", "Bank of England (BOE)") is an abbreviation being defined and never a
+  ticker.
 - Company names (``names=True``): the pytickersymbols company names ("Apple Inc." -> "Apple"),
   matched as whole, capitalised words. No hand-typed list.
 
@@ -96,14 +98,25 @@ def _is_defined_abbreviation(text: str, start: int, token: str) -> bool:
     letters = token.replace(".", "").replace("-", "")
     if len(words) < len(letters) or len(letters) < 2:
         return False
-    for skip in range(0, 3):  # allow "of", "the", "and" inside: United States of America
+    if "".join(w[0] for w in words[-len(letters) :]).upper() == letters:
+        return True  # every word counts: Bank of England (BOE)
+    for skip in range(0, 3):  # or "of", "the", "and" skipped: United States of America (USA)
         chosen = [w for w in words[-(len(letters) + skip) :] if w.lower() not in _SMALL]
         if "".join(w[0] for w in chosen).upper() == letters:
             return True
     return False
 
 
+_NAME_BEFORE = re.compile(r"(?<![\w.])[A-Z][a-z][\w&'-]*[.,]?\s*$")
+"""A capitalised word (Alibaba, Moderna's) right before a parenthesis: ``Name (TICKER)``."""
+
+
 _SMALL = frozenset({"of", "the", "and", "for", "a", "an", "in", "on", "to"})
+_NOT_A_NAME = _SMALL | frozenset(
+    {"at", "by", "with", "from", "as", "is", "are", "was", "our", "its", "their", "this",
+     "that", "these", "those", "new", "see", "also", "but", "or", "if", "when", "while"}
+)  # fmt: skip
+"""Capitalised words that start a sentence rather than name a company: ``In (AI) news``."""
 
 
 def find_tickers(
@@ -127,7 +140,15 @@ def find_tickers(
     explicit = {m.ticker for m in mentions}
     for match in _PAREN.finditer(text):
         token = match.group(1)
-        if token not in known and token not in table and token not in explicit:
+        named_before = _NAME_BEFORE.search(text, max(0, match.start() - 60), match.start())
+        if named_before and named_before.group().strip(" .,").lower() in _NOT_A_NAME:
+            named_before = None
+        if (
+            token not in known
+            and token not in table
+            and token not in explicit
+            and named_before is None
+        ):
             continue
         if _is_defined_abbreviation(text, match.start(), token):
             continue
