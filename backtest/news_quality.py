@@ -225,6 +225,18 @@ def reprints(
     return is_reprint, original
 
 
+def reprints_of(frame: pd.DataFrame, window_sessions: int) -> tuple[np.ndarray, np.ndarray]:
+    """``reprints`` of a placed-headlines frame (ticker_idx, text_hash, published_at,
+    session_idx)."""
+    return reprints(
+        frame["ticker_idx"].to_numpy(np.int64),
+        frame["text_hash"].to_numpy(np.int64),
+        published_ns_of(frame),
+        frame["session_idx"].to_numpy(np.int64),
+        window_sessions,
+    )
+
+
 def source_weights(sources: np.ndarray, weights: Mapping[str, float]) -> np.ndarray:
     """Weight of each row's source (module docstring, step 5)."""
     if not weights:
@@ -248,13 +260,7 @@ def counted(frame: pd.DataFrame, news: NewsConfig) -> tuple[np.ndarray, np.ndarr
     if n == 0:
         return keep, weight
     if news.dedupe:
-        is_reprint, _ = reprints(
-            frame["ticker_idx"].to_numpy(np.int64),
-            frame["text_hash"].to_numpy(np.int64),
-            published_ns_of(frame),
-            frame["session_idx"].to_numpy(np.int64),
-            news.duplicate_window,
-        )
+        is_reprint, _ = reprints_of(frame, news.duplicate_window)
         keep &= ~is_reprint
     if news.min_novelty > 0:
         keep &= frame["novelty"].to_numpy(np.float64) >= news.min_novelty
@@ -333,13 +339,7 @@ def quality_shares(frame: pd.DataFrame, news: NewsConfig) -> dict[str, int]:
     (novelty below STALE_BELOW_NOVELTY), multi-ticker (over MULTI_TICKER_OVER named) and
     counted under ``news``: what ``backtest data validate`` prints and the report's news block
     shows for the run's period."""
-    is_reprint, _ = reprints(
-        frame["ticker_idx"].to_numpy(np.int64),
-        frame["text_hash"].to_numpy(np.int64),
-        published_ns_of(frame),
-        frame["session_idx"].to_numpy(np.int64),
-        news.duplicate_window,
-    )
+    is_reprint, _ = reprints_of(frame, news.duplicate_window)
     keep, _ = counted(frame, news)
     return {
         "rows": len(frame),

@@ -36,8 +36,7 @@ from backtest.news_quality import (
     MULTI_TICKER_OVER,
     STALE_BELOW_NOVELTY,
     counted,
-    published_ns_of,
-    reprints,
+    reprints_of,
 )
 
 if TYPE_CHECKING:
@@ -189,13 +188,7 @@ def headlines_table(
 
     frame = period_headlines
     counts, weight = counted(frame, news)
-    is_reprint, original = reprints(
-        frame["ticker_idx"].to_numpy(np.int64),
-        frame["text_hash"].to_numpy(np.int64),
-        published_ns_of(frame),
-        frame["session_idx"].to_numpy(np.int64),
-        news.duplicate_window,
-    )
+    is_reprint, original = reprints_of(frame, news.duplicate_window)
     record = frame["record"].to_numpy(np.int64)
     n_reprints = np.bincount(original[is_reprint], minlength=len(frame))
     scores = frame["score"].to_numpy(np.float64)
