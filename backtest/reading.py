@@ -92,11 +92,20 @@ def signal_readings(config: StrategyConfig, tickers: list[str], asof: str | None
     wanted = [t.strip().upper() for t in tickers if t.strip()]
     if not wanted:
         raise InputError("name at least one ticker", hint="for example: backtest signal AAPL")
-    config = override(config, "data", tickers=wanted)
+    if not config.signal.spillover:
+        config = override(config, "data", tickers=wanted)
     market = prepare(config)
+    missing = [t for t in wanted if t not in market.tickers]
+    if missing:
+        raise InputError(
+            f"ticker {missing[0]} has no prices among the strategy's tickers",
+            hint="with signal.spillover its data.tickers must include the tickers read",
+        )
     row = asof_row(market.dates, asof)
     placed = market.placed(config)
-    signals = compute_signals(market.panel, placed, config.signal, config.execution, config.news)
+    signals = compute_signals(
+        market.panel, placed, config.signal, config.execution, config.news, market.links(config)
+    )
     counts, weight = counted(placed.frame, config.news)
     behind = placed.frame.assign(score=placed.frame["score"] * weight).loc[counts]
     return [_reading(ticker, market.panel, behind, signals, row, config) for ticker in wanted]

@@ -195,7 +195,9 @@ def simulate_run(
 
     panel = market.panel
     with timer.stage("signals", "Computing signals"):
-        signals = compute_signals(panel, placed, config.signal, config.execution, config.news)
+        signals = compute_signals(
+            panel, placed, config.signal, config.execution, config.news, market.links(config)
+        )
         rows = market.period(config, placed.session_idx)
         exec_price = panel.exec_price(config.execution.at)[rows]
         positions = period_positions(signals.labels[rows], exec_price, config.execution)
@@ -223,6 +225,7 @@ def simulate_run(
             command=command,
             started=started,
             timings=timer.seconds,
+            links=market.links(config),
         )
     equity = pd.DataFrame(
         {"equity": simulation.equity, "benchmark": simulation.benchmark},
