@@ -112,9 +112,9 @@ def stories(frame: pd.DataFrame, inputs: LinkInputs) -> Stories:
     if frame.empty:
         empty = np.zeros(0, dtype=np.int64)
         return Stories(empty, np.zeros(1, dtype=np.int64), empty)
-    published = frame["published_at"].to_numpy("datetime64[ns]").view(np.int64)
-    story_id, _ = pd.factorize(
-        pd.MultiIndex.from_arrays([frame["text_hash"].to_numpy(np.int64), published])
+    story_id = _story_ids(
+        frame["text_hash"].to_numpy(np.int64),
+        frame["published_at"].to_numpy("datetime64[ns]").view(np.int64),
     )
     rows = frame["row"].to_numpy(np.int64)
     lo, hi = inputs.named_offsets[rows], inputs.named_offsets[rows + 1]
@@ -137,6 +137,16 @@ def stories(frame: pd.DataFrame, inputs: LinkInputs) -> Stories:
     offsets = np.zeros(len(order) + 1, dtype=np.int64)
     np.cumsum(counts, out=offsets[1:])
     return Stories(session[order], offsets, member[by_rank])
+
+
+def _story_ids(text_hash: np.ndarray, published_ns: np.ndarray) -> np.ndarray:
+    """0-based ids, one per distinct (text, instant) pair."""
+    order = np.lexsort((published_ns, text_hash))
+    starts = np.ones(len(order), dtype=bool)
+    starts[1:] = (np.diff(text_hash[order]) != 0) | (np.diff(published_ns[order]) != 0)
+    ids = np.empty(len(order), dtype=np.int64)
+    ids[order] = np.cumsum(starts) - 1
+    return ids
 
 
 def link_spillover(

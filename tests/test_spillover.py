@@ -229,3 +229,32 @@ def test_peers_rows_of_tickers_without_prices_are_ignored_with_a_warning(
     assert result.outputs.stats["spillover"]["peers"] == [
         {"ticker": "AAPL", "peer": "MSFT", "weight": 0.5, "relation": ""}
     ]
+
+
+def test_report_shows_the_spillover_section_and_escapes_peer_relations(
+    prices: pd.DataFrame, tmp_path: Path
+) -> None:
+    peers = tmp_path / "peers.csv"
+    peers.write_text(
+        'ticker,peer,weight,relation\nAAPL,MSFT,0.5,"<script>alert(1)</script>"\n',
+        encoding="utf-8",
+    )
+    news = pd.concat(
+        [
+            news_about_a_knowing_b(prices),
+            comention_stories([f"2015-0{m}-0{d}" for m in (3, 4) for d in (2, 3, 4)]),
+        ]
+    )
+    result = run_with(
+        prices,
+        news,
+        **{"signal.spillover": 0.5, "signal.links": "both", "data.peers": str(peers)},
+    )
+    page = result.report_html()
+    section = page[page.index('<section id="spillover">') :]
+    section = section[: section.index("</section>")]
+    assert 'id="links-table"' in section and 'id="fig-links"' in section
+    assert "<td>AAPL</td><td>MSFT</td>" in section
+    assert "<script>alert(1)</script>" not in section
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in section
+    assert 'id="peer-event-table"' in section
