@@ -258,3 +258,15 @@ def test_report_shows_the_spillover_section_and_escapes_peer_relations(
     assert "<script>alert(1)</script>" not in section
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in section
     assert 'id="peer-event-table"' in section
+
+
+def test_data_validate_checks_the_peers_file(tmp_path: Path) -> None:
+    peers = tmp_path / "peers.csv"
+    peers.write_text("ticker,peer,weight\nAAPL,MSFT,0.5\nAAPL,ZZZZ,-1\n", encoding="utf-8")
+    done = run_cli("data", "validate", "--set", f'data.peers="{peers}"')
+    assert done.returncode == 0, done.stderr
+    assert "2 rows, 1 between tickers with prices, weights -1 to +0.5" in done.stdout
+    assert "peers name 1 tickers without prices (ZZZZ)" in done.stdout
+    peers.write_text("ticker,peer,weight\nAAPL,MSFT,\n", encoding="utf-8")
+    bad = run_cli("data", "validate", "--set", f'data.peers="{peers}"')
+    assert bad.returncode == 2 and "row 1, column 'weight'" in bad.stderr
