@@ -55,6 +55,10 @@ class DataConfig:
     """Time zone of naive headline timestamps (stamps with an offset or Z are exact)."""
     calendar: str = "XNYS"
     """exchange_calendars name of the exchange whose sessions the prices follow."""
+    prices_tz: str = "America/New_York"
+    """Time zone of naive bar timestamps in intraday prices (a ``timestamp`` column)."""
+    bar: str = ""
+    """Bar size of intraday prices ("1min", "5min", "15min", "1h"); "" detects it."""
     adjust: Literal["none", "total_return"] = "none"
     """"total_return" scales open and close by adj_close / close so dividends count."""
     tickers: tuple[str, ...] = ()
@@ -126,7 +130,9 @@ class ExecutionConfig:
     on_neutral: Literal["exit", "hold"] = "exit"
     """A neutral label exits the position or holds it."""
     hold_sessions: int = 0
-    """Exit after this many sessions in a position (0 = no limit)."""
+    """Exit after this many sessions (bars on intraday prices) in a position (0 = no limit)."""
+    flat_at_close: bool = False
+    """Intraday prices: exit at the close of each session's last bar (no entry in that bar)."""
     fees: float = 0.0005
     """Fees as a fraction of traded value, each side."""
     slippage: float = 0.0005
@@ -457,6 +463,12 @@ def _validate(config: StrategyConfig, source: str) -> None:
     ):
         if not 0 <= value <= 1:
             raise bad(key, f"must lie in 0..1, got {value}")
+    if d.bar:
+        try:
+            if _parse_duration_ns(d.bar) <= 0:
+                raise ValueError(d.bar)
+        except ValueError:
+            raise bad("data.bar", f"{d.bar!r} is not a bar size", 'use e.g. "5min"') from None
     for key, value in (("data.start", d.start), ("data.end", d.end)):
         if value and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
             raise bad(key, f"{value!r} is not a date", "use YYYY-MM-DD")

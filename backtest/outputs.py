@@ -121,7 +121,7 @@ def build_outputs(
 
     equity = pd.DataFrame(
         {
-            "date": iso_dates(dates),
+            "date": row_labels(dates),
             "equity": simulation.equity.to_numpy(np.float64),
             "benchmark": simulation.benchmark.to_numpy(np.float64),
         }
@@ -141,6 +141,7 @@ def build_outputs(
         positions,
         simulation.trades,
         initial_value=config.execution.initial_cash,
+        row_session=None if panel.bars is None else panel.row_session[rows],
     )
     fingerprints = data_fingerprints(data, len(period_headlines))
     extra_files: dict[str, pd.DataFrame | str | bytes] = {}
@@ -201,7 +202,7 @@ def headlines_table(
     return pd.DataFrame(
         {
             "published_at": iso_utc_seconds(frame["published_at"]),
-            "session": iso_dates(panel.dates)[frame["session_idx"].to_numpy()],
+            "session": row_labels(panel.dates)[frame["session_idx"].to_numpy()],
             "ticker": _text_column(frame["ticker"]),
             "score": scores,
             "label": label_scores(scores),
@@ -258,7 +259,7 @@ def returns_table(panel: PricePanel, rows: slice, at: str) -> pd.DataFrame:
     dates = panel.dates[rows]
     return pd.DataFrame(
         {
-            "date": np.repeat(iso_dates(dates), len(panel.tickers)),
+            "date": np.repeat(row_labels(dates), len(panel.tickers)),
             "ticker": np.tile(list(panel.tickers), len(dates)),
             "return": close_to_close.reshape(-1),
             "traded_return": traded.reshape(-1),
@@ -321,6 +322,20 @@ def iso_dates(values: Any) -> np.ndarray:
     return _formatted(values, "D", "", "%Y-%m-%d")
 
 
+def row_labels(values: Any) -> np.ndarray:
+    """How the run folder's CSVs name a row: its session date (``iso_dates``), or on intraday
+    bars (time-zone-aware bar starts) ISO 8601 with the UTC offset (2015-03-09T09:30:00-04:00).
+    """
+    index = pd.DatetimeIndex(values)
+    if index.tz is None:
+        return iso_dates(index)
+    text = np.asarray(index.strftime("%Y-%m-%dT%H:%M:%S%z"), dtype=object)
+    present = ~index.isna()
+    text[present] = [t[:-2] + ":" + t[-2:] for t in text[present]]
+    text[~present] = np.nan
+    return text
+
+
 def iso_utc_seconds(values: Any) -> np.ndarray:
     """``values.strftime("%Y-%m-%dT%H:%M:%S+00:00")`` (the wall time, seconds truncated) as an
     object array (NaN for NaT), ~20x faster."""
@@ -365,12 +380,16 @@ def stats_frame(figures: dict[str, dict[str, Any]]) -> pd.DataFrame:
 
 def period_block(dates: pd.DatetimeIndex, calendar: str) -> dict[str, Any]:
     """stats.json's (and sweep.json's) "period": first and last session, count, calendar."""
-    return {
+    block: dict[str, Any] = {
         "start": f"{dates[0]:%Y-%m-%d}",
         "end": f"{dates[-1]:%Y-%m-%d}",
         "sessions": len(dates),
         "calendar": calendar,
     }
+    if dates.tz is not None:
+        block["sessions"] = int(pd.Index(dates.date).nunique())
+        block["bars"] = len(dates)
+    return block
 
 
 def signals_table(
@@ -388,7 +407,7 @@ def signals_table(
     names = np.array([LABEL_NAMES[c] for c in (-1, 0, 1)], dtype=object)[labels.astype(int) + 1]
     table = pd.DataFrame(
         {
-            "date": np.repeat(iso_dates(dates), len(tickers)),
+            "date": np.repeat(row_labels(dates), len(tickers)),
             "ticker": np.tile(tickers, len(dates)),
             "news": signals.news[rows].reshape(-1),
             "momentum": signals.momentum[rows].reshape(-1),
@@ -541,7 +560,7 @@ def trades_with_headlines(
         headlines[kept_trade[start]] = HEADLINE_SEPARATOR.join(cleaned[start:stop])
     out = trades.copy()
     for column in ("entry_time", "exit_time"):
-        out[column] = iso_dates(pd.to_datetime(out[column]))
+        out[column] = row_labels(pd.to_datetime(out[column]))
     out["n_headlines"] = counts.astype(np.int64)
     out["headlines"] = headlines
     listed = by_ticker[pair_row[keep]]

@@ -191,7 +191,12 @@ def simulate_run(
     """Steps 3-5 for one strategy on placed headlines."""
     from backtest.engine import simulate
     from backtest.outputs import build_outputs, stats_frame
-    from backtest.signals import compute_signals, period_positions
+    from backtest.signals import (
+        compute_signals,
+        execution_prices,
+        flat_at_close_rows,
+        period_positions,
+    )
 
     panel = market.panel
     with timer.stage("signals", "Computing signals"):
@@ -199,8 +204,14 @@ def simulate_run(
             panel, placed, config.signal, config.execution, config.news, market.links(config)
         )
         rows = market.period(config, placed.session_idx)
-        exec_price = panel.exec_price(config.execution.at)[rows]
-        positions = period_positions(signals.labels[rows], exec_price, config.execution)
+        exec_price = execution_prices(panel, config.execution)[rows]
+        flat = flat_at_close_rows(panel, config.execution)
+        positions = period_positions(
+            signals.labels[rows],
+            exec_price,
+            config.execution,
+            None if flat is None else flat[rows],
+        )
     with timer.stage("simulate", "Simulating portfolios with vectorbt"):
         simulation = simulate(
             positions,

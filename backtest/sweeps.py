@@ -339,6 +339,11 @@ def prepare_sweep(
     else:
         market.check_serves(config)
     panel = market.panel
+    if panel.bars is not None:
+        raise InputError(
+            "sweeps and walk-forwards on intraday prices are not supported yet",
+            hint="use backtest run, or backtest decay for the latency curve",
+        )
     timings["load"] = time.perf_counter() - started
 
     started = time.perf_counter()

@@ -792,11 +792,23 @@ def learned_lexicon_view(run: RunFolder) -> dict[str, Any] | None:
     }
 
 
+def daily_curve(equity: pd.DataFrame) -> pd.DataFrame:
+    """equity.csv as one row per session: intraday runs (ISO timestamps with an offset) keep
+    each session's last bar, dated by its day, so the curves and the stats agree."""
+    dates = equity["date"].astype(str)
+    if not dates.str.contains("T", regex=False).any():
+        return equity
+    day = dates.str.slice(0, 10)
+    last = ~day.duplicated(keep="last").to_numpy()
+    return equity.loc[last].assign(date=day[last].to_numpy()).reset_index(drop=True)
+
+
 def chart_figures(run: RunFolder) -> dict[str, Markup]:
     """Every chart of the page as script-safe JSON, keyed by its element id."""
-    dates = list(run.equity["date"])
-    equity = run.equity["equity"].to_numpy(dtype=float)
-    benchmark = run.equity["benchmark"].to_numpy(dtype=float)
+    curve = daily_curve(run.equity)
+    dates = list(curve["date"])
+    equity = curve["equity"].to_numpy(dtype=float)
+    benchmark = curve["benchmark"].to_numpy(dtype=float)
     per = run.stats.get("per_ticker", {}) or {}
     tickers = list(per)
     pnl = [float(per[t].get("pnl") or 0.0) for t in tickers]
