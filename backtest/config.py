@@ -131,6 +131,10 @@ class ExecutionConfig:
     """A neutral label exits the position or holds it."""
     hold_sessions: int = 0
     """Exit after this many sessions (bars on intraday prices) in a position (0 = no limit)."""
+    hold: str = ""
+    """Exit this long after entry: a number of rows (sessions on daily prices, bars on intraday
+    ones) or, on intraday prices, a duration ("30min": ceil(30min / bar size) bars); ""
+    uses hold_sessions."""
     flat_at_close: bool = False
     """Intraday prices: exit at the close of each session's last bar (no entry in that bar)."""
     fees: float = 0.0005
@@ -428,6 +432,15 @@ def _validate(config: StrategyConfig, source: str) -> None:
         raise bad("execution.slippage", f"must be a fraction in [0, 1), got {e.slippage}")
     if e.hold_sessions < 0:
         raise bad("execution.hold_sessions", f"must be >= 0 (0 = no limit), got {e.hold_sessions}")
+    if e.hold and not re.fullmatch(r"\d+", e.hold.strip()):
+        try:
+            _parse_duration_ns(e.hold)
+        except ValueError:
+            raise bad(
+                "execution.hold",
+                f"{e.hold!r} is neither a number of sessions nor a duration",
+                'use e.g. 3 (rows) or "30min" (intraday)',
+            ) from None
     if not e.initial_cash > 0:
         raise bad("execution.initial_cash", f"must be positive, got {e.initial_cash}")
     try:

@@ -137,6 +137,7 @@ def decay(market: Market, config: StrategyConfig, latencies: list[str]) -> Decay
         compute_signals,
         execution_prices,
         flat_at_close_rows,
+        hold_rows,
         period_positions,
     )
 
@@ -164,7 +165,11 @@ def decay(market: Market, config: StrategyConfig, latencies: list[str]) -> Decay
         exec_price = execution_prices(panel, e)[rows]
         flat = flat_at_close_rows(panel, e)
         positions = period_positions(
-            signals.labels[rows], exec_price, e, None if flat is None else flat[rows]
+            signals.labels[rows],
+            exec_price,
+            e,
+            None if flat is None else flat[rows],
+            hold_rows(panel, e),
         )
         points.append(_figures(label, positions, exec_price, panel, rows, e))
     return DecayResult(

@@ -195,6 +195,7 @@ def simulate_run(
         compute_signals,
         execution_prices,
         flat_at_close_rows,
+        hold_rows,
         period_positions,
     )
 
@@ -211,6 +212,7 @@ def simulate_run(
             exec_price,
             config.execution,
             None if flat is None else flat[rows],
+            hold_rows(panel, config.execution),
         )
     with timer.stage("simulate", "Simulating portfolios with vectorbt"):
         simulation = simulate(

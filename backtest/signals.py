@@ -214,20 +214,41 @@ def period_positions(
     exec_price: np.ndarray,
     execution: ExecutionConfig,
     flat_rows: np.ndarray | None = None,
+    hold: int | None = None,
 ) -> np.ndarray:
     """Positions over the period's rows: start flat, change only where an order can fill;
-    flat on ``flat_rows`` (``flat_at_close_rows``)."""
+    flat on ``flat_rows`` (``flat_at_close_rows``); timed exits after ``hold`` rows
+    (``hold_rows``; default ``execution.hold_sessions``)."""
     tradable = np.isfinite(exec_price) & (exec_price > 0)
     args = (
         np.ascontiguousarray(labels),
         np.ascontiguousarray(tradable),
         execution.short,
         execution.on_neutral == "hold",
-        execution.hold_sessions,
+        execution.hold_sessions if hold is None else hold,
     )
     if flat_rows is None or not flat_rows.any():
         return target_positions(*args)
     return target_positions_flat_at(*args, np.ascontiguousarray(flat_rows, dtype=np.bool_))
+
+
+def hold_rows(panel: PricePanel, execution: ExecutionConfig) -> int:
+    """Rows a position is held before its timed exit (0 = no limit): ``execution.hold`` as a
+    number of rows, or a duration in bars (intraday), else ``execution.hold_sessions``."""
+    text = execution.hold.strip()
+    if not text:
+        return execution.hold_sessions
+    if text.isdigit():
+        return int(text)
+    if panel.bars is None:
+        raise InputError(
+            f"execution.hold = {text!r} is a duration, which needs intraday prices",
+            column="execution.hold",
+            hint="on daily prices give a number of sessions, e.g. execution.hold = 3",
+        )
+    from backtest.config import _parse_duration_ns
+
+    return max(1, -(-_parse_duration_ns(text) // panel.bars.interval_ns))
 
 
 def flat_at_close_rows(panel: PricePanel, execution: ExecutionConfig) -> np.ndarray | None:

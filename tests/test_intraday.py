@@ -210,3 +210,26 @@ def test_close_execution_on_bars_is_refused(planted: tuple[pd.DataFrame, pd.Data
     bars, headlines = planted
     with pytest.raises(InputError, match="execution.at"):
         run_strategy(prices=bars, headlines=headlines, overrides={"execution.at": "close"})
+
+
+def test_the_intraday_strategy_holds_thirty_minutes_and_closes_by_the_close(
+    planted: tuple[pd.DataFrame, pd.DataFrame],
+) -> None:
+    from pathlib import Path
+
+    bars, headlines = planted
+    strategy = Path(__file__).resolve().parents[1] / "strategies" / "intraday-news.toml"
+    result = run_strategy(strategy, prices=bars, headlines=headlines)
+    closed = result.trades[result.trades["status"] == "closed"]
+    held = pd.to_datetime(closed["exit_time"], utc=True) - pd.to_datetime(
+        closed["entry_time"], utc=True
+    )
+    assert len(closed) > 10
+    assert (held <= pd.Timedelta("30min")).all()
+    assert (held == pd.Timedelta("30min")).mean() > 0.5
+    assert result.summary["stats"]["strategy"]["sharpe"] > 3
+
+
+def test_a_duration_hold_needs_intraday_prices() -> None:
+    with pytest.raises(InputError, match="execution.hold"):
+        run_strategy(tickers="AAPL", overrides={"execution.hold": "30min"})
