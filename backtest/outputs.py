@@ -6,11 +6,12 @@ signals from the kernels; this module only lays them out in the documented files
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import hashlib
 import math
 import platform
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -29,6 +30,7 @@ from backtest.analytics.events import (
     event_study_by_group,
     news_groups,
 )
+from backtest.analytics.intraday import intraday_event_study
 from backtest.config import HEADLINE_WINDOW_HALF_LIVES, NewsConfig
 from backtest.data.files import file_sha256, frame_sha256
 from backtest.kernels.composite import LABEL_NAMES
@@ -108,6 +110,7 @@ def build_outputs(
     started: float,
     timings: dict[str, float],
     links: LinkInputs | None = None,
+    decay_points: Sequence[Any] | None = None,
 ) -> RunOutputs:
     """Lay out one run's results as the documented run-folder tables and stats (with the
     cyclic garbage collector paused: ``gc_paused``)."""
@@ -167,6 +170,8 @@ def build_outputs(
         "event_study": event_study_block(returns, headline_table),
         "event_study_by_news": news_event_study_block(returns, headline_table),
         "ic": ic_block(signal_table, returns),
+        "intraday_event_study": intraday_event_block(config, panel, placed, rows),
+        "decay": decay_block(decay_points),
         "spillover": spillover_block(config, placed, signals, rows, dates, tickers, returns, links),
         "data": fingerprints,
         "versions": versions(),
@@ -419,6 +424,45 @@ def signals_table(
     if with_spillover and signals.spillover is not None:
         table.insert(3, "spillover", signals.spillover[rows].reshape(-1))
     return table
+
+
+def intraday_event_block(
+    config: StrategyConfig, panel: PricePanel, placed: PlacedHeadlines, rows: slice
+) -> dict[str, Any] | None:
+    """stats.json's ``intraday_event_study`` on intraday prices (analytics.intraday): news
+    events of the period's counted headlines, abnormal return at +1..+60 minutes and the close."""
+    if panel.bars is None:
+        return None
+    counts, weight = counted(placed.frame, config.news)
+    row = placed.session_idx[counts]
+    column = placed.ticker_idx[counts]
+    inside = (row >= rows.start) & (row < rows.stop)
+    cell = row[inside] * len(panel.tickers) + column[inside]
+    cells, where = np.unique(cell, return_inverse=True)
+    summed = np.bincount(where, weights=(placed.scores * weight)[counts][inside])
+    direction = np.sign(summed).astype(np.int64)
+    keep = direction != 0
+    return intraday_event_study(
+        panel.open,
+        panel.close,
+        panel.bars.start_ns,
+        panel.bars.session,
+        cells[keep] // len(panel.tickers),
+        cells[keep] % len(panel.tickers),
+        direction[keep],
+    )
+
+
+def decay_block(points: Sequence[Any] | None) -> dict[str, Any] | None:
+    """stats.json's ``decay``: the run's own strategy at the default latencies (intraday)."""
+    if not points:
+        return None
+    from backtest.decay import edge_halves_at
+
+    return {
+        "halves_at": edge_halves_at(list(points)),
+        "points": [dataclasses.asdict(p) for p in points],
+    }
 
 
 TOP_LINKS = 15

@@ -12,6 +12,7 @@ Nothing is written: ``RunResult.save(dir)`` writes the run folder ``backtest run
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -225,6 +226,15 @@ def simulate_run(
             fees=config.execution.fees,
             slippage=config.execution.slippage,
         )
+    decay_points = None
+    if panel.bars is not None:
+        with timer.stage("decay", "Measuring the edge at other latencies (intraday)"):
+            from backtest.decay import DEFAULT_LATENCIES, decay
+
+            with warnings.catch_warnings():
+                # Placements at the other latencies repeat the run's own load warnings.
+                warnings.simplefilter("ignore", UserWarning)
+                decay_points = decay(market, config, list(DEFAULT_LATENCIES)).points
     with timer.stage("report", "Laying out the results"):
         outputs = build_outputs(
             config=config,
@@ -239,6 +249,7 @@ def simulate_run(
             started=started,
             timings=timer.seconds,
             links=market.links(config),
+            decay_points=decay_points,
         )
     equity = pd.DataFrame(
         {"equity": simulation.equity, "benchmark": simulation.benchmark},

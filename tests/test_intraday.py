@@ -233,3 +233,22 @@ def test_the_intraday_strategy_holds_thirty_minutes_and_closes_by_the_close(
 def test_a_duration_hold_needs_intraday_prices() -> None:
     with pytest.raises(InputError, match="execution.hold"):
         run_strategy(tickers="AAPL", overrides={"execution.hold": "30min"})
+
+
+def test_the_report_shows_minutes_after_the_news_and_the_edge_by_latency(
+    planted: tuple[pd.DataFrame, pd.DataFrame],
+) -> None:
+    bars, headlines = planted
+    result = run_strategy(
+        prices=bars, headlines=headlines, overrides={**INTRADAY_NEWS, "execution.latency": "0s"}
+    )
+    study = result.outputs.stats["intraday_event_study"]
+    assert study["horizons"] == ["1", "5", "15", "30", "60", "close"]
+    five, fifteen = study["horizons"].index("5"), study["horizons"].index("15")
+    # The jump lands in the bar starting 5 minutes after the news: after +5, not before.
+    assert study["bull"]["car"][fifteen] > JUMP / 2 > study["bull"]["car"][five]
+    assert study["bear"]["car"][fifteen] < -JUMP / 2 < study["bear"]["car"][five]
+    decay = result.outputs.stats["decay"]
+    assert [p["latency"] for p in decay["points"]][:3] == ["0s", "1min", "5min"]
+    page = result.report_html()
+    assert 'id="intraday-event-table"' in page and 'data-figure="fig-decay"' in page
