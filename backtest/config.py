@@ -149,6 +149,21 @@ class NewsConfig:
 
 
 @dataclass(frozen=True)
+class BaselinesConfig:
+    """Luck baselines reported beside the strategy (analytics/baselines.py); seeded."""
+
+    random_runs: int = 200
+    """Random-timing strategies: each ticker's holding periods shuffled across its sessions
+    (0 = off)."""
+    bootstrap_runs: int = 1000
+    """Stationary block bootstrap resamples of the daily returns (0 = off)."""
+    block_sessions: float = 10.0
+    """Mean block length of the bootstrap, in sessions (at least 1)."""
+    seed: int = 16
+    """Seed of both baselines: the same seed gives the same numbers."""
+
+
+@dataclass(frozen=True)
 class StrategyConfig:
     """The whole strategy: one object passed down from the CLI to every stage."""
 
@@ -157,6 +172,7 @@ class StrategyConfig:
     signal: SignalConfig = field(default_factory=SignalConfig)
     execution: ExecutionConfig = field(default_factory=ExecutionConfig)
     news: NewsConfig = field(default_factory=NewsConfig)
+    baselines: BaselinesConfig = field(default_factory=BaselinesConfig)
 
     def to_dict(self) -> dict[str, Any]:
         """The config as plain TOML-ready data (tuples become lists)."""
@@ -186,6 +202,7 @@ SECTIONS: dict[str, type] = {
     "signal": SignalConfig,
     "execution": ExecutionConfig,
     "news": NewsConfig,
+    "baselines": BaselinesConfig,
 }
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|min|m|h)?\s*$")
@@ -422,11 +439,26 @@ def _validate(config: StrategyConfig, source: str) -> None:
     ):
         if not 0 <= value <= 1:
             raise bad(key, f"must lie in 0..1, got {value}")
+    _validate_baselines(config.baselines, bad)
     for key, value in (("data.start", d.start), ("data.end", d.end)):
         if value and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
             raise bad(key, f"{value!r} is not a date", "use YYYY-MM-DD")
     if d.start and d.end and d.start > d.end:
         raise bad("data.start", f"start {d.start} is after end {d.end}")
+
+
+def _validate_baselines(b: BaselinesConfig, bad: Any) -> None:
+    """Range checks of [baselines]."""
+    for key, value in (
+        ("baselines.random_runs", b.random_runs),
+        ("baselines.bootstrap_runs", b.bootstrap_runs),
+    ):
+        if value < 0:
+            raise bad(key, f"must be >= 0 (0 = off), got {value}")
+    if not b.block_sessions >= 1:
+        raise bad("baselines.block_sessions", f"must be at least 1 session, got {b.block_sessions}")
+    if b.seed < 0:
+        raise bad("baselines.seed", f"must be >= 0, got {b.seed}")
 
 
 def override(config: StrategyConfig, section: str, **values: Any) -> StrategyConfig:
@@ -438,6 +470,7 @@ def override(config: StrategyConfig, section: str, **values: Any) -> StrategyCon
 
 __all__ = [
     "ADJUST",
+    "BaselinesConfig",
     "EXECUTION_AT",
     "ON_NEUTRAL",
     "DataConfig",

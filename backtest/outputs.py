@@ -129,6 +129,7 @@ def build_outputs(
     signal_table = signals_table(signals, rows, positions, dates, tickers)
     headline_table = headlines_table(period_headlines, panel, config.news)
     returns = returns_table(panel, rows, config.execution.at)
+    baselines = luck_baselines(config, panel, rows, positions, simulation)
 
     figures = compute_stats(
         simulation.equity,
@@ -161,6 +162,7 @@ def build_outputs(
         "event_study": event_study_block(returns, headline_table),
         "event_study_by_news": news_event_study_block(returns, headline_table),
         "ic": ic_block(signal_table, returns),
+        "baselines": baselines,
         "data": fingerprints,
         "versions": versions(),
         "timings_s": {k: round(v, 3) for k, v in timings.items()},
@@ -238,17 +240,58 @@ def news_block(headlines: pd.DataFrame) -> dict[str, Any]:
     }
 
 
+def traded_returns(panel: PricePanel, rows: slice, at: str) -> np.ndarray:
+    """(period sessions, tickers): the execution price of t -> that of t+1, NaN where either
+    is missing (what a position entered at t earns first)."""
+    exec_price = panel.exec_price(at)
+    following = np.vstack([exec_price[1:], np.full((1, exec_price.shape[1]), np.nan)])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return (following / exec_price - 1.0)[rows]
+
+
+def luck_baselines(
+    config: StrategyConfig,
+    panel: PricePanel,
+    rows: slice,
+    positions: np.ndarray,
+    simulation: Simulation,
+) -> dict[str, Any]:
+    """stats.json's ``baselines``: random timing and the block bootstrap (analytics.baselines),
+    with the [baselines] settings and the run's own costs."""
+    from backtest.analytics.baselines import baselines_block, block_bootstrap, random_timing
+    from backtest.analytics.stats import curve_returns
+
+    b, e = config.baselines, config.execution
+    exec_price = panel.exec_price(e.at)[rows]
+    timing = random_timing(
+        positions,
+        np.isfinite(exec_price) & (exec_price > 0),
+        traded_returns(panel, rows, e.at),
+        cost=e.fees + e.slippage,
+        runs=b.random_runs,
+        seed=b.seed,
+    )
+    strategy = curve_returns(simulation.equity, e.initial_cash)
+    benchmark = curve_returns(simulation.benchmark, e.initial_cash)
+    bootstrap = block_bootstrap(
+        strategy.to_numpy(np.float64),
+        benchmark.reindex(strategy.index).to_numpy(np.float64),
+        runs=b.bootstrap_runs,
+        block_sessions=b.block_sessions,
+        seed=b.seed,
+    )
+    return baselines_block(timing, bootstrap)
+
+
 def returns_table(panel: PricePanel, rows: slice, at: str) -> pd.DataFrame:
     """returns.csv: per (session, ticker) of the period, ``return`` = close(t-1) -> close(t)
     and ``traded_return`` = the execution price of t -> that of t+1 (what a position entered
     at t earns first: open to open for open execution, close to close for close execution)."""
     close = panel.close
     previous = np.vstack([np.full((1, close.shape[1]), np.nan), close[:-1]])
-    exec_price = panel.exec_price(at)
-    following = np.vstack([exec_price[1:], np.full((1, exec_price.shape[1]), np.nan)])
     with np.errstate(divide="ignore", invalid="ignore"):
         close_to_close = (close / previous - 1.0)[rows]
-        traded = (following / exec_price - 1.0)[rows]
+    traded = traded_returns(panel, rows, at)
     dates = panel.dates[rows]
     return pd.DataFrame(
         {

@@ -262,6 +262,11 @@ def _with_start(equity: pd.Series, initial_value: float | None) -> pd.Series:
     return pd.concat([first, equity.astype(np.float64)])
 
 
+def curve_returns(equity: pd.Series, initial_value: float | None = None) -> pd.Series:
+    """The daily returns ``curve_stats`` measures: from the starting capital when given."""
+    return daily_returns(_with_start(equity.dropna(), initial_value))
+
+
 def curve_stats(
     equity: pd.Series,
     *,

@@ -49,6 +49,7 @@ from backtest.analytics.stats import STAT_DEFINITIONS
 from backtest.errors import InputError
 from backtest.report import figures as fig
 from backtest.report.formatting import DASH, format_value, is_missing
+from backtest.report.research_view import baseline_rows
 from backtest.scoring import TrainingWindow, read_training_window
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -875,7 +876,7 @@ def build_view(run: RunFolder) -> dict[str, Any]:
         "name": str(stats["name"]),
         "period": stats["period"],
         "tickers": [str(t) for t in stats["tickers"]],
-        "headline": headline_rows(stats),
+        "headline": headline_rows(stats) + baseline_rows(stats),
         "charts": chart_figures(run),
         "events": event_view(run),
         "news": news_view(stats),
