@@ -163,6 +163,7 @@ def build_outputs(
         "event_study_by_news": news_event_study_block(returns, headline_table),
         "ic": ic_block(signal_table, returns),
         "baselines": baselines,
+        **factor_block(signals.composite, panel.exec_price(config.execution.at), rows),
         "data": fingerprints,
         "versions": versions(),
         "timings_s": {k: round(v, 3) for k, v in timings.items()},
@@ -281,6 +282,24 @@ def luck_baselines(
         seed=b.seed,
     )
     return baselines_block(timing, bootstrap)
+
+
+def factor_block(composite: np.ndarray, exec_price: np.ndarray, rows: slice) -> dict[str, Any]:
+    """stats.json's ``quantile_returns`` (next-session return by composite quintile) and
+    ``ic_decay`` (IC over 1, 2, 5 and 10 sessions) over the period's rows of the whole grid's
+    ``composite`` and ``exec_price`` (analytics.quantiles)."""
+    from backtest.analytics.quantiles import (
+        IC_HORIZONS,
+        forward_returns,
+        ic_decay,
+        quantile_returns,
+        quantiles_block,
+    )
+
+    forward = {h: forward_returns(exec_price, h)[rows] for h in IC_HORIZONS}
+    return quantiles_block(
+        quantile_returns(composite[rows], forward[1]), ic_decay(composite[rows], forward)
+    )
 
 
 def returns_table(panel: PricePanel, rows: slice, at: str) -> pd.DataFrame:

@@ -84,3 +84,38 @@ def baseline_rows(stats: dict[str, Any]) -> list[dict[str, Any]]:
             )
         )
     return rows
+
+
+def factor_view(stats: dict[str, Any]) -> dict[str, Any] | None:
+    """Quantile returns (bottom quintile first) and IC decay, formatted; None for run folders
+    written before the blocks existed."""
+    quantiles = stats.get("quantile_returns")
+    decay = stats.get("ic_decay")
+    if not quantiles or not decay:
+        return None
+    return {
+        "sessions": format_value(quantiles.get("sessions"), "int"),
+        "quantiles": [
+            {
+                "quantile": f"Q{j + 1}",
+                "mean_return": format_value(mean, "pct3"),
+                "names": format_value(names, "float1"),
+            }
+            for j, (mean, names) in enumerate(
+                zip(quantiles["mean_return"], quantiles["mean_names"], strict=True)
+            )
+        ],
+        "spread": format_value(quantiles.get("spread_mean"), "pct3"),
+        "spread_t": format_value(quantiles.get("spread_t_stat"), "ratio"),
+        "decay": [
+            {
+                "horizon": int(h),
+                "mean": format_value(mean, "ratio3"),
+                "t": format_value(t, "ratio"),
+                "sessions": format_value(n, "int"),
+            }
+            for h, mean, t, n in zip(
+                decay["horizons"], decay["mean"], decay["t_stat"], decay["sessions"], strict=True
+            )
+        ],
+    }
