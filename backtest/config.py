@@ -117,6 +117,9 @@ class ExecutionConfig:
     """Slippage as a fraction of the execution price, against the trader."""
     initial_cash: float = 100_000.0
     """Starting capital, split equally between the tickers' sleeves."""
+    borrow_bps: float = 0.0
+    """Cost of borrowing shorted shares, basis points a year of the short notional, charged
+    every session (engine.py: taken from the returns)."""
 
     @property
     def latency_ns(self) -> int:
@@ -149,6 +152,30 @@ class NewsConfig:
 
 
 @dataclass(frozen=True)
+class PortfolioConfig:
+    """How positions become a portfolio: per-ticker sleeves or one cross-sectional book."""
+
+    construction: Literal["sleeves", "rank", "signal"] = "sleeves"
+    """"sleeves": each ticker an equal sleeve, all in on its own label; "rank": long the top
+    ``long`` and short the bottom ``short`` names by composite, equal weight within a leg, no
+    label gate; "signal": weights proportional to composite - 50, scaled to ``gross``."""
+    long: float = 0.2
+    """Rank: names in the long leg; a fraction 0 < f < 1 of the tickers with an execution price
+    that session (at least 1, rounded half to even), a number >= 1 a count, 0 none."""
+    short: float = 0.2
+    """Rank: names in the short leg, as ``long``."""
+    gross: float = 1.0
+    """Rank and signal: sum of |weights| (1.0: long and short legs together hold the equity)."""
+    net: float = 0.0
+    """Rank: long leg minus short leg, as a fraction of equity (0: dollar neutral)."""
+    max_weight: float = 0.0
+    """Cap on any name's |weight| (0: no cap); the excess stays in cash."""
+    rebalance: Literal["session", "weekly", "monthly", "on_signal"] = "session"
+    """Rank and signal: trade back to target every session, on the first session of each week
+    or month, or when the target's sides (which names are long, short, out) change."""
+
+
+@dataclass(frozen=True)
 class BaselinesConfig:
     """Luck baselines reported beside the strategy (analytics/baselines.py); seeded."""
 
@@ -172,6 +199,7 @@ class StrategyConfig:
     signal: SignalConfig = field(default_factory=SignalConfig)
     execution: ExecutionConfig = field(default_factory=ExecutionConfig)
     news: NewsConfig = field(default_factory=NewsConfig)
+    portfolio: PortfolioConfig = field(default_factory=PortfolioConfig)
     baselines: BaselinesConfig = field(default_factory=BaselinesConfig)
 
     def to_dict(self) -> dict[str, Any]:
@@ -202,6 +230,7 @@ SECTIONS: dict[str, type] = {
     "signal": SignalConfig,
     "execution": ExecutionConfig,
     "news": NewsConfig,
+    "portfolio": PortfolioConfig,
     "baselines": BaselinesConfig,
 }
 
@@ -439,12 +468,32 @@ def _validate(config: StrategyConfig, source: str) -> None:
     ):
         if not 0 <= value <= 1:
             raise bad(key, f"must lie in 0..1, got {value}")
+    if e.borrow_bps < 0:
+        raise bad("execution.borrow_bps", f"must be >= 0 basis points a year, got {e.borrow_bps}")
+    _validate_portfolio(config.portfolio, bad)
     _validate_baselines(config.baselines, bad)
     for key, value in (("data.start", d.start), ("data.end", d.end)):
         if value and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
             raise bad(key, f"{value!r} is not a date", "use YYYY-MM-DD")
     if d.start and d.end and d.start > d.end:
         raise bad("data.start", f"start {d.start} is after end {d.end}")
+
+
+def _validate_portfolio(p: PortfolioConfig, bad: Any) -> None:
+    """Range checks of [portfolio]."""
+    for key, value in (("portfolio.long", p.long), ("portfolio.short", p.short)):
+        if value < 0 or (value >= 1 and value != int(value)):
+            raise bad(
+                key,
+                f"must be a fraction in [0, 1) or a whole number of names, got {value:g}",
+                "e.g. 0.2 for the top 20% or 5 for five names",
+            )
+    if not p.gross > 0:
+        raise bad("portfolio.gross", f"must be positive, got {p.gross:g}")
+    if abs(p.net) > p.gross:
+        raise bad("portfolio.net", f"|net| ({p.net:g}) must not exceed gross ({p.gross:g})")
+    if p.max_weight < 0:
+        raise bad("portfolio.max_weight", f"must be >= 0 (0 = no cap), got {p.max_weight:g}")
 
 
 def _validate_baselines(b: BaselinesConfig, bad: Any) -> None:
@@ -471,6 +520,7 @@ def override(config: StrategyConfig, section: str, **values: Any) -> StrategyCon
 __all__ = [
     "ADJUST",
     "BaselinesConfig",
+    "PortfolioConfig",
     "EXECUTION_AT",
     "ON_NEUTRAL",
     "DataConfig",

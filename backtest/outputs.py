@@ -126,10 +126,11 @@ def build_outputs(
     trades = trades_with_headlines(
         simulation.trades, placed, panel, config.signal.half_life, config.news
     )
-    signal_table = signals_table(signals, rows, positions, dates, tickers)
+    weights = held_weights(simulation, config.execution.initial_cash)
+    baselines = luck_baselines(config, panel, rows, positions, simulation)
+    signal_table = signals_table(signals, rows, positions, dates, tickers, weights)
     headline_table = headlines_table(period_headlines, panel, config.news)
     returns = returns_table(panel, rows, config.execution.at)
-    baselines = luck_baselines(config, panel, rows, positions, simulation)
 
     figures = compute_stats(
         simulation.equity,
@@ -137,6 +138,7 @@ def build_outputs(
         positions,
         simulation.trades,
         initial_value=config.execution.initial_cash,
+        traded=None if simulation.traded is None else simulation.traded.to_numpy(np.float64),
     )
     fingerprints = data_fingerprints(data, len(period_headlines))
     extra_files: dict[str, pd.DataFrame | str | bytes] = {}
@@ -163,6 +165,9 @@ def build_outputs(
         "event_study_by_news": news_event_study_block(returns, headline_table),
         "ic": ic_block(signal_table, returns),
         "baselines": baselines,
+        "portfolio": book_block(
+            config, weights, traded_returns(panel, rows, config.execution.at), dates, figures
+        ),
         **factor_block(signals.composite, panel.exec_price(config.execution.at), rows),
         "data": fingerprints,
         "versions": versions(),
@@ -264,13 +269,15 @@ def luck_baselines(
 
     b, e = config.baselines, config.execution
     exec_price = panel.exec_price(e.at)[rows]
+    book = simulation.weights is not None
     timing = random_timing(
-        positions,
+        simulation.weights.to_numpy(np.float64) if book else positions,
         np.isfinite(exec_price) & (exec_price > 0),
         traded_returns(panel, rows, e.at),
         cost=e.fees + e.slippage,
         runs=b.random_runs,
         seed=b.seed,
+        book=book,
     )
     strategy = curve_returns(simulation.equity, e.initial_cash)
     benchmark = curve_returns(simulation.benchmark, e.initial_cash)
@@ -282,6 +289,34 @@ def luck_baselines(
         seed=b.seed,
     )
     return baselines_block(timing, bootstrap)
+
+
+def held_weights(simulation: Simulation, initial_cash: float) -> np.ndarray:
+    """signals.csv's ``weight``: the target weight of equity held from each session's execution
+    price. A cross-sectional book's targets as simulated; for sleeves, the position times the
+    sleeve's share of equity at the previous close (1/n on the first session): what all-in on a
+    sleeve weighs in the whole."""
+    if simulation.weights is not None:
+        return simulation.weights.to_numpy(np.float64)
+    values = simulation.sleeve_value.to_numpy(np.float64)
+    start = np.full((1, values.shape[1]), float(initial_cash) / values.shape[1])
+    before = np.vstack([start, values[:-1]])
+    share = before / before.sum(axis=1, keepdims=True)
+    return simulation.positions.to_numpy(np.float64) * share
+
+
+def book_block(
+    config: StrategyConfig,
+    weights: np.ndarray,
+    traded: np.ndarray,
+    dates: pd.DatetimeIndex,
+    figures: dict[str, dict[str, Any]],
+) -> dict[str, Any]:
+    """stats.json's ``portfolio``: legs, exposures and turnover (analytics.portfolio)."""
+    from backtest.analytics.portfolio import portfolio_block
+
+    turnover = figures["strategy"].get("turnover")
+    return portfolio_block(config.portfolio.construction, weights, traded, dates, turnover)
 
 
 def factor_block(composite: np.ndarray, exec_price: np.ndarray, rows: slice) -> dict[str, Any]:
@@ -446,8 +481,10 @@ def signals_table(
     positions: np.ndarray,
     dates: pd.DatetimeIndex,
     tickers: list[str],
+    weights: np.ndarray | None = None,
 ) -> pd.DataFrame:
-    """signals.csv: one row per (session, ticker) of the period."""
+    """signals.csv: one row per (session, ticker) of the period; ``weight`` (held_weights) when
+    given."""
     labels = signals.labels[rows].reshape(-1)
     names = np.array([LABEL_NAMES[c] for c in (-1, 0, 1)], dtype=object)[labels.astype(int) + 1]
     return pd.DataFrame(
@@ -459,6 +496,7 @@ def signals_table(
             "composite": signals.composite[rows].reshape(-1),
             "label": names,
             "position": positions.reshape(-1).astype(np.int64),
+            **({} if weights is None else {"weight": weights.reshape(-1)}),
         }
     )
 

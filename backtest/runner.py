@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 
 from backtest.config import REPORTS_DIR, StrategyConfig
@@ -189,27 +190,39 @@ def simulate_run(
     started: float,
 ) -> RunResult:
     """Steps 3-5 for one strategy on placed headlines."""
-    from backtest.engine import simulate
+    from backtest.engine import simulate, simulate_weights
     from backtest.outputs import build_outputs, stats_frame
-    from backtest.signals import compute_signals, period_positions
+    from backtest.signals import compute_signals, period_positions, period_weights
 
     panel = market.panel
+    execution = config.execution
+    sleeves = config.portfolio.construction == "sleeves"
     with timer.stage("signals", "Computing signals"):
-        signals = compute_signals(panel, placed, config.signal, config.execution, config.news)
+        signals = compute_signals(panel, placed, config.signal, execution, config.news)
         rows = market.period(config, placed.session_idx)
-        exec_price = panel.exec_price(config.execution.at)[rows]
-        positions = period_positions(signals.labels[rows], exec_price, config.execution)
+        exec_price = panel.exec_price(execution.at)[rows]
+        if sleeves:
+            positions = period_positions(signals.labels[rows], exec_price, execution)
+        else:
+            weights, rebalanced = period_weights(
+                signals.composite[rows], exec_price, panel.dates[rows], config.portfolio
+            )
     with timer.stage("simulate", "Simulating portfolios with vectorbt"):
-        simulation = simulate(
-            positions,
-            exec_price,
-            panel.close[rows],
-            dates=panel.dates[rows],
-            tickers=list(panel.tickers),
-            initial_cash=config.execution.initial_cash,
-            fees=config.execution.fees,
-            slippage=config.execution.slippage,
-        )
+        common = {
+            "dates": panel.dates[rows],
+            "tickers": list(panel.tickers),
+            "initial_cash": execution.initial_cash,
+            "fees": execution.fees,
+            "slippage": execution.slippage,
+            "borrow_bps": execution.borrow_bps,
+        }
+        if sleeves:
+            simulation = simulate(positions, exec_price, panel.close[rows], **common)
+        else:
+            simulation = simulate_weights(
+                weights, rebalanced, exec_price, panel.close[rows], **common
+            )
+            positions = simulation.positions.to_numpy(np.int8)
     with timer.stage("report", "Laying out the results"):
         outputs = build_outputs(
             config=config,

@@ -8,7 +8,8 @@ The one code path behind ``backtest run``, ``backtest signal`` and sweeps:
    (news_quality: reprints, stale and off-topic stories left out) tradeable up to that session.
 4. Momentum per (session, ticker) from closes known at decision time (lag 1 for open execution).
 5. Composite blend and bull / neutral / bear labels.
-6. Positions over the backtest period only, starting flat.
+6. Positions over the backtest period only, starting flat; or, for the cross-sectional
+   constructions ([portfolio] rank / signal), target weights from the composite.
 """
 
 from __future__ import annotations
@@ -19,12 +20,13 @@ import numpy as np
 import pandas as pd
 
 from backtest.calendar import known_at_ns, tradeable_session
-from backtest.config import ExecutionConfig, NewsConfig, SignalConfig
+from backtest.config import ExecutionConfig, NewsConfig, PortfolioConfig, SignalConfig
 from backtest.data.panel import PricePanel
 from backtest.kernels.composite import composite_score, label_codes
 from backtest.kernels.momentum import momentum_score
 from backtest.kernels.news import news_count, news_flow, news_score
 from backtest.kernels.positions import target_positions
+from backtest.kernels.weights import RANK, SIGNAL, target_weights
 from backtest.news_quality import counted
 
 
@@ -167,4 +169,41 @@ def period_positions(
         execution.short,
         execution.on_neutral == "hold",
         execution.hold_sessions,
+    )
+
+
+def rebalance_candidates(dates: pd.DatetimeIndex, rebalance: str) -> np.ndarray:
+    """Sessions that may rebalance: every one ("session", "on_signal"), or the first session of
+    each ISO week ("weekly") or calendar month ("monthly") among ``dates``."""
+    index = pd.DatetimeIndex(dates)
+    if rebalance in ("session", "on_signal") or len(index) == 0:
+        return np.ones(len(index), dtype=bool)
+    if rebalance == "weekly":
+        iso = index.isocalendar()
+        key = iso["year"].to_numpy(np.int64) * 100 + iso["week"].to_numpy(np.int64)
+    else:
+        key = index.year.to_numpy(np.int64) * 100 + index.month.to_numpy(np.int64)
+    return np.concatenate([[True], key[1:] != key[:-1]])
+
+
+def period_weights(
+    composite: np.ndarray,
+    exec_price: np.ndarray,
+    dates: pd.DatetimeIndex,
+    portfolio: PortfolioConfig,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Held target weights (T, K) and rebalancing sessions (T,) over the period's rows
+    (kernels.weights.target_weights); the composite at t is known at t's decision time."""
+    tradable = np.isfinite(exec_price) & (exec_price > 0)
+    return target_weights(
+        np.ascontiguousarray(composite, dtype=np.float64),
+        np.ascontiguousarray(tradable),
+        rebalance_candidates(dates, portfolio.rebalance),
+        portfolio.rebalance == "on_signal",
+        RANK if portfolio.construction == "rank" else SIGNAL,
+        float(portfolio.long),
+        float(portfolio.short),
+        float(portfolio.gross),
+        float(portfolio.net),
+        float(portfolio.max_weight),
     )

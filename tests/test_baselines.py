@@ -19,6 +19,7 @@ from backtest.analytics.baselines import (
 )
 from backtest.analytics.stats import sharpe_ratio
 from backtest.kernels.baselines import (
+    book_returns,
     shuffle_runs,
     sleeve_returns,
     stationary_bootstrap_indices,
@@ -29,19 +30,19 @@ def reference_shuffle(positions, tradable, keys):
     """shuffle_runs' contract, one draw, one ticker and one session at a time."""
     n_draws = keys.shape[0]
     n_sessions, n_tickers = positions.shape
-    out = np.zeros((n_draws, n_sessions, n_tickers), dtype=np.int8)
+    out = np.zeros((n_draws, n_sessions, n_tickers))
     for k in range(n_tickers):
         rows = [t for t in range(n_sessions) if tradable[t, k]]
-        runs: list[list[int]] = []
+        runs: list[list[float]] = []
         for t in rows:
             if runs and runs[-1][0] == positions[t, k]:
                 runs[-1][1] += 1
             else:
-                runs.append([int(positions[t, k]), 1])
+                runs.append([float(positions[t, k]), 1])
         for n in range(n_draws):
             order = sorted(range(len(runs)), key=lambda j, n=n, k=k: (keys[n, k, j], j))
-            laid = [runs[j][0] for j in order for _ in range(runs[j][1])]
-            held, r = 0, 0
+            laid = [runs[j][0] for j in order for _ in range(int(runs[j][1]))]
+            held, r = 0.0, 0
             for t in range(n_sessions):
                 if r < len(rows) and rows[r] == t:
                     held = laid[r]
@@ -59,14 +60,30 @@ def reference_sleeve_returns(positions, returns, cost):
         before = 1.0
         for t in range(n_sessions):
             for k in range(n_tickers):
-                p = int(positions[n, t, k])
-                prev = int(positions[n, t - 1, k]) if t > 0 else 0
+                p = float(positions[n, t, k])
+                prev = float(positions[n, t - 1, k]) if t > 0 else 0.0
                 r = float(returns[t, k])
                 move = p * r if math.isfinite(r) else 0.0
                 value[k] *= 1.0 + move - cost * abs(p - prev)
             after = sum(value)
             out[n, t] = after / before - 1.0
             before = after
+    return out
+
+
+def reference_book_returns(weights, returns, cost):
+    """book_returns' contract with Python floats."""
+    n_draws, n_sessions, n_tickers = weights.shape
+    out = np.zeros((n_draws, n_sessions))
+    for n in range(n_draws):
+        for t in range(n_sessions):
+            total = 0.0
+            for k in range(n_tickers):
+                w = float(weights[n, t, k])
+                prev = float(weights[n, t - 1, k]) if t > 0 else 0.0
+                r = float(returns[t, k])
+                total += (w * r if math.isfinite(r) else 0.0) - cost * abs(w - prev)
+            out[n, t] = total
     return out
 
 
@@ -79,7 +96,7 @@ def _market(seed: int, n_sessions: int, n_tickers: int):
     tradable = rng.random((n_sessions, n_tickers)) > 0.2
     returns = rng.normal(0.0, 0.02, size=(n_sessions, n_tickers))
     returns[rng.random(returns.shape) < 0.1] = np.nan
-    return pos.astype(np.int8), tradable, returns
+    return pos.astype(np.float64), tradable, returns
 
 
 @settings(max_examples=40, deadline=None)
@@ -104,12 +121,19 @@ def test_shuffle_runs_matches_reference(seed, n_sessions, n_tickers, n_draws):
     n_tickers=st.integers(1, 4),
     cost=st.sampled_from([0.0, 0.001, 0.01]),
 )
-def test_sleeve_returns_matches_reference(seed, n_sessions, n_tickers, cost):
+def test_sleeve_and_book_returns_match_reference(seed, n_sessions, n_tickers, cost):
     pos, _, returns = _market(seed, n_sessions, n_tickers)
     stack = np.stack([pos, -pos, np.zeros_like(pos)])
     np.testing.assert_allclose(
         sleeve_returns(stack, returns, cost),
         reference_sleeve_returns(stack, returns, cost),
+        rtol=1e-12,
+        atol=1e-15,
+    )
+    weights = stack * np.random.default_rng(seed).uniform(0, 0.3, size=stack.shape)
+    np.testing.assert_allclose(
+        book_returns(weights, returns, cost),
+        reference_book_returns(weights, returns, cost),
         rtol=1e-12,
         atol=1e-15,
     )
@@ -134,9 +158,9 @@ def test_shuffles_keep_each_tickers_exposure():
     keys = np.random.default_rng(0).random((20, 5, 200))
     shuffled = shuffle_runs(pos, tradable, keys)
     for k in range(5):
-        own = np.bincount(pos[tradable[:, k], k] + 1, minlength=3)
+        own = np.bincount(pos[tradable[:, k], k].astype(int) + 1, minlength=3)
         for n in range(20):
-            drawn = np.bincount(shuffled[n][tradable[:, k], k] + 1, minlength=3)
+            drawn = np.bincount(shuffled[n][tradable[:, k], k].astype(int) + 1, minlength=3)
             np.testing.assert_array_equal(drawn, own)
 
 
@@ -170,6 +194,13 @@ def test_coin_flips_do_not_rank_at_the_top():
         percentiles.append(result.percentile)
     assert 20.0 < float(np.mean(percentiles)) < 80.0
     assert sum(p >= 95.0 for p in percentiles) <= 2
+
+
+def test_perfect_foresight_book_ranks_at_the_top():
+    returns, tradable = _foresight_market()
+    knows = np.sign(returns) / returns.shape[1]
+    result = random_timing(knows, tradable, returns, cost=0.001, runs=100, seed=1, book=True)
+    assert result.percentile == 100.0
 
 
 def test_baselines_are_seeded():

@@ -4,12 +4,15 @@ Two questions, both seeded (a rerun gives the same numbers) and cheap (numba ker
 draws at once, kernels/baselines.py):
 
 1. **Random timing.** ``random_runs`` strategies hold each ticker's very holding periods (its
-   runs of long, short and flat sessions) in a random order (kernels.shuffle_runs): the same
-   exposure per ticker and side, the same number of trades up to neighbouring runs merging, only
-   the timing is luck. All of them, and the strategy's own positions, are valued by one simple
-   accounting (kernels.sleeve_returns: equal sleeves, each compounding position x the return
-   from one execution price to the next, minus fees + slippage per unit of position change), so
-   the strategy is ranked against its shuffles on equal terms. Reported: the strategy's Sharpe
+   runs of long, short and flat sessions; for a cross-sectional book, its runs of one target
+   weight) in a random order (kernels.shuffle_runs): the same exposure per ticker and side, the
+   same number of trades up to neighbouring runs merging, only the timing is luck. All of them,
+   and the strategy's own holdings, are valued by one simple accounting, so the strategy is
+   ranked against its shuffles on equal terms: for sleeves kernels.sleeve_returns (equal
+   sleeves, each compounding position x the return from one execution price to the next, minus
+   fees + slippage per unit of position change), for a book kernels.book_returns (the sum of
+   weight x return less the same costs on the change of weights). A shuffled book keeps every
+   name's weights but not the session's gross or net exposure. Reported: the strategy's Sharpe
    under that accounting, its percentile among the random Sharpes (share below, ties counted
    half) and the random Sharpes' 5%, 50% and 95% quantiles.
 2. **Bootstrap.** A stationary block bootstrap (Politis and Romano 1994, mean block length
@@ -29,6 +32,7 @@ import numpy as np
 
 from backtest.analytics.stats import FLAT_RETURNS_SD, PERIODS_PER_YEAR
 from backtest.kernels.baselines import (
+    book_returns,
     shuffle_runs,
     sleeve_returns,
     stationary_bootstrap_indices,
@@ -83,30 +87,33 @@ def sharpe_rows(returns: np.ndarray, periods_per_year: int = PERIODS_PER_YEAR) -
 
 
 def random_timing(
-    positions: np.ndarray,
+    holdings: np.ndarray,
     tradable: np.ndarray,
     traded_returns: np.ndarray,
     *,
     cost: float,
     runs: int,
     seed: int,
+    book: bool = False,
 ) -> RandomTiming:
     """Rank the strategy's Sharpe among ``runs`` shuffles of its holding periods.
 
-    ``positions`` (T, K) in {-1, 0, 1}, ``tradable`` (T, K) where an order can fill,
-    ``traded_returns`` (T, K) execution price t to t+1, ``cost`` fees + slippage per unit
-    traded. With ``runs == 0`` only the strategy's baseline Sharpe is computed.
+    ``holdings`` (T, K): sides in {-1, 0, 1} for sleeves, or a book's target weights with
+    ``book``; ``tradable`` (T, K) where an order can fill, ``traded_returns`` (T, K) execution
+    price t to t+1, ``cost`` fees + slippage per unit traded. With ``runs == 0`` only the
+    strategy's baseline Sharpe is computed.
     """
-    pos = np.ascontiguousarray(positions, dtype=np.int8)
+    pos = np.ascontiguousarray(holdings, dtype=np.float64)
     rets = np.ascontiguousarray(traded_returns, dtype=np.float64)
-    own = sharpe_rows(sleeve_returns(pos[None], rets, float(cost)))[0]
+    value = book_returns if book else sleeve_returns
+    own = sharpe_rows(value(pos[None], rets, float(cost)))[0]
     strategy = None if np.isnan(own) else float(own)
     if runs == 0:
         return RandomTiming(0, strategy, None, None, None, None)
     rng = np.random.default_rng(np.random.SeedSequence([seed, 1]))
     keys = rng.random((runs, pos.shape[1], pos.shape[0]))
     shuffled = shuffle_runs(pos, np.ascontiguousarray(tradable, dtype=np.bool_), keys)
-    sharpes = sharpe_rows(sleeve_returns(shuffled, rets, float(cost)))
+    sharpes = sharpe_rows(value(shuffled, rets, float(cost)))
     valid = sharpes[np.isfinite(sharpes)]
     if strategy is None or len(valid) == 0:
         return RandomTiming(runs, strategy, None, None, None, None)

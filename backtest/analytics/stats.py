@@ -213,6 +213,18 @@ def turnover(
     return float(change.sum(axis=1).mean() / pos.shape[1] * periods_per_year)
 
 
+def traded_turnover(
+    traded: np.ndarray | pd.Series, periods_per_year: int = PERIODS_PER_YEAR
+) -> float | None:
+    """Annualised turnover of a shared-cash book: the mean over sessions of the value traded
+    that session over the equity before it, times ``periods_per_year`` (``turnover``'s units:
+    going from cash to a 50/50 long-short book trades 1.0)."""
+    t = np.nan_to_num(np.asarray(traded, dtype=np.float64))
+    if t.size == 0:
+        return None
+    return float(t.mean() * periods_per_year)
+
+
 def _closed_pnl(trades: pd.DataFrame) -> np.ndarray:
     if trades is None or len(trades) == 0:
         return np.empty(0)
@@ -300,6 +312,7 @@ def compute_stats(
     periods_per_year: int = PERIODS_PER_YEAR,
     *,
     initial_value: float | None = None,
+    traded: np.ndarray | None = None,
 ) -> dict[str, dict[str, Stat]]:
     """Headline figures for ``"strategy"`` and ``"benchmark"`` (same keys, JSON-ready).
 
@@ -307,7 +320,9 @@ def compute_stats(
     +1 everywhere. ``trades`` uses the engine's columns (status, pnl, entry_time, exit_time).
     With ``initial_value`` (the starting capital) the curves are measured from it, so the
     first session's return counts; otherwise from the first session's close. Trade-based
-    figures are None for the benchmark. Keys and definitions: ``STAT_DEFINITIONS``.
+    figures are None for the benchmark. Keys and definitions: ``STAT_DEFINITIONS``. A
+    cross-sectional book passes ``traded`` (value traded each session over the equity before
+    it): its turnover is then ``traded_turnover``, not the sleeves' position formula.
     """
     pos = np.asarray(positions, dtype=np.float64)
     sessions = pd.DatetimeIndex(equity.index)
@@ -316,7 +331,11 @@ def compute_stats(
         hit_rate=hit_rate(trades),
         profit_factor=profit_factor(trades),
         exposure=exposure(pos),
-        turnover=turnover(pos, periods_per_year),
+        turnover=(
+            turnover(pos, periods_per_year)
+            if traded is None
+            else traded_turnover(traded, periods_per_year)
+        ),
         trades=int(len(trades)) if trades is not None else 0,
         avg_holding_sessions=avg_holding_sessions(trades, sessions),
     )

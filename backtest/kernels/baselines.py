@@ -14,7 +14,8 @@ import numpy as np
 def shuffle_runs(positions: np.ndarray, tradable: np.ndarray, keys: np.ndarray) -> np.ndarray:
     """Random strategies with the same holding periods as ``positions``, in random order.
 
-    ``positions`` and ``tradable`` are (T, K); ``keys`` is (N, K, T) of random numbers. For
+    ``positions`` (T, K) are float64 holdings (sides, or a book's weights), ``tradable`` (T, K)
+    booleans; ``keys`` is (N, K, T) of random numbers. For
     draw n and ticker k, the ticker's positions on its tradable sessions are cut into runs (a
     maximal stretch of one side, flat stretches included) and the runs are laid out again in
     the order of ``argsort(keys[n, k, :n_runs])``, on the same tradable sessions. Sessions that
@@ -22,11 +23,11 @@ def shuffle_runs(positions: np.ndarray, tradable: np.ndarray, keys: np.ndarray) 
     first), as the engine holds a position across a missing price.
 
     Every draw keeps each ticker's exposure (sessions long, short, flat) exactly, and its
-    number of trades up to neighbouring runs of one side merging. Returns (N, T, K) int8.
+    number of trades up to neighbouring runs of one side merging. Returns (N, T, K) float64.
     """
     n_sessions, n_tickers = positions.shape
     n_draws = keys.shape[0]
-    out = np.zeros((n_draws, n_sessions, n_tickers), dtype=np.int8)
+    out = np.zeros((n_draws, n_sessions, n_tickers))
     for k in range(n_tickers):
         rows = np.flatnonzero(tradable[:, k])
         m = rows.shape[0]
@@ -34,7 +35,7 @@ def shuffle_runs(positions: np.ndarray, tradable: np.ndarray, keys: np.ndarray) 
             continue
         values = positions[rows, k]
         run_start = np.empty(m, dtype=np.int64)
-        run_value = np.empty(m, dtype=np.int8)
+        run_value = np.empty(m)
         n_runs = 0
         for i in range(m):
             if i == 0 or values[i] != values[i - 1]:
@@ -47,13 +48,13 @@ def shuffle_runs(positions: np.ndarray, tradable: np.ndarray, keys: np.ndarray) 
             run_len[j] = stop - run_start[j]
         for n in range(n_draws):
             order = np.argsort(keys[n, k, :n_runs], kind="mergesort")
-            laid = np.empty(m, dtype=np.int8)
+            laid = np.empty(m)
             i = 0
             for j in order:
                 for _ in range(run_len[j]):
                     laid[i] = run_value[j]
                     i += 1
-            held = 0
+            held = 0.0
             r = 0
             for t in range(n_sessions):
                 if r < m and rows[r] == t:
@@ -85,13 +86,37 @@ def sleeve_returns(positions: np.ndarray, returns: np.ndarray, cost: float) -> n
             after = 0.0
             for k in range(n_tickers):
                 p = positions[n, t, k]
-                prev = positions[n, t - 1, k] if t > 0 else 0
+                prev = positions[n, t - 1, k] if t > 0 else 0.0
                 r = returns[t, k]
                 move = p * r if np.isfinite(r) else 0.0
                 value[k] *= 1.0 + move - cost * abs(p - prev)
                 after += value[k]
             out[n, t] = after / before - 1.0 if before > 0 else 0.0
             before = after
+    return out
+
+
+@numba.njit(cache=True)
+def book_returns(weights: np.ndarray, returns: np.ndarray, cost: float) -> np.ndarray:
+    """Session returns of one shared-cash book per draw holding ``weights`` (N, T, K) of equity.
+
+    From session t to t+1 the book earns ``sum_k w[t, k] * r[t, k] - cost * sum_k |w[t, k] -
+    w[t-1, k]|`` (w[-1] = 0; a NaN return counts 0): the engine's W4 with the weights reset to
+    target every session and costs charged on the change of targets. Returns (N, T).
+    """
+    n_draws, n_sessions, n_tickers = weights.shape
+    out = np.zeros((n_draws, n_sessions))
+    for n in range(n_draws):
+        for t in range(n_sessions):
+            total = 0.0
+            for k in range(n_tickers):
+                w = weights[n, t, k]
+                prev = weights[n, t - 1, k] if t > 0 else 0.0
+                r = returns[t, k]
+                if np.isfinite(r):
+                    total += w * r
+                total -= cost * abs(w - prev)
+            out[n, t] = total
     return out
 
 
