@@ -324,6 +324,7 @@ def prepare_sweep(
     timings: dict[str, float] = {}
     started = time.perf_counter()
     expansion = expand_grid(config, grid)
+    check_sweepable(expansion.configs)
     timings["grid"] = time.perf_counter() - started
 
     started = time.perf_counter()
@@ -359,6 +360,24 @@ def prepare_sweep(
         timings_s=timings,
         market=market,
     )
+
+
+def check_sweepable(configs: Sequence[StrategyConfig]) -> None:
+    """Sweeps and walk-forwards simulate sleeves without borrow costs (their vectorised
+    engine): a set asking for a cross-sectional book or borrow is an error, not silently
+    simulated as something else."""
+    for c in configs:
+        if c.portfolio.construction != "sleeves":
+            raise InputError(
+                f"portfolio.construction = {c.portfolio.construction!r}: sweeps and "
+                "walk-forwards simulate sleeves only",
+                hint='run the book with backtest run, or sweep with construction = "sleeves"',
+            )
+        if c.execution.borrow_bps > 0:
+            raise InputError(
+                "execution.borrow_bps: sweeps and walk-forwards do not charge borrow",
+                hint="set execution.borrow_bps = 0 to sweep, or compare runs with backtest run",
+            )
 
 
 def sweep_rows(market: Market, config: StrategyConfig, configs: Sequence[StrategyConfig]) -> slice:

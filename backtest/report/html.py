@@ -49,7 +49,7 @@ from backtest.analytics.stats import STAT_DEFINITIONS
 from backtest.errors import InputError
 from backtest.report import figures as fig
 from backtest.report.formatting import DASH, format_value, is_missing
-from backtest.report.research_view import baseline_rows, factor_view
+from backtest.report.research_view import baseline_rows, factor_view, portfolio_view
 from backtest.scoring import TrainingWindow, read_training_window
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -880,6 +880,7 @@ def build_view(run: RunFolder) -> dict[str, Any]:
         "charts": chart_figures(run),
         "events": event_view(run),
         "factor": factor_view(stats),
+        "book": portfolio_view(stats),
         "news": news_view(stats),
         "trades": trades,
         "trades_tbody": trades_tbody(trades),

@@ -119,3 +119,39 @@ def factor_view(stats: dict[str, Any]) -> dict[str, Any] | None:
             )
         ],
     }
+
+
+PORTFOLIO_LEGS = (
+    ("long_leg", "Long leg", "the names held long, weighted as held"),
+    ("short_leg", "Short leg", "the names held short, their own return (up hurts the book)"),
+    ("spread", "Spread", "long leg minus short leg"),
+)
+
+
+def portfolio_view(stats: dict[str, Any]) -> dict[str, Any] | None:
+    """The book's construction, legs (return, annual return, Sharpe; before costs), exposures
+    and turnover, formatted; None for run folders written before the block existed."""
+    block = stats.get("portfolio")
+    if not block:
+        return None
+    settings = (stats.get("config") or {}).get("portfolio") or {}
+    return {
+        "construction": str(block.get("construction", "sleeves")),
+        "settings": [(str(k), str(v)) for k, v in settings.items()],
+        "legs": [
+            {
+                "key": key,
+                "label": label,
+                "definition": definition,
+                "total_return": format_value((block.get(key) or {}).get("total_return"), "pct"),
+                "annual_return": format_value((block.get(key) or {}).get("annual_return"), "pct"),
+                "sharpe": format_value((block.get(key) or {}).get("sharpe"), "ratio"),
+            }
+            for key, label, definition in PORTFOLIO_LEGS
+        ],
+        "gross": format_value(block.get("gross_exposure"), "pct"),
+        "net": format_value(block.get("net_exposure"), "pct"),
+        "names_long": format_value(block.get("names_long"), "float1"),
+        "names_short": format_value(block.get("names_short"), "float1"),
+        "turnover": format_value(block.get("turnover"), "times"),
+    }

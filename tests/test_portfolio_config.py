@@ -1,0 +1,142 @@
+"""[portfolio], [baselines] and execution.borrow_bps: defaults, bad values, and where they show.
+
+Bad values are one clear line naming the key and exit status 2, like every other key.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from cli_helpers import SLICE_END, SLICE_START, run_cli
+
+from backtest.config import load_config
+from backtest.errors import InputError
+from backtest.signals import rebalance_candidates
+
+
+def test_defaults_keep_todays_sleeves_and_turn_the_baselines_on():
+    config = load_config(None)
+    assert config.portfolio.construction == "sleeves"
+    assert (config.portfolio.long, config.portfolio.short) == (0.2, 0.2)
+    assert (config.portfolio.gross, config.portfolio.net) == (1.0, 0.0)
+    assert config.portfolio.rebalance == "session"
+    assert config.execution.borrow_bps == 0.0
+    assert config.baselines.random_runs == 200 and config.baselines.bootstrap_runs == 1000
+    assert "[portfolio]" in config.to_toml() and "[baselines]" in config.to_toml()
+
+
+@pytest.mark.parametrize(
+    ("override", "expected"),
+    [
+        ("portfolio.construction=quantile", "portfolio.construction"),
+        ("portfolio.long=-0.1", "portfolio.long"),
+        ("portfolio.short=2.5", "portfolio.short"),
+        ("portfolio.gross=0", "portfolio.gross"),
+        ("portfolio.net=1.5", "portfolio.net"),
+        ("portfolio.max_weight=-1", "portfolio.max_weight"),
+        ("portfolio.rebalance=daily", "portfolio.rebalance"),
+        ("execution.borrow_bps=-5", "execution.borrow_bps"),
+        ("baselines.random_runs=-1", "baselines.random_runs"),
+        ("baselines.block_sessions=0.5", "baselines.block_sessions"),
+        ("baselines.seed=1.5", "baselines.seed"),
+        ("portfolio.lon=0.2", "did you mean portfolio.long?"),
+    ],
+)
+def test_bad_values_name_the_key(override: str, expected: str) -> None:
+    with pytest.raises(InputError, match=expected.replace("?", r"\?")):
+        load_config(None, [override])
+
+
+def test_a_bad_value_on_the_command_line_is_one_line_and_exit_2() -> None:
+    result = run_cli("run", "--set", "portfolio.net=3")
+    assert result.returncode == 2
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert any("portfolio.net" in line for line in lines)
+    assert "Traceback" not in result.stderr
+
+
+def test_a_sweep_refuses_a_book_instead_of_simulating_sleeves(slice_files) -> None:
+    prices, headlines = slice_files
+    result = run_cli(
+        "sweep",
+        "--prices",
+        str(prices),
+        "--headlines",
+        str(headlines),
+        "--set",
+        'portfolio.construction="rank"',
+        "--grid",
+        "signal.half_life=1,2",
+    )
+    assert result.returncode == 2
+    assert "sweeps and walk-forwards simulate sleeves only" in result.stderr
+
+
+def test_rebalance_calendars() -> None:
+    dates = pd.DatetimeIndex(["2015-01-29", "2015-01-30", "2015-02-02", "2015-02-03", "2015-02-09"])
+    np.testing.assert_array_equal(rebalance_candidates(dates, "session"), [True] * 5)
+    np.testing.assert_array_equal(
+        rebalance_candidates(dates, "weekly"), [True, False, True, False, True]
+    )
+    np.testing.assert_array_equal(
+        rebalance_candidates(dates, "monthly"), [True, False, True, False, False]
+    )
+
+
+@pytest.fixture(scope="module")
+def rank_run(slice_files, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    import backtest
+
+    prices, headlines = slice_files
+    result = backtest.run(
+        prices=prices,
+        headlines=headlines,
+        start=SLICE_START,
+        end=SLICE_END,
+        overrides={
+            "portfolio.construction": "rank",
+            "portfolio.long": 1,
+            "portfolio.short": 1,
+            "portfolio.rebalance": "weekly",
+            "execution.borrow_bps": 50,
+            "baselines.random_runs": 50,
+        },
+    )
+    return result.save(tmp_path_factory.mktemp("rank") / "run")
+
+
+def test_a_rank_run_writes_its_book_and_baselines(rank_run: Path) -> None:
+    import json
+
+    stats = json.loads((rank_run / "stats.json").read_text())
+    book = stats["portfolio"]
+    assert book["construction"] == "rank"
+    assert book["names_long"] == pytest.approx(1.0) and book["names_short"] == pytest.approx(1.0)
+    assert book["gross_exposure"] == pytest.approx(1.0)
+    assert book["net_exposure"] == pytest.approx(0.0, abs=1e-12)
+    assert stats["baselines"]["random_timing"]["runs"] == 50
+    assert 0 <= stats["baselines"]["random_timing"]["percentile"] <= 100
+    assert stats["quantile_returns"]["quantiles"] == 5
+    assert stats["ic_decay"]["horizons"] == [1, 2, 5, 10]
+    signals = pd.read_csv(rank_run / "signals.csv")
+    net = signals.groupby("date")["weight"].sum()
+    gross = signals.assign(size=signals["weight"].abs()).groupby("date")["size"].sum()
+    assert np.allclose(net, 0.0) and np.allclose(gross, 1.0)
+    np.testing.assert_array_equal(np.sign(signals["weight"]), signals["position"])
+
+
+def test_the_report_shows_legs_quantiles_ic_decay_and_baselines(rank_run: Path) -> None:
+    page = (rank_run / "report.html").read_text()
+    for marker in (
+        'id="portfolio-legs"',
+        'id="quantile-table"',
+        'id="ic-decay-table"',
+        'data-key="random_timing_percentile"',
+        'data-key="bootstrap_sharpe"',
+        'data-key="bootstrap_excess_sharpe"',
+        'data-key="spread"',
+    ):
+        assert marker in page, marker
