@@ -35,13 +35,14 @@ def reference_shuffle(positions, tradable, keys):
         rows = [t for t in range(n_sessions) if tradable[t, k]]
         runs: list[list[float]] = []
         for t in rows:
-            if runs and runs[-1][0] == positions[t, k]:
-                runs[-1][1] += 1
+            value = float(positions[t, k])
+            if runs and np.sign(runs[-1][-1]) == np.sign(value):
+                runs[-1].append(value)
             else:
-                runs.append([float(positions[t, k]), 1])
+                runs.append([value])
         for n in range(n_draws):
             order = sorted(range(len(runs)), key=lambda j, n=n, k=k: (keys[n, k, j], j))
-            laid = [runs[j][0] for j in order for _ in range(int(runs[j][1]))]
+            laid = [value for j in order for value in runs[j]]
             held, r = 0.0, 0
             for t in range(n_sessions):
                 if r < len(rows) and rows[r] == t:
@@ -111,6 +112,10 @@ def test_shuffle_runs_matches_reference(seed, n_sessions, n_tickers, n_draws):
     keys = np.random.default_rng(seed + 1).random((n_draws, n_tickers, n_sessions))
     np.testing.assert_array_equal(
         shuffle_runs(pos, tradable, keys), reference_shuffle(pos, tradable, keys)
+    )
+    weights = pos * np.random.default_rng(seed + 2).uniform(0.01, 0.3, size=pos.shape)
+    np.testing.assert_array_equal(
+        shuffle_runs(weights, tradable, keys), reference_shuffle(weights, tradable, keys)
     )
 
 

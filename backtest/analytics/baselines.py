@@ -4,9 +4,9 @@ Two questions, both seeded (a rerun gives the same numbers) and cheap (numba ker
 draws at once, kernels/baselines.py):
 
 1. **Random timing.** ``random_runs`` strategies hold each ticker's very holding periods (its
-   runs of long, short and flat sessions; for a cross-sectional book, its runs of one target
-   weight) in a random order (kernels.shuffle_runs): the same exposure per ticker and side, the
-   same number of trades up to neighbouring runs merging, only the timing is luck. All of them,
+   runs of long, short and flat sessions, a book's weights within each run carried along) in a
+   random order (kernels.shuffle_runs): the same exposure per ticker and side, the same number
+   of trades up to neighbouring runs merging, only the timing is luck. All of them,
    and the strategy's own holdings, are valued by one simple accounting, so the strategy is
    ranked against its shuffles on equal terms: for sleeves kernels.sleeve_returns (equal
    sleeves, each compounding position x the return from one execution price to the next, minus

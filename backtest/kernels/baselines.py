@@ -15,15 +15,16 @@ def shuffle_runs(positions: np.ndarray, tradable: np.ndarray, keys: np.ndarray) 
     """Random strategies with the same holding periods as ``positions``, in random order.
 
     ``positions`` (T, K) are float64 holdings (sides, or a book's weights), ``tradable`` (T, K)
-    booleans; ``keys`` is (N, K, T) of random numbers. For
-    draw n and ticker k, the ticker's positions on its tradable sessions are cut into runs (a
-    maximal stretch of one side, flat stretches included) and the runs are laid out again in
-    the order of ``argsort(keys[n, k, :n_runs])``, on the same tradable sessions. Sessions that
-    are not tradable keep the position of the last tradable session before them (0 before the
-    first), as the engine holds a position across a missing price.
+    booleans; ``keys`` is (N, K, T) of random numbers. For draw n and ticker k, the ticker's
+    holdings on its tradable sessions are cut into runs (a maximal stretch of one side: long,
+    short or flat) and the runs, each with its own sequence of holdings, are laid out again in
+    the order of ``argsort(keys[n, k, :n_runs])`` (stable), on the same tradable sessions.
+    Sessions that are not tradable keep the holding of the last tradable session before them
+    (0 before the first), as the engine holds a position across a missing price.
 
-    Every draw keeps each ticker's exposure (sessions long, short, flat) exactly, and its
-    number of trades up to neighbouring runs of one side merging. Returns (N, T, K) float64.
+    Every draw keeps each ticker's exposure (sessions long, short, flat, and the holdings
+    within each holding period) exactly, and its number of trades up to neighbouring runs of
+    one side merging. Returns (N, T, K) float64.
     """
     n_sessions, n_tickers = positions.shape
     n_draws = keys.shape[0]
@@ -34,25 +35,20 @@ def shuffle_runs(positions: np.ndarray, tradable: np.ndarray, keys: np.ndarray) 
         if m == 0:
             continue
         values = positions[rows, k]
-        run_start = np.empty(m, dtype=np.int64)
-        run_value = np.empty(m)
+        run_start = np.empty(m + 1, dtype=np.int64)
         n_runs = 0
         for i in range(m):
-            if i == 0 or values[i] != values[i - 1]:
+            if i == 0 or np.sign(values[i]) != np.sign(values[i - 1]):
                 run_start[n_runs] = i
-                run_value[n_runs] = values[i]
                 n_runs += 1
-        run_len = np.empty(n_runs, dtype=np.int64)
-        for j in range(n_runs):
-            stop = run_start[j + 1] if j + 1 < n_runs else m
-            run_len[j] = stop - run_start[j]
+        run_start[n_runs] = m
+        laid = np.empty(m)
         for n in range(n_draws):
             order = np.argsort(keys[n, k, :n_runs], kind="mergesort")
-            laid = np.empty(m)
             i = 0
             for j in order:
-                for _ in range(run_len[j]):
-                    laid[i] = run_value[j]
+                for source in range(run_start[j], run_start[j + 1]):
+                    laid[i] = values[source]
                     i += 1
             held = 0.0
             r = 0
