@@ -105,9 +105,11 @@ def build_outputs(
     command: str,
     started: float,
     timings: dict[str, float],
+    baselines: dict[str, Any] | None = None,
 ) -> RunOutputs:
     """Lay out one run's results as the documented run-folder tables and stats (with the
-    cyclic garbage collector paused: ``gc_paused``)."""
+    cyclic garbage collector paused: ``gc_paused``). ``baselines`` is stats.json's block when
+    the caller computed (and timed) it, else ``luck_baselines`` runs here."""
     from backtest.analytics.stats import compute_stats
 
     dates = panel.dates[rows]
@@ -127,7 +129,8 @@ def build_outputs(
         simulation.trades, placed, panel, config.signal.half_life, config.news
     )
     weights = held_weights(simulation, config.execution.initial_cash)
-    baselines = luck_baselines(config, panel, rows, positions, simulation)
+    if baselines is None:
+        baselines = luck_baselines(config, panel, rows, positions, simulation)
     signal_table = signals_table(signals, rows, positions, dates, tickers, weights)
     headline_table = headlines_table(period_headlines, panel, config.news)
     returns = returns_table(panel, rows, config.execution.at)

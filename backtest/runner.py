@@ -3,7 +3,8 @@
 1. Prepare the market (market.prepare), unless one is given: inputs validated, sessions, panel.
 2. Score and place the headlines the strategy trades on (the market's cached placement).
 3. Compute news, momentum, composite and labels on the whole grid; positions over the period.
-4. Simulate the sleeves and the benchmark with vectorbt (engine).
+4. Simulate the sleeves (or the [portfolio] book) and the benchmark with vectorbt (engine).
+   Then the luck baselines (random timing, bootstrap), timed as their own stage.
 5. Lay out the run folder's tables and statistics (outputs) and return them as a RunResult.
 
 Nothing is written: ``RunResult.save(dir)`` writes the run folder ``backtest run`` writes.
@@ -73,7 +74,7 @@ class RunResult:
     outputs: RunOutputs
     """Exactly what ``save`` writes."""
     timings_s: dict[str, float] = field(default_factory=dict)
-    """Wall time of each stage (load, align, score, signals, simulate, report)."""
+    """Wall time of each stage (load, align, score, signals, simulate, baselines, report)."""
 
     @property
     def summary(self) -> dict[str, Any]:
@@ -191,7 +192,7 @@ def simulate_run(
 ) -> RunResult:
     """Steps 3-5 for one strategy on placed headlines."""
     from backtest.engine import simulate, simulate_weights
-    from backtest.outputs import build_outputs, stats_frame
+    from backtest.outputs import build_outputs, luck_baselines, stats_frame
     from backtest.signals import compute_signals, period_positions, period_weights
 
     panel = market.panel
@@ -223,6 +224,8 @@ def simulate_run(
                 weights, rebalanced, exec_price, panel.close[rows], **common
             )
             positions = simulation.positions.to_numpy(np.int8)
+    with timer.stage("baselines", "Ranking against random timing and the bootstrap"):
+        baselines = luck_baselines(config, panel, rows, positions, simulation)
     with timer.stage("report", "Laying out the results"):
         outputs = build_outputs(
             config=config,
@@ -236,6 +239,7 @@ def simulate_run(
             command=command,
             started=started,
             timings=timer.seconds,
+            baselines=baselines,
         )
     equity = pd.DataFrame(
         {"equity": simulation.equity, "benchmark": simulation.benchmark},
