@@ -120,6 +120,13 @@ class ExecutionConfig:
     borrow_bps: float = 0.0
     """Cost of borrowing shorted shares, basis points a year of the short notional, charged
     every session (engine.py: taken from the returns)."""
+    stop_loss: float = 0.0
+    """Sleeves: exit when the price moves this fraction against the entry price, checked on
+    each later session's low (long) or high (short), filled at the stop or at a gapped open
+    (0 = off; kernels/stops.py)."""
+    take_profit: float = 0.0
+    """Sleeves: exit when the price moves this fraction in favour of the entry price, as
+    ``stop_loss`` (0 = off)."""
 
     @property
     def latency_ns(self) -> int:
@@ -470,6 +477,18 @@ def _validate(config: StrategyConfig, source: str) -> None:
             raise bad(key, f"must lie in 0..1, got {value}")
     if e.borrow_bps < 0:
         raise bad("execution.borrow_bps", f"must be >= 0 basis points a year, got {e.borrow_bps}")
+    if not 0 <= e.stop_loss < 1:
+        raise bad(
+            "execution.stop_loss", f"must be a fraction in [0, 1) (0 = off), got {e.stop_loss}"
+        )
+    if e.take_profit < 0:
+        raise bad("execution.take_profit", f"must be >= 0 (0 = off), got {e.take_profit}")
+    if (e.stop_loss > 0 or e.take_profit > 0) and config.portfolio.construction != "sleeves":
+        raise bad(
+            "execution.stop_loss",
+            "stop_loss and take_profit apply to sleeves only",
+            'set portfolio.construction = "sleeves" or both to 0',
+        )
     _validate_portfolio(config.portfolio, bad)
     _validate_baselines(config.baselines, bad)
     for key, value in (("data.start", d.start), ("data.end", d.end)):

@@ -16,6 +16,10 @@ Algorithm, for ``n`` tickers, sessions ``t = 0..T-1``, ticker ``k``:
    finite positive number, trade at that price; otherwise (missing, NaN or non-positive price)
    no order fills and the sleeve keeps its side until the next session with a price (callers
    do not change positions on such sessions; this only makes the engine robust).
+3b. Stops (``execution.stop_loss`` / ``take_profit``, kernels.stops.apply_stops): on a session
+   where a stop fired, the exit fills at the stop's price (or the session's open if it gapped
+   through) instead of the execution price, the one fill that is neither an open nor a close;
+   ``positions`` is 0 from that session and trades.csv's ``exit_reason`` names the stop.
 4. A trade first closes the current holding, then goes all-in on the new side, with slippage
    ``s`` and fees ``f`` as fractions:
 
@@ -96,6 +100,7 @@ import numpy as np
 import pandas as pd
 
 from backtest.errors import InputError
+from backtest.kernels.stops import EXIT_REASONS
 
 TRADE_COLUMNS = [
     "ticker",
@@ -109,6 +114,7 @@ TRADE_COLUMNS = [
     "pnl",
     "return",
     "status",
+    "exit_reason",
 ]
 
 
@@ -149,15 +155,25 @@ def simulate(
     fees: float,
     slippage: float,
     borrow_bps: float = 0.0,
+    stop_fill: np.ndarray | None = None,
+    stop_reason: np.ndarray | None = None,
 ) -> Simulation:
     """Run the strategy and its equal-weight buy-and-hold benchmark (module docstring, steps 1-7;
     borrow as in its last paragraph).
+
+    ``stop_fill`` and ``stop_reason`` (kernels.stops.apply_stops) make the sessions where a
+    stop fired fill at the stop's price instead of the execution price (step 3b) and name the
+    exit in trades' ``exit_reason``.
 
     ``positions``, ``exec_price`` and ``close`` are (n_sessions, n_tickers) arrays aligned with
     ``dates`` and ``tickers``; missing prices are NaN.
     """
     pos = _check_inputs(positions, exec_price, close, dates, tickers, initial_cash, fees, slippage)
-    price = tradeable_price(exec_price)
+    if stop_fill is not None:
+        stop_fill = np.asarray(stop_fill, dtype=np.float64)
+        price = tradeable_price(np.where(np.isfinite(stop_fill), stop_fill, exec_price))
+    else:
+        price = tradeable_price(exec_price)
     mark = valuation_price(exec_price, close)
     cash_per_sleeve = float(initial_cash) / len(tickers)
     index = pd.DatetimeIndex(dates)
@@ -181,7 +197,7 @@ def simulate(
         benchmark_returns=benchmark.pct_change().rename("benchmark_returns"),
         sleeve_value=sleeve_value,
         positions=pd.DataFrame(pos, index=index, columns=columns),
-        trades=_trades_frame(portfolio, index, columns),
+        trades=_trades_frame(portfolio, index, columns, stop_reason),
     )
 
 
@@ -502,13 +518,29 @@ def _sleeve_value(portfolio: Any, index: pd.DatetimeIndex, columns: pd.Index) ->
     return pd.DataFrame(value, index=index, columns=columns)
 
 
-def _trades_frame(portfolio: Any, index: pd.DatetimeIndex, columns: pd.Index) -> pd.DataFrame:
-    """vectorbt exit-trade records as a plain frame with the ``TRADE_COLUMNS`` names."""
+def _trades_frame(
+    portfolio: Any,
+    index: pd.DatetimeIndex,
+    columns: pd.Index,
+    stop_reason: np.ndarray | None = None,
+) -> pd.DataFrame:
+    """vectorbt exit-trade records as a plain frame with the ``TRADE_COLUMNS`` names;
+    ``exit_reason`` is "signal" for a closed trade unless ``stop_reason`` (T, K) names a stop
+    at its exit session, "" for an open one."""
     with warnings.catch_warnings():
         ignore_known_vectorbt_warning()
         rec = portfolio.trades.records
     is_open = np.asarray(rec["status"]) == 0
-    exit_time = pd.DatetimeIndex(index[np.asarray(rec["exit_idx"], dtype=np.int64)])
+    exit_idx = np.asarray(rec["exit_idx"], dtype=np.int64)
+    cols = np.asarray(rec["col"], dtype=np.int64)
+    codes = (
+        np.zeros(len(exit_idx), dtype=np.int64)
+        if stop_reason is None
+        else np.asarray(stop_reason, dtype=np.int64)[exit_idx, cols]
+    )
+    reasons = np.asarray(EXIT_REASONS, dtype=object)[codes]
+    reasons[is_open] = ""
+    exit_time = pd.DatetimeIndex(index[exit_idx])
     frame = pd.DataFrame(
         {
             "ticker": np.asarray(columns)[np.asarray(rec["col"], dtype=np.int64)].astype(object),
@@ -522,6 +554,7 @@ def _trades_frame(portfolio: Any, index: pd.DatetimeIndex, columns: pd.Index) ->
             "pnl": np.asarray(rec["pnl"], dtype=np.float64),
             "return": np.asarray(rec["return"], dtype=np.float64),
             "status": np.where(is_open, "open", "closed").astype(object),
+            "exit_reason": reasons,
         },
         columns=TRADE_COLUMNS,
     )

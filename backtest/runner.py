@@ -193,7 +193,7 @@ def simulate_run(
     """Steps 3-5 for one strategy on placed headlines."""
     from backtest.engine import simulate, simulate_weights
     from backtest.outputs import build_outputs, luck_baselines, stats_frame
-    from backtest.signals import compute_signals, period_positions, period_weights
+    from backtest.signals import compute_signals, period_positions, period_stops, period_weights
 
     panel = market.panel
     execution = config.execution
@@ -202,8 +202,13 @@ def simulate_run(
         signals = compute_signals(panel, placed, config.signal, execution, config.news)
         rows = market.period(config, placed.session_idx)
         exec_price = panel.exec_price(execution.at)[rows]
+        stops: dict[str, Any] = {}
         if sleeves:
             positions = period_positions(signals.labels[rows], exec_price, execution)
+            if execution.stop_loss > 0 or execution.take_profit > 0:
+                positions, stops["stop_fill"], stops["stop_reason"] = period_stops(
+                    positions, exec_price, panel, rows, execution
+                )
         else:
             weights, rebalanced = period_weights(
                 signals.composite[rows], exec_price, panel.dates[rows], config.portfolio
@@ -218,7 +223,7 @@ def simulate_run(
             "borrow_bps": execution.borrow_bps,
         }
         if sleeves:
-            simulation = simulate(positions, exec_price, panel.close[rows], **common)
+            simulation = simulate(positions, exec_price, panel.close[rows], **common, **stops)
         else:
             simulation = simulate_weights(
                 weights, rebalanced, exec_price, panel.close[rows], **common

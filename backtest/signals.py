@@ -26,6 +26,7 @@ from backtest.kernels.composite import composite_score, label_codes
 from backtest.kernels.momentum import momentum_score
 from backtest.kernels.news import news_count, news_flow, news_score
 from backtest.kernels.positions import target_positions
+from backtest.kernels.stops import apply_stops
 from backtest.kernels.weights import RANK, SIGNAL, target_weights
 from backtest.news_quality import counted
 
@@ -206,4 +207,29 @@ def period_weights(
         float(portfolio.gross),
         float(portfolio.net),
         float(portfolio.max_weight),
+    )
+
+
+def period_stops(
+    positions: np.ndarray,
+    exec_price: np.ndarray,
+    panel: PricePanel,
+    rows: slice,
+    execution: ExecutionConfig,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Positions with ``execution.stop_loss`` / ``take_profit`` exits, the stop fill prices and
+    exit reasons over the period's rows (kernels.stops.apply_stops); sessions without a high
+    or low are checked on their open and execution price only."""
+    missing = np.full(panel.open.shape, np.nan)
+    high = missing if panel.high is None else panel.high
+    low = missing if panel.low is None else panel.low
+    return apply_stops(
+        np.ascontiguousarray(positions, dtype=np.int8),
+        np.ascontiguousarray(exec_price, dtype=np.float64),
+        np.ascontiguousarray(panel.open[rows]),
+        np.ascontiguousarray(high[rows]),
+        np.ascontiguousarray(low[rows]),
+        execution.at == "open",
+        float(execution.stop_loss),
+        float(execution.take_profit),
     )

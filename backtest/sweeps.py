@@ -363,15 +363,20 @@ def prepare_sweep(
 
 
 def check_sweepable(configs: Sequence[StrategyConfig]) -> None:
-    """Sweeps and walk-forwards simulate sleeves without borrow costs (their vectorised
-    engine): a set asking for a cross-sectional book or borrow is an error, not silently
-    simulated as something else."""
+    """Sweeps and walk-forwards simulate sleeves without stops or borrow costs (their
+    vectorised engine): a set asking for a cross-sectional book, stops or borrow is an error,
+    not silently simulated as something else."""
     for c in configs:
         if c.portfolio.construction != "sleeves":
             raise InputError(
                 f"portfolio.construction = {c.portfolio.construction!r}: sweeps and "
                 "walk-forwards simulate sleeves only",
                 hint='run the book with backtest run, or sweep with construction = "sleeves"',
+            )
+        if c.execution.stop_loss > 0 or c.execution.take_profit > 0:
+            raise InputError(
+                "execution.stop_loss / take_profit: sweeps and walk-forwards do not simulate stops",
+                hint="set both to 0 to sweep, or compare runs with backtest run",
             )
         if c.execution.borrow_bps > 0:
             raise InputError(

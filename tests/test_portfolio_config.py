@@ -43,11 +43,37 @@ def test_defaults_keep_todays_sleeves_and_turn_the_baselines_on():
         ("baselines.block_sessions=0.5", "baselines.block_sessions"),
         ("baselines.seed=1.5", "baselines.seed"),
         ("portfolio.lon=0.2", "did you mean portfolio.long?"),
+        ("execution.stop_loss=1.5", "execution.stop_loss"),
+        ("execution.take_profit=-0.1", "execution.take_profit"),
     ],
 )
 def test_bad_values_name_the_key(override: str, expected: str) -> None:
     with pytest.raises(InputError, match=expected.replace("?", r"\?")):
         load_config(None, [override])
+
+
+def test_stops_apply_to_sleeves_only() -> None:
+    with pytest.raises(InputError, match="sleeves only"):
+        load_config(None, ['portfolio.construction="rank"', "execution.stop_loss=0.05"])
+
+
+def test_a_run_with_stops_names_each_exit(slice_files) -> None:
+    import backtest
+
+    prices, headlines = slice_files
+    result = backtest.run(
+        prices=prices,
+        headlines=headlines,
+        start=SLICE_START,
+        end=SLICE_END,
+        overrides={"execution.stop_loss": 0.02, "execution.take_profit": 0.03},
+    )
+    reasons = set(result.trades["exit_reason"].fillna(""))
+    assert {"stop_loss", "take_profit"} <= reasons <= {"signal", "stop_loss", "take_profit", ""}
+    plain = backtest.run(
+        prices=prices, headlines=headlines, start=SLICE_START, end=SLICE_END, market=None
+    )
+    assert set(plain.trades["exit_reason"].fillna("")) <= {"signal", ""}
 
 
 def test_a_bad_value_on_the_command_line_is_one_line_and_exit_2() -> None:

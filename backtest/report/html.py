@@ -81,7 +81,15 @@ HEADLINE_SEPARATOR = " || "
 
 TEXT_COLUMNS = {
     "equity.csv": ["date"],
-    "trades.csv": ["ticker", "side", "entry_time", "exit_time", "status", "headlines"],
+    "trades.csv": [
+        "ticker",
+        "side",
+        "entry_time",
+        "exit_time",
+        "status",
+        "exit_reason",
+        "headlines",
+    ],
     "signals.csv": ["date", "ticker", "label"],
     "headlines.csv": ["published_at", "session", "ticker", "label", "headline", "source", "url"],
     "returns.csv": ["date", "ticker"],
