@@ -180,6 +180,12 @@ class PortfolioConfig:
     rebalance: Literal["session", "weekly", "monthly", "on_signal"] = "session"
     """Rank and signal: trade back to target every session, on the first session of each week
     or month, or when the target's sides (which names are long, short, out) change."""
+    vol_target: float = 0.0
+    """Rank and signal: annualised volatility to aim for (0 = off). Each rebalance scales the
+    target by min(1, vol_target / the target's trailing realised volatility), the returns
+    known at decision time: ``gross`` stays the ceiling, the book only de-levers."""
+    vol_lookback: int = 20
+    """Sessions of close-to-close returns behind ``vol_target``'s realised volatility."""
 
 
 @dataclass(frozen=True)
@@ -513,6 +519,10 @@ def _validate_portfolio(p: PortfolioConfig, bad: Any) -> None:
         raise bad("portfolio.net", f"|net| ({p.net:g}) must not exceed gross ({p.gross:g})")
     if p.max_weight < 0:
         raise bad("portfolio.max_weight", f"must be >= 0 (0 = no cap), got {p.max_weight:g}")
+    if p.vol_target < 0:
+        raise bad("portfolio.vol_target", f"must be >= 0 (0 = off), got {p.vol_target:g}")
+    if p.vol_lookback < 2:
+        raise bad("portfolio.vol_lookback", f"must be at least 2 sessions, got {p.vol_lookback}")
 
 
 def _validate_baselines(b: BaselinesConfig, bad: Any) -> None:

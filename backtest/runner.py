@@ -193,7 +193,13 @@ def simulate_run(
     """Steps 3-5 for one strategy on placed headlines."""
     from backtest.engine import simulate, simulate_weights
     from backtest.outputs import build_outputs, luck_baselines, stats_frame
-    from backtest.signals import compute_signals, period_positions, period_stops, period_weights
+    from backtest.signals import (
+        compute_signals,
+        known_returns_window,
+        period_positions,
+        period_stops,
+        period_weights,
+    )
 
     panel = market.panel
     execution = config.execution
@@ -210,8 +216,14 @@ def simulate_run(
                     positions, exec_price, panel, rows, execution
                 )
         else:
+            book = config.portfolio
+            known = (
+                known_returns_window(panel.close, rows, book.vol_lookback, execution.at)
+                if book.vol_target > 0
+                else None
+            )
             weights, rebalanced = period_weights(
-                signals.composite[rows], exec_price, panel.dates[rows], config.portfolio
+                signals.composite[rows], exec_price, panel.dates[rows], book, known
             )
     with timer.stage("simulate", "Simulating portfolios with vectorbt"):
         common = {

@@ -192,11 +192,15 @@ def period_weights(
     exec_price: np.ndarray,
     dates: pd.DatetimeIndex,
     portfolio: PortfolioConfig,
+    known_returns: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Held target weights (T, K) and rebalancing sessions (T,) over the period's rows
-    (kernels.weights.target_weights); the composite at t is known at t's decision time."""
+    (kernels.weights.target_weights); the composite at t is known at t's decision time.
+
+    With ``portfolio.vol_target``, ``known_returns`` (``known_returns_window``) scales each
+    rebalance's target (``vol_scaled``)."""
     tradable = np.isfinite(exec_price) & (exec_price > 0)
-    return target_weights(
+    weights, rebalanced = target_weights(
         np.ascontiguousarray(composite, dtype=np.float64),
         np.ascontiguousarray(tradable),
         rebalance_candidates(dates, portfolio.rebalance),
@@ -208,6 +212,45 @@ def period_weights(
         float(portfolio.net),
         float(portfolio.max_weight),
     )
+    if portfolio.vol_target > 0 and known_returns is not None:
+        weights = vol_scaled(weights, rebalanced, known_returns, portfolio.vol_target)
+    return weights, rebalanced
+
+
+def known_returns_window(close: np.ndarray, rows: slice, lookback: int, at: str) -> np.ndarray:
+    """(T, lookback, K): for each period session t, the last ``lookback`` close-to-close returns
+    known at its decision time (closes up to t-1 for open execution, up to t for close), NaN
+    before the data starts. Built on the whole grid, so the period's first sessions see the
+    history before it."""
+    previous = np.vstack([np.full((1, close.shape[1]), np.nan), close[:-1]])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        returns = close / previous - 1.0
+    lag = 1 if at == "open" else 0
+    last = np.arange(rows.start, rows.stop) - lag
+    steps = last[:, None] - np.arange(lookback)[None, ::-1]
+    padded = np.vstack([np.full((lookback + 1, close.shape[1]), np.nan), returns])
+    return padded[steps + lookback + 1]
+
+
+VOL_PERIODS_PER_YEAR = 252
+"""Sessions a year in ``portfolio.vol_target``'s annualisation."""
+
+
+def vol_scaled(
+    weights: np.ndarray, rebalanced: np.ndarray, known_returns: np.ndarray, vol_target: float
+) -> np.ndarray:
+    """Held targets scaled at each rebalance by min(1, vol_target / sigma), sigma the
+    annualised standard deviation (ddof=1) of the target's returns over the known window
+    (a missing return counts 0); sessions with sigma 0 or undefined keep the target as is."""
+    out = np.array(weights, dtype=np.float64, copy=True)
+    scale = 1.0
+    for t in range(len(out)):
+        if rebalanced[t]:
+            book = np.nan_to_num(known_returns[t]) @ out[t]
+            sigma = float(np.std(book, ddof=1)) * np.sqrt(VOL_PERIODS_PER_YEAR)
+            scale = min(1.0, vol_target / sigma) if sigma > 0 else 1.0
+        out[t] = out[t] * scale
+    return out
 
 
 def period_stops(

@@ -44,6 +44,8 @@ def test_defaults_keep_todays_sleeves_and_turn_the_baselines_on():
         ("baselines.seed=1.5", "baselines.seed"),
         ("portfolio.lon=0.2", "did you mean portfolio.long?"),
         ("execution.stop_loss=1.5", "execution.stop_loss"),
+        ("portfolio.vol_target=-0.1", "portfolio.vol_target"),
+        ("portfolio.vol_lookback=1", "portfolio.vol_lookback"),
         ("execution.take_profit=-0.1", "execution.take_profit"),
     ],
 )
@@ -166,3 +168,55 @@ def test_the_report_shows_legs_quantiles_ic_decay_and_baselines(rank_run: Path) 
         'data-key="spread"',
     ):
         assert marker in page, marker
+
+
+def test_vol_target_window_holds_only_returns_known_at_decision_time() -> None:
+    from backtest.signals import known_returns_window
+
+    rng = np.random.default_rng(3)
+    close = 100 * np.exp(np.cumsum(rng.normal(0, 0.01, size=(40, 3)), axis=0))
+    window = known_returns_window(close, slice(10, 40), 5, "open")
+    future = close.copy()
+    future[25:] *= 1.5
+    changed = known_returns_window(future, slice(10, 40), 5, "open")
+    np.testing.assert_array_equal(window[: 25 - 10], changed[: 25 - 10])
+    assert not np.array_equal(window[25 - 10 + 1], changed[25 - 10 + 1])
+    np.testing.assert_allclose(window[0, -1], close[9] / close[8] - 1)
+    at_close = known_returns_window(close, slice(10, 40), 5, "close")
+    np.testing.assert_allclose(at_close[0, -1], close[10] / close[9] - 1)
+
+
+def test_vol_target_only_delevers_to_the_target() -> None:
+    from backtest.signals import vol_scaled
+
+    rng = np.random.default_rng(4)
+    known = rng.normal(0, 0.02, size=(6, 30, 2))
+    weights = np.tile([0.5, -0.5], (6, 1))
+    rebalanced = np.array([True, False, True, False, False, True])
+    scaled = vol_scaled(weights, rebalanced, known, vol_target=0.05)
+    for t in (0, 2, 5):
+        sigma = np.std(known[t] @ weights[t], ddof=1) * np.sqrt(252)
+        np.testing.assert_allclose(scaled[t], weights[t] * min(1.0, 0.05 / sigma))
+    np.testing.assert_allclose(scaled[1], scaled[0])
+    loose = vol_scaled(weights, rebalanced, known, vol_target=10.0)
+    np.testing.assert_allclose(loose, weights)
+
+
+def test_a_vol_targeted_rank_run_is_quieter(slice_files) -> None:
+    import backtest
+
+    prices, headlines = slice_files
+    base = {
+        "portfolio.construction": "rank",
+        "portfolio.long": 1,
+        "portfolio.short": 1,
+        "baselines.random_runs": 0,
+        "baselines.bootstrap_runs": 0,
+    }
+    free = backtest.run(prices=prices, headlines=headlines, overrides=base)
+    calm = backtest.run(
+        prices=prices, headlines=headlines, overrides={**base, "portfolio.vol_target": 0.05}
+    )
+    assert calm.stats.loc["volatility", "strategy"] < free.stats.loc["volatility", "strategy"]
+    gross = calm.signals.assign(size=calm.signals["weight"].abs()).groupby("date")["size"].sum()
+    assert (gross <= 1.0 + 1e-12).all() and (gross < 1.0).any()
