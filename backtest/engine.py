@@ -55,7 +55,8 @@ Cross-sectional constructions (``portfolio.construction = "rank"`` or ``"signal"
 
 W1. Targets: ``weights[t, k]`` is the fraction of equity to hold in ticker k from session t's
     execution price (negative: short), set on the sessions that rebalance
-    (kernels.weights.target_weights) and carried forward between them.
+    (kernels.weights.target_weights; scaled down by signals.vol_scaled under
+    ``portfolio.vol_target``) and carried forward between them.
 W2. On a rebalancing session, for every ticker with a tradeable execution price, one order
     trades to ``weights[t, k] * E_t / p`` shares, where ``E_t = cash + sum_k shares_k * p_k``
     is the equity valued at the session's execution prices (``p_k``; the last price seen for a

@@ -471,6 +471,7 @@ def trade_rows(trades: pd.DataFrame, top: int = TOP_TRADES) -> list[dict[str, An
                 "pnl": cell(rec["pnl"], "money", signed=True),
                 "ret": cell(rec["return"], "pct", signed=True),
                 "status": rec["status"],
+                "exit_reason": str(rec.get("exit_reason") or ""),
                 "n_headlines": int(rec["n_headlines"]) if not is_missing(rec["n_headlines"]) else 0,
                 "novelty": cell(rec.get("novelty"), "ratio"),
                 "relevance": cell(rec.get("relevance"), "ratio"),
@@ -491,6 +492,10 @@ def one_line(text: Any) -> str:
     return _LINE_BREAKS.sub(" ", text)
 
 
+STOP_NOTES = {"stop_loss": " (stop loss)", "take_profit": " (take profit)"}
+"""How the trades table marks an exit a stop made (trades.csv's exit_reason)."""
+
+
 def trades_tbody(rows: list[dict[str, Any]]) -> Markup:
     """The trades table's rows as HTML, every data text escaped (markupsafe.escape, as the
     template's autoescape does).
@@ -508,7 +513,9 @@ def trades_tbody(rows: list[dict[str, Any]]) -> Markup:
         else:
             headlines = '<span class="na">&ndash;</span>'
         side = esc(t["side"])
-        opened = " (open)" if t["status"] == "open" else ""
+        opened = (
+            " (open)" if t["status"] == "open" else STOP_NOTES.get(t.get("exit_reason", ""), "")
+        )
         pnl, ret = t["pnl"], t["ret"]
         shown = ' data-top="1"' if t["shown"] else " hidden"
         parts.append(
