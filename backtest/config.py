@@ -68,6 +68,12 @@ class DataConfig:
     its stated publication time ("published") or at when this tool first saw it ("first_seen",
     the conservative choice for news collected live). Files without a first_seen column are
     always placed by their timestamp."""
+    peers: str = ""
+    """Peers file (ticker, peer, weight, optional relation): fixed links that carry a ticker's
+    news to its peers (signal.links = "peers" or "both"); "" for none."""
+    peers_directed: bool = False
+    """A peers row carries news from ticker to peer only; otherwise also back, unless the
+    file has its own row for the way back."""
 
 
 @dataclass(frozen=True)
@@ -93,6 +99,16 @@ class SignalConfig:
     """Composite at or above this reads bull."""
     bear_below: float = 40.0
     """Composite at or below this reads bear."""
+    spillover: float = 0.0
+    """Weight of the news that reaches a ticker through its links: its normalised flow gains
+    spillover x sum over linked tickers of link weight x their own normalised flow (0 = off)."""
+    links: Literal["comentions", "peers", "both"] = "comentions"
+    """Which links carry spillover: learned from stories naming several tickers
+    ("comentions"), the data.peers file ("peers"), or their sum ("both")."""
+    comention_window: int = 60
+    """Sessions of stories a co-mention link is learned from (the sessions before each one)."""
+    comention_min: int = 3
+    """Stories naming both tickers in the window before a co-mention link counts."""
 
 
 @dataclass(frozen=True)
@@ -292,7 +308,12 @@ def load_config(path: str | Path | None = None, overrides: Sequence[str] = ()) -
 
 def _resolve_relative_paths(raw: dict[str, Any], base: Path) -> None:
     """Make file paths in the strategy relative to the strategy file, as a reader expects."""
-    for section, key in (("data", "prices"), ("data", "headlines"), ("signal", "lexicon")):
+    for section, key in (
+        ("data", "prices"),
+        ("data", "headlines"),
+        ("data", "peers"),
+        ("signal", "lexicon"),
+    ):
         table = raw.get(section)
         if not isinstance(table, dict):
             continue
@@ -468,6 +489,20 @@ def _validate(config: StrategyConfig, source: str) -> None:
         raise bad(
             "execution.latency", f"{e.latency!r} is not a duration", 'use e.g. "5min"'
         ) from None
+    if not s.spillover >= 0:
+        raise bad("signal.spillover", f"must be >= 0 (0 = off), got {s.spillover}")
+    if s.comention_window < 1:
+        raise bad(
+            "signal.comention_window", f"must be at least 1 session, got {s.comention_window}"
+        )
+    if s.comention_min < 1:
+        raise bad("signal.comention_min", f"must be at least 1 story, got {s.comention_min}")
+    if s.links != "comentions" and not d.peers:
+        raise bad(
+            "signal.links",
+            f'"{s.links}" needs a peers file',
+            'set data.peers = "peers.csv" (ticker, peer, weight) or use links = "comentions"',
+        )
     n = config.news
     if n.duplicate_window < 1:
         raise bad("news.duplicate_window", f"must be at least 1 session, got {n.duplicate_window}")

@@ -33,6 +33,7 @@ from backtest.errors import InputError
 
 if TYPE_CHECKING:
     from backtest.data.panel import PricePanel
+    from backtest.links import LinkInputs
     from backtest.news_quality import StoryFeatures
     from backtest.signals import PlacedHeadlines
 
@@ -82,6 +83,7 @@ class Market:
         self._placed: dict[PlacementKey, PlacedHeadlines] = {}
         self._novelty: dict[int, np.ndarray] = {}
         self._with_novelty: dict[tuple[PlacementKey, int], PlacedHeadlines] = {}
+        self._links: dict[tuple[str, bool], LinkInputs] = {}
 
     def __repr__(self) -> str:
         return (
@@ -141,6 +143,38 @@ class Market:
         from backtest.news_quality import cached_story_features
 
         return cached_story_features(self.data.headlines)
+
+    @cached_property
+    def named_columns(self) -> tuple[np.ndarray, np.ndarray]:
+        """Panel columns each loaded row's text names, as CSR (offsets, columns)."""
+        from backtest.links import named_columns
+
+        features = self.story_features
+        return named_columns(
+            features.text_code, features.named_offsets, features.named_symbols, self.tickers
+        )
+
+    def links(self, config: StrategyConfig) -> LinkInputs:
+        """What ``config``'s links are learned from: named tickers and its peers file."""
+        from backtest.links import LinkInputs, peer_matrix
+
+        key = (config.data.peers, config.data.peers_directed)
+        if key not in self._links:
+            n = len(self.tickers)
+            weights = np.zeros((n, n), dtype=np.float64)
+            peers = pd.DataFrame(columns=["ticker", "peer", "weight", "relation"])
+            if config.data.peers:
+                from backtest.data.peers import load_peers
+
+                weights, peers = peer_matrix(
+                    load_peers(config.data.peers),
+                    self.tickers,
+                    directed=config.data.peers_directed,
+                    source=config.data.peers,
+                )
+            offsets, columns = self.named_columns
+            self._links[key] = LinkInputs(offsets, columns, weights, peers)
+        return self._links[key]
 
     def novelty(self, window_sessions: int) -> np.ndarray:
         """Every loaded row's novelty over ``window_sessions`` news days (news_quality step 3)."""

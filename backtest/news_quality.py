@@ -66,6 +66,12 @@ class StoryFeatures:
     shingle_offsets: np.ndarray
     shingle_hashes: np.ndarray
     """Each row's sorted unique word-pair hashes: hashes[offsets[i]:offsets[i + 1]]."""
+    text_code: np.ndarray
+    """int64: each row's distinct text (rows of one story across tickers share it)."""
+    named_offsets: np.ndarray
+    named_symbols: np.ndarray
+    """Symbols each distinct text names as $CASHTAG or (TICKER), sorted:
+    named_symbols[named_offsets[c]:named_offsets[c + 1]] for text code c."""
 
 
 def story_features(headlines: pd.DataFrame) -> StoryFeatures:
@@ -85,8 +91,26 @@ def story_features(headlines: pd.DataFrame) -> StoryFeatures:
     row_offsets = np.zeros(len(codes) + 1, dtype=np.int64)
     np.cumsum(lengths, out=row_offsets[1:])
     take = np.repeat(offsets[:-1][codes] - row_offsets[:-1], lengths) + np.arange(row_offsets[-1])
-    n_named, relevance = named_tickers(headlines)
-    return StoryFeatures(text_hash[codes], n_named, relevance, row_offsets, hashes[take])
+    tagged = [symbols_named(str(t)) for t in texts]
+    n_named, relevance = named_tickers(headlines, codes, texts, tagged)
+    named_offsets = np.zeros(len(tagged) + 1, dtype=np.int64)
+    np.cumsum([len(t) for t in tagged], out=named_offsets[1:])
+    named_symbols = np.array([s for t in tagged for s in t], dtype=str)
+    return StoryFeatures(
+        text_hash[codes],
+        n_named,
+        relevance,
+        row_offsets,
+        hashes[take],
+        codes.astype(np.int64),
+        named_offsets,
+        named_symbols,
+    )
+
+
+def symbols_named(text: str) -> list[str]:
+    """The symbols a text names as $CASHTAG (any case) or (TICKER), upper-cased and sorted."""
+    return sorted({m.upper() for m in _CASHTAG.findall(text)} | set(_PAREN.findall(text)))
 
 
 def _hash_strings(values: list[str]) -> np.ndarray:
@@ -115,14 +139,14 @@ def shingles(normalised: list[str]) -> tuple[np.ndarray, np.ndarray]:
     return offsets, hashes
 
 
-def named_tickers(headlines: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """(tickers named, relevance) per row; rows of one input record are one story."""
+def named_tickers(
+    headlines: pd.DataFrame, codes: np.ndarray, texts: np.ndarray, tagged: list[list[str]]
+) -> tuple[np.ndarray, np.ndarray]:
+    """(tickers named, relevance) per row; rows of one input record are one story.
+
+    ``codes``/``texts`` factorize the headline column, ``tagged`` lists each text's symbols.
+    """
     records = headlines["record"].to_numpy(np.int64)
-    codes, texts = pd.factorize(headlines["headline"].to_numpy(object))
-    tagged = [
-        sorted({m.upper() for m in _CASHTAG.findall(str(t))} | set(_PAREN.findall(str(t))))
-        for t in texts
-    ]
     first_code = pd.Series(codes).groupby(records).first()
     from_text = pd.DataFrame(
         {

@@ -32,6 +32,7 @@ from backtest.analytics.events import (
 from backtest.config import HEADLINE_WINDOW_HALF_LIVES, NewsConfig
 from backtest.data.files import file_sha256, frame_sha256
 from backtest.kernels.composite import LABEL_NAMES
+from backtest.links import link_spillover, top_comentions
 from backtest.news_quality import (
     MULTI_TICKER_OVER,
     STALE_BELOW_NOVELTY,
@@ -43,6 +44,7 @@ if TYPE_CHECKING:
     from backtest.config import StrategyConfig
     from backtest.data.panel import PricePanel
     from backtest.engine import Simulation
+    from backtest.links import LinkInputs
     from backtest.market import LoadedData
     from backtest.signals import PlacedHeadlines, SignalPanel
 
@@ -105,6 +107,7 @@ def build_outputs(
     command: str,
     started: float,
     timings: dict[str, float],
+    links: LinkInputs | None = None,
     baselines: dict[str, Any] | None = None,
 ) -> RunOutputs:
     """Lay out one run's results as the documented run-folder tables and stats (with the
@@ -131,7 +134,15 @@ def build_outputs(
     weights = held_weights(simulation, config.execution.initial_cash)
     if baselines is None:
         baselines = luck_baselines(config, panel, rows, positions, simulation)
-    signal_table = signals_table(signals, rows, positions, dates, tickers, weights)
+    signal_table = signals_table(
+        signals,
+        rows,
+        positions,
+        dates,
+        tickers,
+        weights,
+        with_spillover=bool(config.signal.spillover),
+    )
     headline_table = headlines_table(period_headlines, panel, config.news)
     returns = returns_table(panel, rows, config.execution.at)
 
@@ -167,6 +178,7 @@ def build_outputs(
         "event_study": event_study_block(returns, headline_table),
         "event_study_by_news": news_event_study_block(returns, headline_table),
         "ic": ic_block(signal_table, returns),
+        "spillover": spillover_block(config, placed, signals, rows, dates, tickers, returns, links),
         "baselines": baselines,
         "portfolio": book_block(
             config, weights, traded_returns(panel, rows, config.execution.at), dates, figures
@@ -391,17 +403,7 @@ def news_event_study_block(returns: pd.DataFrame, headlines: pd.DataFrame) -> di
     ).items():
         block[name] = {"headlines": n_headlines}
         for side in ("bull", "bear"):
-            curve = getattr(study, side)
-            block[name][side] = (
-                None
-                if curve is None
-                else {
-                    "events": curve.n_events,
-                    "days": curve.days,
-                    "car_tradeable": curve.mean,
-                    "se_tradeable": _standard_errors(curve, Z_BAND),
-                }
-            )
+            block[name][side] = _curve_block(getattr(study, side))
     return block
 
 
@@ -413,8 +415,7 @@ def ic_block(signals: pd.DataFrame, returns: pd.DataFrame) -> dict[str, Any]:
     """stats.json's ``ic``: the cross-sectional IC on the traded return and close to close."""
     out = {}
     for measure, name in zip(MEASURES, ("traded", "close_to_close"), strict=True):
-        ic = cross_sectional_ic(signals, returns, measure=measure)
-        out[name] = {"mean": ic.mean, "t_stat": ic.t_stat, "sessions": ic.n_sessions}
+        out[name] = _ic_summary(cross_sectional_ic(signals, returns, measure=measure))
     return out
 
 
@@ -485,12 +486,15 @@ def signals_table(
     dates: pd.DatetimeIndex,
     tickers: list[str],
     weights: np.ndarray | None = None,
+    *,
+    with_spillover: bool = False,
 ) -> pd.DataFrame:
-    """signals.csv: one row per (session, ticker) of the period; ``weight`` (held_weights) when
-    given."""
+    """signals.csv: one row per (session, ticker) of the period; with spillover on, a
+    ``spillover`` column after ``news``: the news points that came through links; ``weight``
+    (held_weights) when given."""
     labels = signals.labels[rows].reshape(-1)
     names = np.array([LABEL_NAMES[c] for c in (-1, 0, 1)], dtype=object)[labels.astype(int) + 1]
-    return pd.DataFrame(
+    table = pd.DataFrame(
         {
             "date": np.repeat(iso_dates(dates), len(tickers)),
             "ticker": np.tile(tickers, len(dates)),
@@ -502,6 +506,94 @@ def signals_table(
             **({} if weights is None else {"weight": weights.reshape(-1)}),
         }
     )
+    if with_spillover and signals.spillover is not None:
+        table.insert(3, "spillover", signals.spillover[rows].reshape(-1))
+    return table
+
+
+TOP_LINKS = 15
+"""How many co-mention links stats.json and the report list."""
+
+
+def spillover_block(
+    config: StrategyConfig,
+    placed: PlacedHeadlines,
+    signals: SignalPanel,
+    rows: slice,
+    dates: pd.DatetimeIndex,
+    tickers: list[str],
+    returns: pd.DataFrame,
+    links: LinkInputs | None,
+) -> dict[str, Any] | None:
+    """stats.json's ``spillover``: the strongest co-mention links of the period, the peers
+    rows used, the peer event study and the IC of the spillover flow alone (links.py)."""
+    if links is None or signals.stories is None or signals.spillover_flow is None:
+        return None
+    s = config.signal
+    top = top_comentions(signals.stories, tuple(tickers), rows, s.comention_min, TOP_LINKS)
+    counts, weight = counted(placed.frame, config.news)
+    news_sum = np.zeros(signals.news.shape)
+    np.add.at(
+        news_sum,
+        (placed.session_idx[counts], placed.ticker_idx[counts]),
+        (placed.scores * weight)[counts],
+    )
+    own_direction = np.sign(news_sum)
+    linked = link_spillover(own_direction, signals.stories, links, s)
+    peer_cells = (linked != 0) & (own_direction == 0)
+    session, column = np.nonzero(peer_cells[rows])
+    day = iso_dates(dates)
+    peer_events = pd.DataFrame(
+        {
+            "session": day[session],
+            "ticker": np.asarray(tickers, dtype=object)[column],
+            "score": np.sign(linked[rows][session, column]),
+        }
+    )
+    study = event_study(returns, peer_events, measure="tradeable")
+    flow = signals.spillover_flow[rows]
+    flow_table = pd.DataFrame(
+        {
+            "date": np.repeat(day, len(tickers)),
+            "ticker": np.tile(tickers, len(day)),
+            "composite": flow.reshape(-1),
+        }
+    )
+    ic = {
+        name: _ic_summary(cross_sectional_ic(flow_table, returns, measure=measure))
+        for measure, name in zip(MEASURES, ("traded", "close_to_close"), strict=True)
+    }
+    return {
+        "spillover": s.spillover,
+        "links": s.links,
+        "comention_window": s.comention_window,
+        "comention_min": s.comention_min,
+        "stories": len(signals.stories),
+        "top_comentions": top.to_dict(orient="records"),
+        "peers": links.peers.to_dict(orient="records") if s.links != "comentions" else [],
+        "peer_event_study": {side: _curve_block(getattr(study, side)) for side in ("bull", "bear")},
+        "ic": ic,
+        "news_points_mean_abs": (
+            float(np.mean(np.abs(signals.spillover[rows])))
+            if signals.spillover is not None
+            else 0.0
+        ),
+    }
+
+
+def _curve_block(curve: Any) -> dict[str, Any] | None:
+    if curve is None:
+        return None
+    return {
+        "events": curve.n_events,
+        "days": curve.days,
+        "car_tradeable": curve.mean,
+        "se_tradeable": _standard_errors(curve, Z_BAND),
+    }
+
+
+def _ic_summary(ic: Any) -> dict[str, Any]:
+    return {"mean": ic.mean, "t_stat": ic.t_stat, "sessions": ic.n_sessions}
 
 
 def trades_with_headlines(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -21,6 +21,8 @@ from backtest.kernels.composite import LABEL_EMOJI, LABEL_NAMES
 from backtest.kernels.momentum import momentum_bucket
 
 TOP_HEADLINES = 3
+TOP_LINKED = 5
+"""How many linked tickers a reading lists."""
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,19 @@ class TopHeadline:
     score: float
     contribution: float
     headline: str
+
+
+@dataclass(frozen=True)
+class LinkedTicker:
+    """A ticker whose own news reaches the read ticker through a link, as of the session."""
+
+    ticker: str
+    weight: float
+    """Link weight into the read ticker (co-mention share plus peers weight; signed)."""
+    own_flow: float
+    """The linked ticker's own normalised news flow."""
+    contribution: float
+    """signal.spillover x weight x own_flow: the flow it adds to the read ticker's news."""
 
 
 @dataclass(frozen=True)
@@ -48,6 +63,10 @@ class Reading:
     headline_sessions: int
     window_sessions: int
     top_headlines: tuple[TopHeadline, ...]
+    spillover_points: float | None = None
+    """News score points that came through links (None with signal.spillover = 0)."""
+    linked: tuple[LinkedTicker, ...] = ()
+    """The linked tickers with news of their own, largest contribution first."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -80,6 +99,16 @@ class Reading:
                 text = " ".join(top.headline.split())
                 text = text if len(text) <= 100 else text[:99] + "…"
                 lines.append(f"  {top.published_at}  {top.score:+.2f}  {text}")
+        if self.spillover_points is not None:
+            lines.append(
+                f"Through links: {self.spillover_points:+.1f} of the news score's points"
+                + (" from:" if self.linked else " (no linked ticker had news).")
+            )
+            for link in self.linked:
+                lines.append(
+                    f"  {link.ticker:<6} link {link.weight:+.2f} x own news flow "
+                    f"{link.own_flow:+.2f} -> {link.contribution:+.3f}"
+                )
         return "\n".join(lines)
 
 
@@ -92,14 +121,65 @@ def signal_readings(config: StrategyConfig, tickers: list[str], asof: str | None
     wanted = [t.strip().upper() for t in tickers if t.strip()]
     if not wanted:
         raise InputError("name at least one ticker", hint="for example: backtest signal AAPL")
-    config = override(config, "data", tickers=wanted)
+    if not config.signal.spillover:
+        config = override(config, "data", tickers=wanted)
     market = prepare(config)
+    missing = [t for t in wanted if t not in market.tickers]
+    if missing:
+        restricted = bool(config.data.tickers)
+        raise InputError(
+            f"ticker {missing[0]} has no prices "
+            + ("among the strategy's data.tickers" if restricted else "in the data"),
+            hint="with signal.spillover, data.tickers must include the tickers read"
+            if restricted
+            else "run `backtest data validate` to list tickers",
+        )
     row = asof_row(market.dates, asof)
     placed = market.placed(config)
-    signals = compute_signals(market.panel, placed, config.signal, config.execution, config.news)
+    signals = compute_signals(
+        market.panel, placed, config.signal, config.execution, config.news, market.links(config)
+    )
     counts, weight = counted(placed.frame, config.news)
     behind = placed.frame.assign(score=placed.frame["score"] * weight).loc[counts]
-    return [_reading(ticker, market.panel, behind, signals, row, config) for ticker in wanted]
+    readings = [_reading(ticker, market.panel, behind, signals, row, config) for ticker in wanted]
+    if not config.signal.spillover:
+        return readings
+    links = linked_tickers(market, config, signals, row)
+    return [
+        replace(
+            r,
+            spillover_points=float(signals.spillover[row, market.tickers.index(r.ticker)]),
+            linked=links[r.ticker],
+        )
+        for r in readings
+    ]
+
+
+def linked_tickers(
+    market: Any, config: StrategyConfig, signals: Any, row: int
+) -> dict[str, tuple[LinkedTicker, ...]]:
+    """Per ticker, the linked tickers whose own news reached it at grid row ``row``."""
+    from backtest.links import links_at
+    from backtest.signals import normalised_flow
+
+    s = config.signal
+    own = normalised_flow(signals.news_flow[row], signals.news_count[row], s.news_normalise)
+    weights = links_at(row, signals.stories, market.links(config), s)
+    tickers = market.tickers
+    out = {}
+    for b, ticker in enumerate(tickers):
+        found = [
+            LinkedTicker(
+                ticker=tickers[a],
+                weight=round(float(weights[a, b]), 4),
+                own_flow=round(float(own[a]), 4),
+                contribution=round(float(s.spillover * weights[a, b] * own[a]), 4),
+            )
+            for a in np.flatnonzero((weights[:, b] != 0) & (own != 0))
+        ]
+        found.sort(key=lambda link: -abs(link.contribution))
+        out[ticker] = tuple(found[:TOP_LINKED])
+    return out
 
 
 def asof_row(dates: pd.DatetimeIndex, asof: str | None) -> int:

@@ -205,7 +205,9 @@ def simulate_run(
     execution = config.execution
     sleeves = config.portfolio.construction == "sleeves"
     with timer.stage("signals", "Computing signals"):
-        signals = compute_signals(panel, placed, config.signal, execution, config.news)
+        signals = compute_signals(
+            panel, placed, config.signal, execution, config.news, market.links(config)
+        )
         rows = market.period(config, placed.session_idx)
         exec_price = panel.exec_price(execution.at)[rows]
         stops: dict[str, Any] = {}
@@ -256,6 +258,7 @@ def simulate_run(
             command=command,
             started=started,
             timings=timer.seconds,
+            links=market.links(config),
             baselines=baselines,
         )
     equity = pd.DataFrame(

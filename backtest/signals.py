@@ -5,7 +5,9 @@ The one code path behind ``backtest run``, ``backtest signal`` and sweeps:
 1. Score every headline once (the lexicon kernel).
 2. Give each headline its tradeable session (calendar.py's point-in-time rules).
 3. News flow per (session, ticker): the decayed sum of the scores of the headlines that count
-   (news_quality: reprints, stale and off-topic stories left out) tradeable up to that session.
+   (news_quality: reprints, stale and off-topic stories left out) tradeable up to that session,
+   normalised; plus ``signal.spillover`` times the flow its links carry from other tickers
+   (links.py: co-mentions learned from earlier stories, a peers file).
 4. Momentum per (session, ticker) from closes known at decision time (lag 1 for open execution).
 5. Composite blend and bull / neutral / bear labels.
 6. Positions over the backtest period only, starting flat; or, for the cross-sectional
@@ -28,6 +30,7 @@ from backtest.kernels.news import news_count, news_flow, news_score
 from backtest.kernels.positions import target_positions
 from backtest.kernels.stops import apply_stops
 from backtest.kernels.weights import RANK, SIGNAL, target_weights
+from backtest.links import LinkInputs, Stories, link_spillover, stories
 from backtest.news_quality import counted
 
 
@@ -65,6 +68,13 @@ class SignalPanel:
     momentum: np.ndarray
     composite: np.ndarray
     labels: np.ndarray
+    spillover_flow: np.ndarray | None = None
+    """Flow reaching each ticker through its links (before ``signal.spillover``); None when
+    computed without links."""
+    spillover: np.ndarray | None = None
+    """News score points that came through links: news minus the score of own news alone."""
+    stories: Stories | None = None
+    """The stories co-mention links were learned from."""
 
 
 def place_headlines(
@@ -105,11 +115,14 @@ def compute_signals(
     signal: SignalConfig,
     execution: ExecutionConfig,
     news: NewsConfig,
+    links: LinkInputs | None = None,
 ) -> SignalPanel:
     """News, momentum, composite and labels on the whole grid (history gives the warm-up).
 
     Only the headlines ``news`` counts enter the flow (reprints, stale or off-topic stories
     are left out), their scores weighted by novelty and source when asked (news_quality).
+    With ``links`` the spillover flow is computed too (and added when ``signal.spillover``);
+    without them ``signal.spillover`` must be 0.
     """
     n_sessions, n_tickers = panel.close.shape
     counts, weight = counted(placed.frame, news)
@@ -123,7 +136,20 @@ def compute_signals(
         signal.half_life,
     )
     count = news_count(session_idx, ticker_idx, n_sessions, n_tickers, signal.half_life)
-    news = news_score(normalised_flow(flow, count, signal.news_normalise), signal.news_scale)
+    own = normalised_flow(flow, count, signal.news_normalise)
+    news = news_score(own, signal.news_scale)
+    spill = points = story_set = None
+    if links is not None:
+        story_set = stories(placed.frame.loc[counts], links)
+        spill = link_spillover(own, story_set, links, signal)
+        if signal.spillover:
+            own_news = news
+            news = news_score(own + signal.spillover * spill, signal.news_scale)
+            points = news - own_news
+        else:
+            points = np.zeros_like(news)
+    elif signal.spillover:
+        raise ValueError("signal.spillover needs the market's links (Market.links)")
     lag_sessions = 1 if execution.at == "open" else 0
     momentum = momentum_score(panel.close, signal.momentum_lookback, lag_sessions)
     composite, labels = blend_and_label(news, momentum, signal)
@@ -134,6 +160,9 @@ def compute_signals(
         momentum=momentum,
         composite=composite,
         labels=labels,
+        spillover_flow=spill,
+        spillover=points,
+        stories=story_set,
     )
 
 

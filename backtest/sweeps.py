@@ -60,6 +60,7 @@ from backtest.market import placement_key
 
 if TYPE_CHECKING:
     from backtest.data.panel import PricePanel
+    from backtest.links import LinkInputs
     from backtest.market import Market
     from backtest.signals import PlacedHeadlines
 
@@ -287,6 +288,8 @@ class SweepData:
     """``news_key`` -> scored, placed headlines (``SLIM_COLUMNS``)."""
     prices_source: str
     headlines_source: str
+    links: dict[tuple[str, bool], LinkInputs] = field(default_factory=dict)
+    """(data.peers, data.peers_directed) -> what the sets' links are learned from."""
     timings_s: dict[str, float] = field(default_factory=dict)
     market: Market | None = field(default=None, repr=False)
     """The market the sweep was prepared on (headline texts for the run folder); not pickled."""
@@ -294,6 +297,10 @@ class SweepData:
     def placed_for(self, config: StrategyConfig) -> PlacedHeadlines:
         """The placed headlines a set trades on."""
         return self.placed[news_key(config)]
+
+    def links_for(self, config: StrategyConfig) -> LinkInputs:
+        """What a set's links are learned from."""
+        return self.links[(config.data.peers, config.data.peers_directed)]
 
     def __getstate__(self) -> dict[str, Any]:
         return {**self.__dict__, "market": None}
@@ -346,6 +353,7 @@ def prepare_sweep(
     for c in expansion.configs:
         if news_key(c) not in placed:
             placed[news_key(c)] = slim_placement(market.placed(c))
+    links = {(c.data.peers, c.data.peers_directed): market.links(c) for c in expansion.configs}
     rows = sweep_rows(market, config, expansion.configs)
     timings["place"] = time.perf_counter() - started
     return SweepData(
@@ -357,31 +365,34 @@ def prepare_sweep(
         placed=placed,
         prices_source=market.data.prices_source,
         headlines_source=market.data.headlines_source,
+        links=links,
         timings_s=timings,
         market=market,
     )
 
 
-def check_sweepable(configs: Sequence[StrategyConfig]) -> None:
-    """Sweeps and walk-forwards simulate sleeves without stops or borrow costs (their
-    vectorised engine): a set asking for a cross-sectional book, stops or borrow is an error,
-    not silently simulated as something else."""
+def check_sweepable(
+    configs: Sequence[StrategyConfig], what: str = "sweeps and walk-forwards"
+) -> None:
+    """Sweeps, walk-forwards and decay curves simulate sleeves without stops or borrow costs
+    (their vectorised engine): a set asking for a cross-sectional book, stops or borrow is an
+    error, not silently simulated as something else. ``what`` names the workflow."""
     for c in configs:
         if c.portfolio.construction != "sleeves":
             raise InputError(
-                f"portfolio.construction = {c.portfolio.construction!r}: sweeps and "
-                "walk-forwards simulate sleeves only",
-                hint='run the book with backtest run, or sweep with construction = "sleeves"',
+                f"portfolio.construction = {c.portfolio.construction!r}: {what} simulate "
+                "sleeves only",
+                hint='run the book with backtest run, or use construction = "sleeves"',
             )
         if c.execution.stop_loss > 0 or c.execution.take_profit > 0:
             raise InputError(
-                "execution.stop_loss / take_profit: sweeps and walk-forwards do not simulate stops",
-                hint="set both to 0 to sweep, or compare runs with backtest run",
+                f"execution.stop_loss / take_profit: {what} do not simulate stops",
+                hint="set both to 0, or compare runs with backtest run",
             )
         if c.execution.borrow_bps > 0:
             raise InputError(
-                "execution.borrow_bps: sweeps and walk-forwards do not charge borrow",
-                hint="set execution.borrow_bps = 0 to sweep, or compare runs with backtest run",
+                f"execution.borrow_bps: {what} do not charge borrow",
+                hint="set execution.borrow_bps = 0, or compare runs with backtest run",
             )
 
 
@@ -402,8 +413,10 @@ SLIM_COLUMNS = (
     "relevance",
     "novelty",
     "source",
+    "row",
 )
-"""What the news flow of a set needs of each placed headline (no text: cheap to ship)."""
+"""What the news flow and links of a set need of each placed headline (no text: cheap to
+ship)."""
 
 
 def news_key(config: StrategyConfig) -> tuple[str, str, int, int]:
@@ -556,12 +569,28 @@ def set_labels(
         s.news_normalise,
         s.news_scale,
         s.momentum_lookback,
+        *spillover_key(config),
     )
     if key not in cache:
-        panel = compute_signals(data.panel, data.placed_for(config), s, e, config.news)
+        panel = compute_signals(
+            data.panel, data.placed_for(config), s, e, config.news, links_when_on(data, config)
+        )
         cache[key] = (panel.news, panel.momentum)
     news, momentum = cache[key]
     return blend_and_label(news, momentum, s)[1]
+
+
+def spillover_key(config: StrategyConfig) -> tuple[Any, ...]:
+    """What a set's spillover depends on (nothing when it is off)."""
+    s, d = config.signal, config.data
+    if not s.spillover:
+        return ()
+    return (s.spillover, s.links, s.comention_window, s.comention_min, d.peers, d.peers_directed)
+
+
+def links_when_on(data: SweepData, config: StrategyConfig) -> LinkInputs | None:
+    """A set's links when its spillover is on; sets without it skip the link kernels."""
+    return data.links_for(config) if config.signal.spillover else None
 
 
 def _positions(labels: np.ndarray, exec_price: np.ndarray, config: StrategyConfig) -> np.ndarray:

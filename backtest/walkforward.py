@@ -63,7 +63,7 @@ from backtest.config import (
     StrategyConfig,
 )
 from backtest.errors import BacktestError, InputError
-from backtest.sweeps import news_key
+from backtest.sweeps import links_when_on, news_key
 
 if TYPE_CHECKING:
     from backtest.engine import Simulation
@@ -493,7 +493,9 @@ def _set_signals_and_positions(
     from backtest.signals import compute_signals, period_positions
 
     s, e = config.signal, config.execution
-    signals = compute_signals(data.panel, data.placed_for(config), s, e, config.news)
+    signals = compute_signals(
+        data.panel, data.placed_for(config), s, e, config.news, links_when_on(data, config)
+    )
     rows = data.rows
     exec_price = data.panel.exec_price(e.at)[rows]
     return signals, period_positions(signals.labels[rows], exec_price, e)

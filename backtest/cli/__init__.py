@@ -13,7 +13,16 @@ from typing import Any
 
 from backtest.cli.app import PUBLISHED, app, say
 
-COMMAND_MODULES = ("run", "readings", "sweep", "walkforward", "compare", "lexicon", "data")
+COMMAND_MODULES = (
+    "run",
+    "readings",
+    "sweep",
+    "walkforward",
+    "decay",
+    "compare",
+    "lexicon",
+    "data",
+)
 """Modules under backtest.cli whose decorators add commands, in ``--help`` order."""
 for _name in COMMAND_MODULES:
     import_module(f"backtest.cli.{_name}")

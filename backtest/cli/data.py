@@ -50,7 +50,29 @@ def data_validate(
     )
     if len(data.headlines):
         report.lines += news_quality_lines(data, config)
+    if config.data.peers:
+        peers_check(config.data.peers, data, report)
     typer.echo(report.render())
+
+
+def peers_check(path: str, data: Any, report: Any) -> None:
+    """The peers file's rows (load errors are fatal) and the tickers it names without prices."""
+    from backtest.data.peers import load_peers
+
+    peers = load_peers(path)
+    priced = set(data.prices["ticker"].unique())
+    unknown = sorted((set(peers["ticker"]) | set(peers["peer"])) - priced)
+    usable = int((peers["ticker"].isin(priced) & peers["peer"].isin(priced)).sum())
+    report.lines += [
+        f"Peers:     {path}",
+        f"  {len(peers):,} rows, {usable:,} between tickers with prices, weights "
+        f"{peers['weight'].min():+g} to {peers['weight'].max():+g}",
+    ]
+    if unknown:
+        report.problems.append(
+            f"peers name {len(unknown)} tickers without prices ({', '.join(unknown[:5])}"
+            f"{', ...' if len(unknown) > 5 else ''}); their rows are ignored"
+        )
 
 
 def news_quality_lines(data: Any, config: Any) -> list[str]:

@@ -492,3 +492,46 @@ def ic_figure(ic: InformationCoefficient) -> Figure:
             yaxis={"gridcolor": "#eceef1", "tickformat": ".2f"},
         ),
     }
+
+
+def link_network_figure(links: Sequence[dict[str, Any]]) -> Figure:
+    """The strongest co-mention links as a network: tickers on a circle, one line per pair,
+    wider for more stories naming both."""
+    names = sorted({str(r["ticker"]) for r in links} | {str(r["peer"]) for r in links})
+    angle = {n: 2 * np.pi * i / max(1, len(names)) for i, n in enumerate(names)}
+    spot = {n: (float(np.cos(a)), float(np.sin(a))) for n, a in angle.items()}
+    most = max((int(r["stories"]) for r in links), default=1)
+    data: list[dict[str, Any]] = [
+        {
+            "type": "scatter",
+            "mode": "lines",
+            "x": [spot[str(r["ticker"])][0], spot[str(r["peer"])][0]],
+            "y": [spot[str(r["ticker"])][1], spot[str(r["peer"])][1]],
+            "line": {"color": STRATEGY_COLOR, "width": 1 + 7 * int(r["stories"]) / most},
+            "opacity": 0.6,
+            "hoverinfo": "text",
+            "text": f"{r['ticker']} & {r['peer']}: {int(r['stories']):,} stories",
+            "showlegend": False,
+        }
+        for r in links
+    ]
+    data.append(
+        {
+            "type": "scatter",
+            "mode": "markers+text",
+            "x": [spot[n][0] for n in names],
+            "y": [spot[n][1] for n in names],
+            "text": names,
+            "textposition": "top center",
+            "marker": {"size": 10, "color": BENCHMARK_COLOR},
+            "hoverinfo": "text",
+            "showlegend": False,
+        }
+    )
+    hidden = {"visible": False, "range": [-1.3, 1.3]}
+    return {
+        "data": data,
+        "layout": figure_layout(
+            "Strongest co-mention links", hovermode="closest", xaxis=hidden, yaxis=hidden
+        ),
+    }

@@ -824,6 +824,9 @@ def chart_figures(run: RunFolder) -> dict[str, Markup]:
         "fig-contribution": fig.contribution_figure(tickers, pnl),
         "fig-labels": fig.label_share_figure(run.signals),
     }
+    top_links = (run.stats.get("spillover") or {}).get("top_comentions")
+    if top_links:
+        specs["fig-links"] = fig.link_network_figure(top_links)
     return {key: script_json(spec) for key, spec in specs.items()}
 
 
@@ -869,11 +872,16 @@ SPLIT_EVENT_DAYS = (1, 2, 5)
 
 def _split_side(side: dict[str, Any] | None) -> dict[str, Any]:
     """Events and the tradeable CAR +- 1.96 standard errors at SPLIT_EVENT_DAYS, formatted."""
+    return _days_side(side, SPLIT_EVENT_DAYS)
+
+
+def _days_side(side: dict[str, Any] | None, days: tuple[int, ...]) -> dict[str, Any]:
+    """Events and the tradeable CAR +- 1.96 standard errors at ``days``, formatted."""
     if not side:
-        return {"events": DASH, "cars": [DASH] * len(SPLIT_EVENT_DAYS)}
+        return {"events": DASH, "cars": [DASH] * len(days)}
     at = {int(d): i for i, d in enumerate(side["days"])}
     cars = []
-    for day in SPLIT_EVENT_DAYS:
+    for day in days:
         if day not in at:
             cars.append(DASH)
             continue
@@ -881,6 +889,54 @@ def _split_side(side: dict[str, Any] | None) -> dict[str, Any]:
         band = "" if is_missing(se) else f" \u00b1 {format_value(Z_BAND * se, 'pct')}"
         cars.append(format_value(mean, "pct") + band)
     return {"events": f"{int(side['events']):,}", "cars": cars}
+
+
+PEER_EVENT_DAYS = (1, 2, 3, 4, 5)
+"""The event days the peer event study shows."""
+
+
+def spillover_view(stats: dict[str, Any]) -> dict[str, Any] | None:
+    """'Spillover': stats.json's spillover block formatted; None for folders without one."""
+    block = stats.get("spillover")
+    if not block:
+        return None
+    ic = block.get("ic") or {}
+    traded = ic.get("traded") or {}
+    return {
+        "spillover": format_value(float(block["spillover"]), "ratio"),
+        "links": str(block["links"]),
+        "window": int(block["comention_window"]),
+        "min": int(block["comention_min"]),
+        "stories": f"{int(block['stories']):,}",
+        "points": format_value(float(block.get("news_points_mean_abs") or 0.0), "ratio"),
+        "top": [
+            {
+                "ticker": str(r["ticker"]),
+                "peer": str(r["peer"]),
+                "stories": f"{int(r['stories']):,}",
+                "share": format_value(float(r["share"]), "pct"),
+                "share_back": format_value(float(r["share_back"]), "pct"),
+            }
+            for r in block.get("top_comentions") or []
+        ],
+        "peers": [
+            {
+                "ticker": str(r["ticker"]),
+                "peer": str(r["peer"]),
+                "weight": format_value(float(r["weight"]), "ratio"),
+                "relation": str(r.get("relation") or ""),
+            }
+            for r in block.get("peers") or []
+        ],
+        "event_days": PEER_EVENT_DAYS,
+        "events": [
+            {"side": side, **_days_side(block["peer_event_study"].get(side), PEER_EVENT_DAYS)}
+            for side in ("bull", "bear")
+        ],
+        "ic_mean": DASH if traded.get("mean") is None else format_value(traded["mean"], "ratio3"),
+        "ic_t": DASH if traded.get("t_stat") is None else format_value(traded["t_stat"], "ratio"),
+        "ic_sessions": f"{int(traded.get('sessions') or 0):,}",
+    }
 
 
 def build_view(run: RunFolder) -> dict[str, Any]:
@@ -897,6 +953,7 @@ def build_view(run: RunFolder) -> dict[str, Any]:
         "factor": factor_view(stats),
         "book": portfolio_view(stats),
         "news": news_view(stats),
+        "spillover": spillover_view(stats),
         "trades": trades,
         "trades_tbody": trades_tbody(trades),
         "n_trades": len(run.trades),

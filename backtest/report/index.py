@@ -1,7 +1,8 @@
 """reports/index.html: one row per folder under the reports folder, rewritten atomically.
 
 1. Every non-hidden sub-folder is read: a run or walk-forward folder by its stats.json, a sweep
-   by its sweep.json, a comparison by its compare.json. A folder that fails to read is listed
+   by its sweep.json, a comparison by its compare.json, a decay by its decay.json (its row
+   shows the first latency's figures). A folder that fails to read is listed
    as unreadable with the reason, never skipped.
 2. The page is one sortable, filterable table (the report's conventions: offline, every text
    escaped by Jinja's autoescape), each row linking to the folder's page.
@@ -24,6 +25,7 @@ PAGES = {
     "walkforward": "report.html",
     "sweep": "sweep.html",
     "compare": "compare.html",
+    "decay": "decay.html",
 }
 """The page each kind of folder opens with."""
 
@@ -57,7 +59,12 @@ def _read_json(path: Path) -> dict[str, Any]:
 
 def folder_row(folder: Path) -> IndexRow | None:
     """The index row of one folder, None when it is no folder of this tool at all."""
-    candidates = [("stats.json", "run"), ("sweep.json", "sweep"), ("compare.json", "compare")]
+    candidates = [
+        ("stats.json", "run"),
+        ("sweep.json", "sweep"),
+        ("compare.json", "compare"),
+        ("decay.json", "decay"),
+    ]
     found = [(name, kind) for name, kind in candidates if (folder / name).exists()]
     if not found:
         return None
@@ -85,6 +92,8 @@ def _row(folder: Path, kind: str, content: dict[str, Any]) -> IndexRow:
         pbo = (guards.get("pbo") or {}).get("pbo")
     elif kind == "compare":
         figures, dsr, pbo = {}, None, None
+    elif kind == "decay":
+        figures, dsr, pbo = (content.get("points") or [{}])[0], None, None
     else:
         figures = (content.get("stats") or {}).get("strategy") or {}
         dsr = pbo = None

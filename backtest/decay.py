@@ -1,0 +1,197 @@
+"""``backtest decay``: how fast the edge of news decays with the time it takes to trade on it.
+
+The same strategy runs once per latency on one prepared market; only the headlines' placement
+changes, so every row shares the scores, the prices, the period and the costs:
+
+1. A latency is a duration (``0s``, ``1min``, ``15min``, ``1h``; as ``execution.latency``) or a
+   full-session push: ``next_open`` / ``next_close`` trade each headline at the open / close of
+   the session after the first one it could trade at with the strategy's own latency.
+2. On daily prices a duration moves a headline across the open or close cut-off (a story at
+   09:20 New York trades at that day's open with 5 minutes, at the next open with 15).
+3. Per latency: signals, positions over the one period (the span of the strategy's own news,
+   or its data.start/end), the vectorbt simulation and its figures: trades, mean trade return
+   (with its standard error for the bands), hit rate, Sharpe, total return.
+4. Where the edge halves: the first latency whose mean trade return is at most half the first
+   latency's, when that one is positive.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from backtest.config import StrategyConfig, override
+from backtest.errors import InputError
+
+if TYPE_CHECKING:
+    from backtest.market import Market
+    from backtest.signals import PlacedHeadlines
+
+SESSION_PUSHES = {"next_open": "open", "next_close": "close"}
+"""Latency labels that push a headline one full session, and the price they trade at."""
+DEFAULT_LATENCIES = ("0s", "1min", "5min", "15min", "1h", "next_open")
+DECAY_COLUMNS = ("latency", "trades", "mean_trade_return", "hit_rate", "sharpe", "total_return")
+"""decay.csv's columns, in order."""
+
+
+@dataclass(frozen=True)
+class DecayPoint:
+    """One latency's figures."""
+
+    latency: str
+    """The label exactly as given."""
+    trades: int
+    mean_trade_return: float
+    trade_return_se: float
+    """Standard error of the mean trade return (NaN with fewer than two trades)."""
+    hit_rate: float
+    sharpe: float
+    total_return: float
+
+
+@dataclass(frozen=True)
+class DecayResult:
+    config: StrategyConfig
+    points: tuple[DecayPoint, ...]
+    dates: pd.DatetimeIndex
+    tickers: tuple[str, ...]
+
+    @property
+    def table(self) -> pd.DataFrame:
+        """decay.csv: one row per latency, in the order given."""
+        rows = [{c: getattr(p, c) for c in DECAY_COLUMNS} for p in self.points]
+        return pd.DataFrame(rows, columns=list(DECAY_COLUMNS))
+
+    @property
+    def halves_at(self) -> str | None:
+        """The first latency whose mean trade return is at most half the first one's."""
+        return edge_halves_at(self.points)
+
+
+def parse_latencies(text: str) -> list[str]:
+    """'0s,5min,next_open' -> the labels, each checked; an unknown one is an error."""
+    from backtest.config import _parse_duration_ns
+
+    labels = [item.strip() for item in text.split(",") if item.strip()]
+    if not labels:
+        raise InputError("--latencies is empty", hint="for example --latencies 0s,5min,next_open")
+    for label in labels:
+        if label in SESSION_PUSHES:
+            continue
+        try:
+            _parse_duration_ns(label)
+        except ValueError:
+            raise InputError(
+                f"--latencies: {label!r} is not a latency",
+                hint="use durations such as 0s, 1min, 15min, 1h, or next_open / next_close",
+            ) from None
+    if len(set(labels)) != len(labels):
+        raise InputError("--latencies lists a latency twice", hint="give each latency once")
+    return labels
+
+
+def latency_config(config: StrategyConfig, label: str) -> StrategyConfig:
+    """The strategy at one latency: a duration replaces execution.latency; a session push
+    keeps the strategy's latency and trades at the open or close it names."""
+    if label in SESSION_PUSHES:
+        return override(config, "execution", at=SESSION_PUSHES[label])
+    return override(config, "execution", latency=label)
+
+
+def pushed(placed: PlacedHeadlines, sessions: int, n_sessions: int) -> PlacedHeadlines:
+    """Placed headlines moved ``sessions`` sessions later; those pushed past the data drop."""
+    frame = placed.frame.assign(session_idx=placed.frame["session_idx"] + sessions)
+    beyond = frame["session_idx"].to_numpy() >= n_sessions
+    return replace(
+        placed,
+        frame=frame.loc[~beyond].reset_index(drop=True),
+        dropped_after_data=placed.dropped_after_data + int(beyond.sum()),
+    )
+
+
+def decay(market: Market, config: StrategyConfig, latencies: list[str]) -> DecayResult:
+    """The strategy at every latency on one market (module docstring)."""
+    from backtest.signals import compute_signals, period_positions
+
+    market.check_serves(config)
+    from backtest.sweeps import check_sweepable
+
+    check_sweepable([config], "decay curves")
+    panel = market.panel
+    rows = market.period(config, market.placed(config).session_idx)
+    links = market.links(config)
+    points = []
+    for label in latencies:
+        at_latency = latency_config(config, label)
+        placed = market.placed(at_latency)
+        if label in SESSION_PUSHES:
+            placed = pushed(placed, 1, len(panel.dates))
+        e = at_latency.execution
+        signals = compute_signals(panel, placed, at_latency.signal, e, at_latency.news, links)
+        exec_price = panel.exec_price(e.at)[rows]
+        positions = period_positions(signals.labels[rows], exec_price, e)
+        points.append(_figures(label, positions, exec_price, panel, rows, e))
+    return DecayResult(
+        config=config,
+        points=tuple(points),
+        dates=panel.dates[rows],
+        tickers=tuple(panel.tickers),
+    )
+
+
+def _figures(
+    label: str, positions: np.ndarray, exec_price: np.ndarray, panel: Any, rows: slice, e: Any
+) -> DecayPoint:
+    from backtest.analytics.stats import compute_stats
+    from backtest.engine import simulate
+
+    simulation = simulate(
+        positions,
+        exec_price,
+        panel.close[rows],
+        dates=panel.dates[rows],
+        tickers=list(panel.tickers),
+        initial_cash=e.initial_cash,
+        fees=e.fees,
+        slippage=e.slippage,
+    )
+    stats = compute_stats(
+        simulation.equity,
+        simulation.benchmark,
+        positions,
+        simulation.trades,
+        initial_value=e.initial_cash,
+    )["strategy"]
+    returns = simulation.trades["return"].to_numpy(np.float64)
+    returns = returns[np.isfinite(returns)]
+    mean = float(returns.mean()) if len(returns) else math.nan
+    se = float(returns.std(ddof=1) / math.sqrt(len(returns))) if len(returns) > 1 else math.nan
+    return DecayPoint(
+        latency=label,
+        trades=int(stats["trades"] or 0),
+        mean_trade_return=mean,
+        trade_return_se=se,
+        hit_rate=_number(stats["hit_rate"]),
+        sharpe=_number(stats["sharpe"]),
+        total_return=_number(stats["total_return"]),
+    )
+
+
+def _number(value: Any) -> float:
+    return math.nan if value is None else float(value)
+
+
+def edge_halves_at(points: tuple[DecayPoint, ...] | list[DecayPoint]) -> str | None:
+    """The first latency after the first whose mean trade return is at most half the first
+    one's; None when the first is not positive or the edge never halves."""
+    if not points or not points[0].mean_trade_return > 0:
+        return None
+    half = points[0].mean_trade_return / 2
+    for point in points[1:]:
+        if not point.mean_trade_return > half:
+            return point.latency
+    return None
