@@ -188,7 +188,9 @@ class PortfolioConfig:
     short: float = 0.2
     """Rank: names in the short leg, as ``long``."""
     gross: float = 1.0
-    """Rank and signal: sum of |weights| (1.0: long and short legs together hold the equity)."""
+    """Rank and signal: sum of |weights| (1.0: long and short legs together hold the equity).
+    The book never borrows cash: a long leg beyond the equity plus the short proceeds (a
+    signal book with gross above 1 and mostly bullish names) fills only partly."""
     net: float = 0.0
     """Rank: long leg minus short leg, as a fraction of equity (0: dollar neutral)."""
     max_weight: float = 0.0
@@ -552,6 +554,12 @@ def _validate_portfolio(p: PortfolioConfig, bad: Any) -> None:
         raise bad("portfolio.gross", f"must be positive, got {p.gross:g}")
     if abs(p.net) > p.gross:
         raise bad("portfolio.net", f"|net| ({p.net:g}) must not exceed gross ({p.gross:g})")
+    if p.net > 1:
+        raise bad(
+            "portfolio.net",
+            f"a net long of {p.net:g} would need borrowed cash: the book never borrows cash",
+            "keep portfolio.net <= 1 (gross above 1 is fine: short sales fund the long leg)",
+        )
     if p.max_weight < 0:
         raise bad("portfolio.max_weight", f"must be >= 0 (0 = no cap), got {p.max_weight:g}")
     if p.vol_target < 0:

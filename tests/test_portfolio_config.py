@@ -54,6 +54,12 @@ def test_bad_values_name_the_key(override: str, expected: str) -> None:
         load_config(None, [override])
 
 
+def test_a_book_never_borrows_cash() -> None:
+    with pytest.raises(InputError, match="borrowed cash"):
+        load_config(None, ["portfolio.gross=3", "portfolio.net=2"])
+    assert load_config(None, ["portfolio.gross=3"]).portfolio.gross == 3.0
+
+
 def test_stops_apply_to_sleeves_only() -> None:
     with pytest.raises(InputError, match="sleeves only"):
         load_config(None, ['portfolio.construction="rank"', "execution.stop_loss=0.05"])
