@@ -90,9 +90,13 @@ def test_zero_cost_session_rebalance_compounds_the_weighted_returns(seed, n_sess
     fees=st.sampled_from([0.0, 0.0005, 0.01]),
     slippage=st.sampled_from([0.0, 0.0005, 0.01]),
     every=st.sampled_from([1, 2, 5]),
+    gross=st.sampled_from([1.0, 2.0]),
 )
-def test_costs_and_calendars_match_a_plain_loop(seed, n_sessions, n_tickers, fees, slippage, every):
+def test_costs_and_calendars_match_a_plain_loop(
+    seed, n_sessions, n_tickers, fees, slippage, every, gross
+):
     open_, close, weights = _market(seed, n_sessions, n_tickers)
+    weights = weights * gross
     rebalanced = np.arange(n_sessions) % every == 0
     held = weights[np.maximum.accumulate(np.where(rebalanced, np.arange(n_sessions), 0))]
     sim = _run(held, rebalanced, open_, close, fees=fees, slippage=slippage)
