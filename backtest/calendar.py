@@ -49,9 +49,12 @@ from backtest.errors import InputError
 __all__ = [
     "DEFAULT_CALENDAR",
     "DEFAULT_LATENCY_NS",
+    "Bars",
     "Sessions",
+    "bar_grid",
     "known_at_ns",
     "load_sessions",
+    "tradeable_bar",
     "tradeable_session",
 ]
 
@@ -72,6 +75,57 @@ class Sessions:
 
     def __len__(self) -> int:
         return len(self.dates)
+
+
+@dataclass(frozen=True, eq=False)
+class Bars:
+    """Intraday bars in order: each bar's start (UTC epoch ns) and the session it belongs to."""
+
+    start_ns: np.ndarray
+    session: np.ndarray
+    """Index into the Sessions the bars were laid over."""
+    interval_ns: int
+
+    def __len__(self) -> int:
+        return len(self.start_ns)
+
+    @property
+    def last_of_session(self) -> np.ndarray:
+        """True on each session's last bar."""
+        last = np.ones(len(self.session), dtype=bool)
+        last[:-1] = self.session[1:] != self.session[:-1]
+        return last
+
+
+def bar_grid(sessions: Sessions, interval_ns: int) -> Bars:
+    """Every regular-hours bar of every session: starts at the open, then every
+    ``interval_ns``, while the start is before the close (half days end early; the last bar
+    may be cut short by the close)."""
+    if interval_ns <= 0:
+        raise InputError("the bar size must be positive", column="data.bar")
+    counts = -(-(sessions.close_ns - sessions.open_ns) // np.int64(interval_ns))
+    counts = np.maximum(counts, 0)
+    session = np.repeat(np.arange(len(sessions), dtype=np.int64), counts)
+    first = np.repeat(np.cumsum(counts) - counts, counts)
+    step = np.arange(len(session), dtype=np.int64) - first
+    start_ns = sessions.open_ns[session] + step * np.int64(interval_ns)
+    return Bars(start_ns=start_ns, session=session, interval_ns=int(interval_ns))
+
+
+def tradeable_bar(known_ns: np.ndarray, bars: Bars, latency_ns: int) -> np.ndarray:
+    """Index of the first bar whose start is at or after each headline's known instant plus
+    ``latency_ns`` (``len(bars)`` when none is loaded). The grid holds regular-hours bars only,
+    so news outside hours trades at the next session's first bar."""
+    if latency_ns < 0:
+        raise InputError(
+            f"latency must not be negative (got {latency_ns} ns)",
+            column="execution.latency",
+            hint="use a duration such as 5min",
+        )
+    known_ns = np.asarray(known_ns, dtype=np.int64)
+    return np.searchsorted(bars.start_ns - np.int64(latency_ns), known_ns, side="left").astype(
+        np.int64
+    )
 
 
 def load_sessions(

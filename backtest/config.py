@@ -55,6 +55,10 @@ class DataConfig:
     """Time zone of naive headline timestamps (stamps with an offset or Z are exact)."""
     calendar: str = "XNYS"
     """exchange_calendars name of the exchange whose sessions the prices follow."""
+    prices_tz: str = "America/New_York"
+    """Time zone of naive bar timestamps in intraday prices (a ``timestamp`` column)."""
+    bar: str = ""
+    """Bar size of intraday prices ("1min", "5min", "15min", "1h"); "" detects it."""
     adjust: Literal["none", "total_return"] = "none"
     """"total_return" scales open and close by adj_close / close so dividends count."""
     tickers: tuple[str, ...] = ()
@@ -126,7 +130,13 @@ class ExecutionConfig:
     on_neutral: Literal["exit", "hold"] = "exit"
     """A neutral label exits the position or holds it."""
     hold_sessions: int = 0
-    """Exit after this many sessions in a position (0 = no limit)."""
+    """Exit after this many sessions (bars on intraday prices) in a position (0 = no limit)."""
+    hold: str = ""
+    """Exit this long after entry: a number of rows (sessions on daily prices, bars on intraday
+    ones) or, on intraday prices, a duration ("30min": ceil(30min / bar size) bars); ""
+    uses hold_sessions."""
+    flat_at_close: bool = False
+    """Intraday prices: exit at the close of each session's last bar (no entry in that bar)."""
     fees: float = 0.0005
     """Fees as a fraction of traded value, each side."""
     slippage: float = 0.0005
@@ -483,6 +493,15 @@ def _validate(config: StrategyConfig, source: str) -> None:
         raise bad("execution.slippage", f"must be a fraction in [0, 1), got {e.slippage}")
     if e.hold_sessions < 0:
         raise bad("execution.hold_sessions", f"must be >= 0 (0 = no limit), got {e.hold_sessions}")
+    if e.hold and not re.fullmatch(r"\d+", e.hold.strip()):
+        try:
+            _parse_duration_ns(e.hold)
+        except ValueError:
+            raise bad(
+                "execution.hold",
+                f"{e.hold!r} is neither a number of sessions nor a duration",
+                'use e.g. 3 (rows) or "30min" (intraday)',
+            ) from None
     if not e.initial_cash > 0:
         raise bad("execution.initial_cash", f"must be positive, got {e.initial_cash}")
     try:
@@ -518,6 +537,12 @@ def _validate(config: StrategyConfig, source: str) -> None:
     ):
         if not 0 <= value <= 1:
             raise bad(key, f"must lie in 0..1, got {value}")
+    if d.bar:
+        try:
+            if _parse_duration_ns(d.bar) <= 0:
+                raise ValueError(d.bar)
+        except ValueError:
+            raise bad("data.bar", f"{d.bar!r} is not a bar size", 'use e.g. "5min"') from None
     if e.borrow_bps < 0:
         raise bad("execution.borrow_bps", f"must be >= 0 basis points a year, got {e.borrow_bps}")
     if not 0 <= e.stop_loss < 1:

@@ -5,7 +5,8 @@ changes, so every row shares the scores, the prices, the period and the costs:
 
 1. A latency is a duration (``0s``, ``1min``, ``15min``, ``1h``; as ``execution.latency``) or a
    full-session push: ``next_open`` / ``next_close`` trade each headline at the open / close of
-   the session after the first one it could trade at with the strategy's own latency.
+   the session after the first one it could trade at with the strategy's own latency (on
+   intraday bars: the first bar of the next session; next_close needs daily prices).
 2. On daily prices a duration moves a headline across the open or close cut-off (a story at
    09:20 New York trades at that day's open with 5 minutes, at the next open with 15).
 3. Per latency: signals, positions over the one period (the span of the strategy's own news,
@@ -113,9 +114,32 @@ def pushed(placed: PlacedHeadlines, sessions: int, n_sessions: int) -> PlacedHea
     )
 
 
+def pushed_to_next_session(placed: PlacedHeadlines, row_session: np.ndarray) -> PlacedHeadlines:
+    """Intraday: each headline moved to the first bar of the session after its bar's session;
+    those in the last session drop."""
+    rows = placed.frame["session_idx"].to_numpy(np.int64)
+    following = np.searchsorted(row_session, row_session[rows], side="right")
+    beyond = following >= len(row_session)
+    target = np.where(beyond, 0, following)
+    frame = placed.frame.assign(session_idx=target)
+    if "trading_day" in frame.columns:
+        frame = frame.assign(trading_day=row_session[target])
+    return replace(
+        placed,
+        frame=frame.loc[~beyond].reset_index(drop=True),
+        dropped_after_data=placed.dropped_after_data + int(beyond.sum()),
+    )
+
+
 def decay(market: Market, config: StrategyConfig, latencies: list[str]) -> DecayResult:
     """The strategy at every latency on one market (module docstring)."""
-    from backtest.signals import compute_signals, period_positions
+    from backtest.signals import (
+        compute_signals,
+        execution_prices,
+        flat_at_close_rows,
+        hold_rows,
+        period_positions,
+    )
 
     market.check_serves(config)
     from backtest.sweeps import check_sweepable
@@ -127,13 +151,29 @@ def decay(market: Market, config: StrategyConfig, latencies: list[str]) -> Decay
     points = []
     for label in latencies:
         at_latency = latency_config(config, label)
+        if panel.bars is not None and label == "next_close":
+            raise InputError(
+                "--latencies: next_close needs daily prices",
+                hint="intraday bars trade at bar opens: use next_open",
+            )
         placed = market.placed(at_latency)
         if label in SESSION_PUSHES:
-            placed = pushed(placed, 1, len(panel.dates))
+            placed = (
+                pushed(placed, 1, len(panel.dates))
+                if panel.bars is None
+                else pushed_to_next_session(placed, panel.bars.session)
+            )
         e = at_latency.execution
         signals = compute_signals(panel, placed, at_latency.signal, e, at_latency.news, links)
-        exec_price = panel.exec_price(e.at)[rows]
-        positions = period_positions(signals.labels[rows], exec_price, e)
+        exec_price = execution_prices(panel, e)[rows]
+        flat = flat_at_close_rows(panel, e)
+        positions = period_positions(
+            signals.labels[rows],
+            exec_price,
+            e,
+            None if flat is None else flat[rows],
+            hold_rows(panel, e),
+        )
         points.append(_figures(label, positions, exec_price, panel, rows, e))
     return DecayResult(
         config=config,
@@ -165,6 +205,7 @@ def _figures(
         positions,
         simulation.trades,
         initial_value=e.initial_cash,
+        row_session=None if panel.bars is None else panel.row_session[rows],
     )["strategy"]
     returns = simulation.trades["return"].to_numpy(np.float64)
     returns = returns[np.isfinite(returns)]

@@ -46,6 +46,8 @@ LOADING_KEYS = (
     "headlines_tz",
     "news_time",
     "calendar",
+    "prices_tz",
+    "bar",
     "adjust",
     "tickers",
 )
@@ -101,7 +103,11 @@ class Market:
         grid_start, grid_end = session_grid_bounds(data)
         sessions = load_sessions(config.data.calendar, grid_start, grid_end)
         return build_panel(
-            data.prices, sessions, adjust=config.data.adjust, source=data.prices_source
+            data.prices,
+            sessions,
+            adjust=config.data.adjust,
+            source=data.prices_source,
+            bar=config.data.bar,
         )
 
     @property
@@ -388,7 +394,7 @@ def load_inputs(
     prices_file: Path | None = None
     if prices is not None:
         prices_source = "prices DataFrame"
-        loaded_prices = prices_from_frame(prices, source=prices_source)
+        loaded_prices = prices_from_frame(prices, source=prices_source, prices_tz=data.prices_tz)
     elif data.prices.startswith("yf:") or _is_fetch_cache(data.prices):
         from backtest.data.fetch import load_cached_prices, parse_prices_source
 
@@ -400,7 +406,7 @@ def load_inputs(
         prices_source = data.prices
     else:
         prices_path = Path(data.prices) if data.prices else embedded.EMBEDDED_PRICES
-        loaded_prices = load_prices(prices_path)
+        loaded_prices = load_prices(prices_path, prices_tz=data.prices_tz)
         prices_source = str(prices_path)
         prices_file = None if prices_path.is_dir() else prices_path
     headlines_file: Path | None = None

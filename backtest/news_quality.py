@@ -251,12 +251,13 @@ def reprints(
 
 def reprints_of(frame: pd.DataFrame, window_sessions: int) -> tuple[np.ndarray, np.ndarray]:
     """``reprints`` of a placed-headlines frame (ticker_idx, text_hash, published_at,
-    session_idx)."""
+    session_idx; on intraday bars ``trading_day``, so the window stays in sessions)."""
+    day = "trading_day" if "trading_day" in frame.columns else "session_idx"
     return reprints(
         frame["ticker_idx"].to_numpy(np.int64),
         frame["text_hash"].to_numpy(np.int64),
         published_ns_of(frame),
-        frame["session_idx"].to_numpy(np.int64),
+        frame[day].to_numpy(np.int64),
         window_sessions,
     )
 

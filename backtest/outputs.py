@@ -6,11 +6,12 @@ signals from the kernels; this module only lays them out in the documented files
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import hashlib
 import math
 import platform
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -29,6 +30,7 @@ from backtest.analytics.events import (
     event_study_by_group,
     news_groups,
 )
+from backtest.analytics.intraday import intraday_event_study
 from backtest.config import HEADLINE_WINDOW_HALF_LIVES, NewsConfig
 from backtest.data.files import file_sha256, frame_sha256
 from backtest.kernels.composite import LABEL_NAMES
@@ -108,6 +110,7 @@ def build_outputs(
     started: float,
     timings: dict[str, float],
     links: LinkInputs | None = None,
+    decay_points: Sequence[Any] | None = None,
     baselines: dict[str, Any] | None = None,
 ) -> RunOutputs:
     """Lay out one run's results as the documented run-folder tables and stats (with the
@@ -123,7 +126,7 @@ def build_outputs(
 
     equity = pd.DataFrame(
         {
-            "date": iso_dates(dates),
+            "date": row_labels(dates),
             "equity": simulation.equity.to_numpy(np.float64),
             "benchmark": simulation.benchmark.to_numpy(np.float64),
         }
@@ -153,6 +156,7 @@ def build_outputs(
         simulation.trades,
         initial_value=config.execution.initial_cash,
         traded=None if simulation.traded is None else simulation.traded.to_numpy(np.float64),
+        row_session=None if panel.bars is None else panel.row_session[rows],
     )
     fingerprints = data_fingerprints(data, len(period_headlines))
     extra_files: dict[str, pd.DataFrame | str | bytes] = {}
@@ -178,12 +182,11 @@ def build_outputs(
         "event_study": event_study_block(returns, headline_table),
         "event_study_by_news": news_event_study_block(returns, headline_table),
         "ic": ic_block(signal_table, returns),
+        "intraday_event_study": intraday_event_block(config, panel, placed, rows),
+        "decay": decay_block(decay_points),
         "spillover": spillover_block(config, placed, signals, rows, dates, tickers, returns, links),
         "baselines": baselines,
-        "portfolio": book_block(
-            config, weights, traded_returns(panel, rows, config.execution.at), dates, figures
-        ),
-        **factor_block(signals.composite, panel.exec_price(config.execution.at), rows),
+        **daily_research_blocks(config, panel, signals, rows, weights, dates, figures),
         "data": fingerprints,
         "versions": versions(),
         "timings_s": {k: round(v, 3) for k, v in timings.items()},
@@ -218,7 +221,7 @@ def headlines_table(
     return pd.DataFrame(
         {
             "published_at": iso_utc_seconds(frame["published_at"]),
-            "session": iso_dates(panel.dates)[frame["session_idx"].to_numpy()],
+            "session": row_labels(panel.dates)[frame["session_idx"].to_numpy()],
             "ticker": _text_column(frame["ticker"]),
             "score": scores,
             "label": label_scores(scores),
@@ -276,13 +279,16 @@ def luck_baselines(
     rows: slice,
     positions: np.ndarray,
     simulation: Simulation,
-) -> dict[str, Any]:
+) -> dict[str, Any] | None:
     """stats.json's ``baselines``: random timing and the block bootstrap (analytics.baselines),
-    with the [baselines] settings and the run's own costs."""
+    with the [baselines] settings and the run's own costs; None on intraday bars (their
+    accounting is per session)."""
     from backtest.analytics.baselines import baselines_block, block_bootstrap, random_timing
     from backtest.analytics.stats import curve_returns
 
     b, e = config.baselines, config.execution
+    if panel.bars is not None:
+        return None
     exec_price = panel.exec_price(e.at)[rows]
     book = simulation.weights is not None
     timing = random_timing(
@@ -304,6 +310,26 @@ def luck_baselines(
         seed=b.seed,
     )
     return baselines_block(timing, bootstrap)
+
+
+def daily_research_blocks(
+    config: StrategyConfig,
+    panel: PricePanel,
+    signals: SignalPanel,
+    rows: slice,
+    weights: np.ndarray,
+    dates: pd.DatetimeIndex,
+    figures: dict[str, dict[str, Any]],
+) -> dict[str, Any]:
+    """stats.json's ``portfolio``, ``quantile_returns`` and ``ic_decay`` (per session, so left
+    out on intraday bars)."""
+    if panel.bars is not None:
+        return {}
+    at = config.execution.at
+    return {
+        "portfolio": book_block(config, weights, traded_returns(panel, rows, at), dates, figures),
+        **factor_block(signals.composite, panel.exec_price(at), rows),
+    }
 
 
 def held_weights(simulation: Simulation, initial_cash: float) -> np.ndarray:
@@ -364,7 +390,7 @@ def returns_table(panel: PricePanel, rows: slice, at: str) -> pd.DataFrame:
     dates = panel.dates[rows]
     return pd.DataFrame(
         {
-            "date": np.repeat(iso_dates(dates), len(panel.tickers)),
+            "date": np.repeat(row_labels(dates), len(panel.tickers)),
             "ticker": np.tile(list(panel.tickers), len(dates)),
             "return": close_to_close.reshape(-1),
             "traded_return": traded.reshape(-1),
@@ -427,6 +453,20 @@ def iso_dates(values: Any) -> np.ndarray:
     return _formatted(values, "D", "", "%Y-%m-%d")
 
 
+def row_labels(values: Any) -> np.ndarray:
+    """How the run folder's CSVs name a row: its session date (``iso_dates``), or on intraday
+    bars (time-zone-aware bar starts) ISO 8601 with the UTC offset (2015-03-09T09:30:00-04:00).
+    """
+    index = pd.DatetimeIndex(values)
+    if index.tz is None:
+        return iso_dates(index)
+    text = np.asarray(index.strftime("%Y-%m-%dT%H:%M:%S%z"), dtype=object)
+    present = ~index.isna()
+    text[present] = [t[:-2] + ":" + t[-2:] for t in text[present]]
+    text[~present] = np.nan
+    return text
+
+
 def iso_utc_seconds(values: Any) -> np.ndarray:
     """``values.strftime("%Y-%m-%dT%H:%M:%S+00:00")`` (the wall time, seconds truncated) as an
     object array (NaN for NaT), ~20x faster."""
@@ -471,12 +511,16 @@ def stats_frame(figures: dict[str, dict[str, Any]]) -> pd.DataFrame:
 
 def period_block(dates: pd.DatetimeIndex, calendar: str) -> dict[str, Any]:
     """stats.json's (and sweep.json's) "period": first and last session, count, calendar."""
-    return {
+    block: dict[str, Any] = {
         "start": f"{dates[0]:%Y-%m-%d}",
         "end": f"{dates[-1]:%Y-%m-%d}",
         "sessions": len(dates),
         "calendar": calendar,
     }
+    if dates.tz is not None:
+        block["sessions"] = int(pd.Index(dates.date).nunique())
+        block["bars"] = len(dates)
+    return block
 
 
 def signals_table(
@@ -496,7 +540,7 @@ def signals_table(
     names = np.array([LABEL_NAMES[c] for c in (-1, 0, 1)], dtype=object)[labels.astype(int) + 1]
     table = pd.DataFrame(
         {
-            "date": np.repeat(iso_dates(dates), len(tickers)),
+            "date": np.repeat(row_labels(dates), len(tickers)),
             "ticker": np.tile(tickers, len(dates)),
             "news": signals.news[rows].reshape(-1),
             "momentum": signals.momentum[rows].reshape(-1),
@@ -509,6 +553,45 @@ def signals_table(
     if with_spillover and signals.spillover is not None:
         table.insert(3, "spillover", signals.spillover[rows].reshape(-1))
     return table
+
+
+def intraday_event_block(
+    config: StrategyConfig, panel: PricePanel, placed: PlacedHeadlines, rows: slice
+) -> dict[str, Any] | None:
+    """stats.json's ``intraday_event_study`` on intraday prices (analytics.intraday): news
+    events of the period's counted headlines, abnormal return at +1..+60 minutes and the close."""
+    if panel.bars is None:
+        return None
+    counts, weight = counted(placed.frame, config.news)
+    row = placed.session_idx[counts]
+    column = placed.ticker_idx[counts]
+    inside = (row >= rows.start) & (row < rows.stop)
+    cell = row[inside] * len(panel.tickers) + column[inside]
+    cells, where = np.unique(cell, return_inverse=True)
+    summed = np.bincount(where, weights=(placed.scores * weight)[counts][inside])
+    direction = np.sign(summed).astype(np.int64)
+    keep = direction != 0
+    return intraday_event_study(
+        panel.open,
+        panel.close,
+        panel.bars.start_ns,
+        panel.bars.session,
+        cells[keep] // len(panel.tickers),
+        cells[keep] % len(panel.tickers),
+        direction[keep],
+    )
+
+
+def decay_block(points: Sequence[Any] | None) -> dict[str, Any] | None:
+    """stats.json's ``decay``: the run's own strategy at the default latencies (intraday)."""
+    if not points:
+        return None
+    from backtest.decay import edge_halves_at
+
+    return {
+        "halves_at": edge_halves_at(list(points)),
+        "points": [dataclasses.asdict(p) for p in points],
+    }
 
 
 TOP_LINKS = 15
@@ -650,7 +733,7 @@ def trades_with_headlines(
         headlines[kept_trade[start]] = HEADLINE_SEPARATOR.join(cleaned[start:stop])
     out = trades.copy()
     for column in ("entry_time", "exit_time"):
-        out[column] = iso_dates(pd.to_datetime(out[column]))
+        out[column] = row_labels(pd.to_datetime(out[column]))
     out["n_headlines"] = counts.astype(np.int64)
     out["headlines"] = headlines
     listed = by_ticker[pair_row[keep]]

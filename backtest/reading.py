@@ -67,6 +67,8 @@ class Reading:
     """News score points that came through links (None with signal.spillover = 0)."""
     linked: tuple[LinkedTicker, ...] = ()
     """The linked tickers with news of their own, largest contribution first."""
+    row_unit: str = "session"
+    """What ``headline_sessions`` and ``window_sessions`` count: sessions, or bars."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -84,7 +86,7 @@ class Reading:
         else:
             lean = "balanced" if self.headlines else "no news"
         plural = "headline" if self.headlines == 1 else "headlines"
-        sessions = "session" if self.headline_sessions == 1 else "sessions"
+        sessions = self.row_unit if self.headline_sessions == 1 else f"{self.row_unit}s"
         lines = [
             f"{self.ticker} last traded near ${self.close:,.2f}{change} on {self.asof}.",
             f"Composite signal reads {mark}{self.label} ({composite}), "
@@ -190,6 +192,8 @@ def asof_row(dates: pd.DatetimeIndex, asof: str | None) -> int:
         when = pd.Timestamp(dt.date.fromisoformat(asof))
     except ValueError:
         raise InputError(f"--asof {asof!r} is not a date", hint="use YYYY-MM-DD") from None
+    if dates.tz is not None:
+        dates = pd.DatetimeIndex(dates.tz_localize(None).normalize())
     if when < dates[0] or when > dates[-1]:
         raise InputError(
             f"--asof {asof} is outside the data ({dates[0]:%Y-%m-%d} to {dates[-1]:%Y-%m-%d})",
@@ -245,7 +249,9 @@ def _reading(
     momentum = _finite(signals.momentum[row, k])
     return Reading(
         ticker=ticker,
-        asof=f"{panel.dates[last]:%Y-%m-%d}",
+        asof=f"{panel.dates[last]:%Y-%m-%d}"
+        if panel.bars is None
+        else f"{panel.dates[last]:%Y-%m-%d %H:%M %Z}",
         close=float(quoted[last]),
         change=None if change is None else float(change),
         composite=_finite(signals.composite[row, k]),
@@ -256,5 +262,6 @@ def _reading(
         headlines=len(mine),
         headline_sessions=int(mine["session_idx"].nunique()),
         window_sessions=window,
+        row_unit="session" if panel.bars is None else "bar",
         top_headlines=top,
     )

@@ -13,6 +13,7 @@ Nothing is written: ``RunResult.save(dir)`` writes the run folder ``backtest run
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -181,6 +182,25 @@ def run(
     return simulate_run(market, config, placed, timer=timer, command=command, started=started)
 
 
+def refuse_on_bars(config: StrategyConfig) -> None:
+    """Books, stops and borrow are daily-price features (sessions, a year of 252 of them):
+    on intraday bars they are an error naming the key, not silently mis-annualised."""
+    from backtest.errors import InputError
+
+    e = config.execution
+    for key, on in (
+        ("portfolio.construction", config.portfolio.construction != "sleeves"),
+        ("execution.stop_loss", e.stop_loss > 0 or e.take_profit > 0),
+        ("execution.borrow_bps", e.borrow_bps > 0),
+    ):
+        if on:
+            raise InputError(
+                f"{key}: needs daily prices; these prices are intraday bars",
+                column=key,
+                hint="run it on daily prices, or leave it at its default on bars",
+            )
+
+
 def simulate_run(
     market: Market,
     config: StrategyConfig,
@@ -195,6 +215,9 @@ def simulate_run(
     from backtest.outputs import build_outputs, luck_baselines, stats_frame
     from backtest.signals import (
         compute_signals,
+        execution_prices,
+        flat_at_close_rows,
+        hold_rows,
         known_returns_window,
         period_positions,
         period_stops,
@@ -204,15 +227,24 @@ def simulate_run(
     panel = market.panel
     execution = config.execution
     sleeves = config.portfolio.construction == "sleeves"
+    if panel.bars is not None:
+        refuse_on_bars(config)
     with timer.stage("signals", "Computing signals"):
         signals = compute_signals(
             panel, placed, config.signal, execution, config.news, market.links(config)
         )
         rows = market.period(config, placed.session_idx)
-        exec_price = panel.exec_price(execution.at)[rows]
+        exec_price = execution_prices(panel, execution)[rows]
         stops: dict[str, Any] = {}
         if sleeves:
-            positions = period_positions(signals.labels[rows], exec_price, execution)
+            flat = flat_at_close_rows(panel, execution)
+            positions = period_positions(
+                signals.labels[rows],
+                exec_price,
+                execution,
+                None if flat is None else flat[rows],
+                hold_rows(panel, execution),
+            )
             if execution.stop_loss > 0 or execution.take_profit > 0:
                 positions, stops["stop_fill"], stops["stop_reason"] = period_stops(
                     positions, exec_price, panel, rows, execution
@@ -245,6 +277,15 @@ def simulate_run(
             positions = simulation.positions.to_numpy(np.int8)
     with timer.stage("baselines", "Ranking against random timing and the bootstrap"):
         baselines = luck_baselines(config, panel, rows, positions, simulation)
+    decay_points = None
+    if panel.bars is not None:
+        with timer.stage("decay", "Measuring the edge at other latencies (intraday)"):
+            from backtest.decay import DEFAULT_LATENCIES, decay
+
+            with warnings.catch_warnings():
+                # Placements at the other latencies repeat the run's own load warnings.
+                warnings.simplefilter("ignore", UserWarning)
+                decay_points = decay(market, config, list(DEFAULT_LATENCIES)).points
     with timer.stage("report", "Laying out the results"):
         outputs = build_outputs(
             config=config,
@@ -259,6 +300,7 @@ def simulate_run(
             started=started,
             timings=timer.seconds,
             links=market.links(config),
+            decay_points=decay_points,
             baselines=baselines,
         )
     equity = pd.DataFrame(

@@ -21,13 +21,14 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from backtest.calendar import known_at_ns, tradeable_session
+from backtest.calendar import known_at_ns, tradeable_bar, tradeable_session
 from backtest.config import ExecutionConfig, NewsConfig, PortfolioConfig, SignalConfig
 from backtest.data.panel import PricePanel
+from backtest.errors import InputError
 from backtest.kernels.composite import composite_score, label_codes
 from backtest.kernels.momentum import momentum_score
 from backtest.kernels.news import news_count, news_flow, news_score
-from backtest.kernels.positions import target_positions
+from backtest.kernels.positions import target_positions, target_positions_flat_at
 from backtest.kernels.stops import apply_stops
 from backtest.kernels.weights import RANK, SIGNAL, target_weights
 from backtest.links import LinkInputs, Stories, link_spillover, stories
@@ -99,9 +100,24 @@ def place_headlines(
     frame = frame.loc[has_prices].assign(ticker_idx=ticker_idx[has_prices].astype(np.int64))
     published = frame["published_at"].to_numpy("datetime64[ns]").astype(np.int64)
     known = known_at_ns(published, frame["date_only"].to_numpy(bool), sessions, tz=headlines_tz)
-    session_idx = tradeable_session(known, sessions, at=at, latency_ns=latency_ns)
-    in_grid = session_idx < len(sessions)
-    frame = frame.assign(session_idx=session_idx).loc[in_grid]
+    if panel.bars is None:
+        session_idx = tradeable_session(known, sessions, at=at, latency_ns=latency_ns)
+        in_grid = session_idx < len(sessions)
+        frame = frame.assign(session_idx=session_idx).loc[in_grid]
+    else:
+        if at != "open":
+            raise InputError(
+                "intraday prices trade at the open of a bar",
+                column="execution.at",
+                hint='use execution.at = "open" (a headline trades at the first bar that '
+                "starts at or after it is known plus execution.latency)",
+            )
+        session_idx = tradeable_bar(known, panel.bars, latency_ns)
+        in_grid = session_idx < len(panel.bars)
+        frame = frame.assign(
+            session_idx=session_idx,
+            trading_day=panel.bars.session[np.minimum(session_idx, len(panel.bars) - 1)],
+        ).loc[in_grid]
     return PlacedHeadlines(
         frame=frame.reset_index(drop=True),
         dropped_no_prices=int((~has_prices).sum()),
@@ -139,6 +155,14 @@ def compute_signals(
     own = normalised_flow(flow, count, signal.news_normalise)
     news = news_score(own, signal.news_scale)
     spill = points = story_set = None
+    if panel.bars is not None:
+        if signal.spillover:
+            raise InputError(
+                "signal.spillover is not supported on intraday prices yet",
+                column="signal.spillover",
+                hint="use daily prices for spillover, or set signal.spillover = 0",
+            )
+        links = None
     if links is not None:
         story_set = stories(placed.frame.loc[counts], links)
         spill = link_spillover(own, story_set, links, signal)
@@ -189,17 +213,26 @@ def normalised_flow(flow: np.ndarray, count: np.ndarray, mode: str) -> np.ndarra
 
 
 def period_positions(
-    labels: np.ndarray, exec_price: np.ndarray, execution: ExecutionConfig
+    labels: np.ndarray,
+    exec_price: np.ndarray,
+    execution: ExecutionConfig,
+    flat_rows: np.ndarray | None = None,
+    hold: int | None = None,
 ) -> np.ndarray:
-    """Positions over the period's rows: start flat, change only where an order can fill."""
+    """Positions over the period's rows: start flat, change only where an order can fill;
+    flat on ``flat_rows`` (``flat_at_close_rows``); timed exits after ``hold`` rows
+    (``hold_rows``; default ``execution.hold_sessions``)."""
     tradable = np.isfinite(exec_price) & (exec_price > 0)
-    return target_positions(
+    args = (
         np.ascontiguousarray(labels),
         np.ascontiguousarray(tradable),
         execution.short,
         execution.on_neutral == "hold",
-        execution.hold_sessions,
+        execution.hold_sessions if hold is None else hold,
     )
+    if flat_rows is None or not flat_rows.any():
+        return target_positions(*args)
+    return target_positions_flat_at(*args, np.ascontiguousarray(flat_rows, dtype=np.bool_))
 
 
 def rebalance_candidates(dates: pd.DatetimeIndex, rebalance: str) -> np.ndarray:
@@ -305,3 +338,42 @@ def period_stops(
         float(execution.stop_loss),
         float(execution.take_profit),
     )
+
+
+def hold_rows(panel: PricePanel, execution: ExecutionConfig) -> int:
+    """Rows a position is held before its timed exit (0 = no limit): ``execution.hold`` as a
+    number of rows, or a duration in bars (intraday), else ``execution.hold_sessions``."""
+    text = execution.hold.strip()
+    if not text:
+        return execution.hold_sessions
+    if text.isdigit():
+        return int(text)
+    if panel.bars is None:
+        raise InputError(
+            f"execution.hold = {text!r} is a duration, which needs intraday prices",
+            column="execution.hold",
+            hint="on daily prices give a number of sessions, e.g. execution.hold = 3",
+        )
+    from backtest.config import _parse_duration_ns
+
+    return max(1, -(-_parse_duration_ns(text) // panel.bars.interval_ns))
+
+
+def flat_at_close_rows(panel: PricePanel, execution: ExecutionConfig) -> np.ndarray | None:
+    """Rows every position exits on: each session's last bar with ``execution.flat_at_close``
+    on intraday prices (None otherwise)."""
+    if panel.bars is None or not execution.flat_at_close:
+        return None
+    return panel.bars.last_of_session
+
+
+def execution_prices(panel: PricePanel, execution: ExecutionConfig) -> np.ndarray:
+    """The price each row's orders fill at: the open or close; with ``flat_at_close`` on
+    intraday prices, each session's last bar fills at its close (the exit)."""
+    price = panel.exec_price(execution.at)
+    flat = flat_at_close_rows(panel, execution)
+    if flat is None:
+        return price
+    price = price.copy()
+    price[flat] = panel.close[flat]
+    return price

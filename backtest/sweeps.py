@@ -340,6 +340,11 @@ def prepare_sweep(
     else:
         market.check_serves(config)
     panel = market.panel
+    if panel.bars is not None:
+        raise InputError(
+            "sweeps and walk-forwards on intraday prices are not supported yet",
+            hint="use backtest run, or backtest decay for the latency curve",
+        )
     timings["load"] = time.perf_counter() - started
 
     started = time.perf_counter()
@@ -513,7 +518,7 @@ def simulate_chunk(
         labels = set_labels(data, config, cache)
         exec_price = data.panel.exec_price(config.execution.at)[rows]
         positions[:, j * n_tickers : (j + 1) * n_tickers] = _positions(
-            labels[rows], exec_price, config
+            labels[rows], exec_price, config, data
         )
     price, mark = _fill_and_mark(data, configs)
     per_column = np.repeat(np.arange(n_sets), n_tickers)
@@ -593,10 +598,13 @@ def links_when_on(data: SweepData, config: StrategyConfig) -> LinkInputs | None:
     return data.links_for(config) if config.signal.spillover else None
 
 
-def _positions(labels: np.ndarray, exec_price: np.ndarray, config: StrategyConfig) -> np.ndarray:
-    from backtest.signals import period_positions
+def _positions(
+    labels: np.ndarray, exec_price: np.ndarray, config: StrategyConfig, data: SweepData
+) -> np.ndarray:
+    from backtest.signals import hold_rows, period_positions
 
-    return period_positions(labels, exec_price, config.execution)
+    e = config.execution
+    return period_positions(labels, exec_price, e, None, hold_rows(data.panel, e))
 
 
 def _fill_and_mark(

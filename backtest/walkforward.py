@@ -490,7 +490,7 @@ def _set_signals_and_positions(
     data: SweepData, config: StrategyConfig
 ) -> tuple[SignalPanel, np.ndarray]:
     """One set's signals on the whole grid and its positions over the whole period."""
-    from backtest.signals import compute_signals, period_positions
+    from backtest.signals import compute_signals, hold_rows, period_positions
 
     s, e = config.signal, config.execution
     signals = compute_signals(
@@ -498,7 +498,9 @@ def _set_signals_and_positions(
     )
     rows = data.rows
     exec_price = data.panel.exec_price(e.at)[rows]
-    return signals, period_positions(signals.labels[rows], exec_price, e)
+    return signals, period_positions(
+        signals.labels[rows], exec_price, e, None, hold_rows(data.panel, e)
+    )
 
 
 def windows_table(

@@ -17,7 +17,7 @@ def test_default_toml_is_exactly_the_builtin_defaults() -> None:
     assert load_config(REPO / "strategies" / "default.toml") == StrategyConfig()
 
 
-@pytest.mark.parametrize("name", ["default", "news-only", "momentum-only"])
+@pytest.mark.parametrize("name", ["default", "news-only", "momentum-only", "intraday-news"])
 def test_shipped_strategies_load_and_round_trip(name: str, tmp_path: Path) -> None:
     config = load_config(REPO / "strategies" / f"{name}.toml")
     assert config.name == name

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from backtest.kernels.positions import target_positions
+from backtest.kernels.positions import target_positions, target_positions_flat_at
 
 
 def reference_positions(
@@ -16,8 +16,10 @@ def reference_positions(
     allow_short: bool,
     hold_on_neutral: bool,
     hold_sessions: int,
+    flat_rows: list[bool] | None = None,
 ) -> list[list[int]]:
-    """The documented rules with explicit entry and timed-exit bars, one column at a time."""
+    """The documented rules with explicit entry and timed-exit bars, one column at a time;
+    a forced exit (``flat_rows``) counts as a timed exit for the fresh-signal rule."""
     n_sessions = len(labels)
     n_tickers = len(labels[0]) if labels else 0
     out = [[0] * n_tickers for _ in range(n_sessions)]
@@ -34,7 +36,12 @@ def reference_positions(
                 wanted = -1 if allow_short else 0
             else:
                 wanted = position if hold_on_neutral else 0
-            if tradable[t][k]:
+            if tradable[t][k] and flat_rows is not None and flat_rows[t]:
+                if position != 0:
+                    timed_exit_bar = t
+                    timed_exit_direction = position if label == position else 0
+                position = 0
+            elif tradable[t][k]:
                 held_for = t - entry_bar
                 if position != 0 and wanted == position and 0 < hold_sessions <= held_for:
                     wanted = 0
@@ -184,3 +191,37 @@ def test_positions_start_flat_on_an_empty_panel() -> None:
 def test_positions_reject_bad_input(labels, hold_sessions: int, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         run(labels, hold_sessions=hold_sessions)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    label_panels(),
+    st.booleans(),
+    st.booleans(),
+    st.integers(min_value=0, max_value=6),
+    st.data(),
+)
+def test_forced_exits_agree_with_reference(
+    panel, allow_short, hold_on_neutral, hold_sessions, data
+) -> None:
+    labels, tradable = panel
+    flat_rows = data.draw(st.lists(st.booleans(), min_size=len(labels), max_size=len(labels)))
+    got = target_positions_flat_at(
+        np.array(labels, dtype=np.int8),
+        np.array(tradable, dtype=np.bool_),
+        allow_short,
+        hold_on_neutral,
+        hold_sessions,
+        np.array(flat_rows, dtype=np.bool_),
+    )
+    assert got.tolist() == reference_positions(
+        labels, tradable, allow_short, hold_on_neutral, hold_sessions, flat_rows
+    )
+
+
+def test_a_forced_exit_needs_a_fresh_signal_to_reenter() -> None:
+    labels = np.array([[1], [1], [1], [0], [1]], dtype=np.int8)
+    tradable = np.ones(labels.shape, dtype=np.bool_)
+    flat = np.array([False, True, False, False, False])
+    got = target_positions_flat_at(labels, tradable, True, False, 0, flat)
+    assert got[:, 0].tolist() == [1, 0, 0, 0, 1]

@@ -668,7 +668,9 @@ def test_latin1_files_load_with_replacement_characters_or_are_refused_as_binary(
         return
     decoded = data.decode("utf-8", errors="replace")
     replaced = "\ufffd" in decoded
-    assert bool(outcome.warned) == replaced, [str(w.message) for w in outcome.warned]
+    # A text of blanks only is dropped with its own warning; this test pins the bytes warning.
+    about_bytes = [w for w in outcome.warned if "empty headline" not in str(w.message)]
+    assert bool(about_bytes) == replaced, [str(w.message) for w in outcome.warned]
     wanted = [
         text.encode("latin-1").decode("utf-8", errors="replace")
         for text in texts

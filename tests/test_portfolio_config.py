@@ -226,3 +226,35 @@ def test_a_vol_targeted_rank_run_is_quieter(slice_files) -> None:
     assert calm.stats.loc["volatility", "strategy"] < free.stats.loc["volatility", "strategy"]
     gross = calm.signals.assign(size=calm.signals["weight"].abs()).groupby("date")["size"].sum()
     assert (gross <= 1.0 + 1e-12).all() and (gross < 1.0).any()
+
+
+@pytest.mark.filterwarnings("ignore:.*tradeable only after the last session:UserWarning")
+@pytest.mark.parametrize(
+    ("override", "key"),
+    [
+        ({"portfolio.construction": "rank"}, "portfolio.construction"),
+        ({"execution.stop_loss": 0.02}, "execution.stop_loss"),
+        ({"execution.borrow_bps": 10}, "execution.borrow_bps"),
+    ],
+)
+def test_daily_only_features_are_refused_on_intraday_bars(override, key) -> None:
+    from intraday_data import planted_bars
+
+    import backtest
+
+    bars, headlines = planted_bars(("AAA", "BBB", "CCC"), "2015-03-02", "2015-03-04")
+    with pytest.raises(InputError, match=f"{key}: needs daily prices"):
+        backtest.run(prices=bars, headlines=headlines, overrides=override)
+
+
+@pytest.mark.filterwarnings("ignore:.*tradeable only after the last session:UserWarning")
+def test_an_intraday_run_leaves_the_daily_research_blocks_out() -> None:
+    from intraday_data import planted_bars
+
+    import backtest
+
+    bars, headlines = planted_bars(("AAA", "BBB", "CCC"), "2015-03-02", "2015-03-04")
+    result = backtest.run(prices=bars, headlines=headlines)
+    assert result.summary["baselines"] is None
+    assert "quantile_returns" not in result.summary and "portfolio" not in result.summary
+    assert "weight" in result.signals.columns

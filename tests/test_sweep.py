@@ -81,6 +81,7 @@ def mixed_serial(mixed_data: SweepData):
         ["signal.half_life=3"],
         ["execution.at=close", "execution.short=false", "signal.bear_below=45"],
         ["signal.spillover=0.7", "signal.comention_window=20", "signal.comention_min=2"],
+        ["execution.hold=4"],
     ],
 )
 def test_one_set_sweep_equals_backtest_run(

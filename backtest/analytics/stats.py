@@ -197,20 +197,26 @@ def exposure(positions: np.ndarray | pd.DataFrame) -> float | None:
 
 
 def turnover(
-    positions: np.ndarray | pd.DataFrame, periods_per_year: int = PERIODS_PER_YEAR
+    positions: np.ndarray | pd.DataFrame,
+    periods_per_year: int = PERIODS_PER_YEAR,
+    row_session: np.ndarray | None = None,
 ) -> float | None:
     """Annualised turnover as a multiple of total capital.
 
     Per session ``sum_k |pos[t,k] - pos[t-1,k]| / n_tickers`` (starting from flat), averaged over
     sessions and multiplied by ``periods_per_year``. Each sleeve is 1/n of the capital, so going
     flat -> long trades 1/n, a long -> short flip 2/n; 12.0 means the capital is traded 12 times a
-    year.
+    year. On intraday bars (``row_session``: each row's session) a session's changes are summed
+    over its bars first.
     """
     pos = np.nan_to_num(np.asarray(positions, dtype=np.float64))
     if pos.ndim != 2 or pos.size == 0:
         return None
-    change = np.abs(np.diff(pos, axis=0, prepend=np.zeros((1, pos.shape[1]))))
-    return float(change.sum(axis=1).mean() / pos.shape[1] * periods_per_year)
+    change = np.abs(np.diff(pos, axis=0, prepend=np.zeros((1, pos.shape[1])))).sum(axis=1)
+    if row_session is not None:
+        day = row_session - row_session[0]
+        change = np.bincount(day, weights=change)[np.bincount(day) > 0]
+    return float(change.mean() / pos.shape[1] * periods_per_year)
 
 
 def traded_turnover(
@@ -248,8 +254,13 @@ def profit_factor(trades: pd.DataFrame) -> float | None:
     return float(pnl[pnl > 0].sum()) / loss
 
 
-def avg_holding_sessions(trades: pd.DataFrame, sessions: pd.DatetimeIndex) -> float | None:
-    """Mean number of sessions from entry to exit over closed trades (exit session - entry)."""
+def avg_holding_sessions(
+    trades: pd.DataFrame, sessions: pd.DatetimeIndex, row_session: np.ndarray | None = None
+) -> float | None:
+    """Mean number of sessions from entry to exit over closed trades (exit session - entry).
+
+    On intraday bars ``sessions`` holds the bar starts and ``row_session`` each bar's session,
+    so a trade opened and closed within a session holds 0 sessions."""
     if trades is None or len(trades) == 0:
         return None
     closed = trades[trades["status"] == "closed"] if "status" in trades else trades
@@ -259,7 +270,17 @@ def avg_holding_sessions(trades: pd.DataFrame, sessions: pd.DatetimeIndex) -> fl
     index = pd.DatetimeIndex(sessions)
     entry = index.searchsorted(pd.DatetimeIndex(closed["entry_time"]))
     exit_ = index.searchsorted(pd.DatetimeIndex(closed["exit_time"]))
+    if row_session is not None:
+        last = len(row_session) - 1
+        entry, exit_ = row_session[np.minimum(entry, last)], row_session[np.minimum(exit_, last)]
     return float(np.mean(exit_ - entry))
+
+
+def session_closes(values: pd.Series, row_session: np.ndarray) -> pd.Series:
+    """The value at each session's last row: a bar curve as a daily curve."""
+    last = np.ones(len(row_session), dtype=bool)
+    last[:-1] = row_session[1:] != row_session[:-1]
+    return values.iloc[np.flatnonzero(last)]
 
 
 def _iso(ts: pd.Timestamp | None) -> str | None:
@@ -313,6 +334,7 @@ def compute_stats(
     *,
     initial_value: float | None = None,
     traded: np.ndarray | None = None,
+    row_session: np.ndarray | None = None,
 ) -> dict[str, dict[str, Stat]]:
     """Headline figures for ``"strategy"`` and ``"benchmark"`` (same keys, JSON-ready).
 
@@ -320,24 +342,30 @@ def compute_stats(
     +1 everywhere. ``trades`` uses the engine's columns (status, pnl, entry_time, exit_time).
     With ``initial_value`` (the starting capital) the curves are measured from it, so the
     first session's return counts; otherwise from the first session's close. Trade-based
-    figures are None for the benchmark. Keys and definitions: ``STAT_DEFINITIONS``. A
-    cross-sectional book passes ``traded`` (value traded each session over the equity before
-    it): its turnover is then ``traded_turnover``, not the sleeves' position formula.
+    figures are None for the benchmark. Keys and definitions: ``STAT_DEFINITIONS``.
+    On intraday bars (``row_session``: each row's session) the curve figures come from the
+    daily curve (each session's last bar), so Sharpe and volatility stay annualised from daily
+    returns; exposure counts bars. A cross-sectional book passes ``traded`` (value traded each
+    session over the equity before it): its turnover is then ``traded_turnover``, not the
+    sleeves' position formula.
     """
     pos = np.asarray(positions, dtype=np.float64)
     sessions = pd.DatetimeIndex(equity.index)
+    if row_session is not None:
+        equity = session_closes(equity, row_session)
+        benchmark = session_closes(benchmark, row_session)
     strategy = curve_stats(equity, initial_value=initial_value, periods_per_year=periods_per_year)
     strategy.update(
         hit_rate=hit_rate(trades),
         profit_factor=profit_factor(trades),
         exposure=exposure(pos),
         turnover=(
-            turnover(pos, periods_per_year)
+            turnover(pos, periods_per_year, row_session)
             if traded is None
             else traded_turnover(traded, periods_per_year)
         ),
         trades=int(len(trades)) if trades is not None else 0,
-        avg_holding_sessions=avg_holding_sessions(trades, sessions),
+        avg_holding_sessions=avg_holding_sessions(trades, sessions, row_session),
     )
     bench = curve_stats(benchmark, initial_value=initial_value, periods_per_year=periods_per_year)
     bench_pos = np.ones_like(pos)
@@ -345,7 +373,7 @@ def compute_stats(
         hit_rate=None,
         profit_factor=None,
         exposure=exposure(bench_pos),
-        turnover=turnover(bench_pos, periods_per_year),
+        turnover=turnover(bench_pos, periods_per_year, row_session),
         trades=None,
         avg_holding_sessions=None,
     )

@@ -2,6 +2,11 @@
 
 Missing sessions stay missing (NaN): nothing is forward-filled here, so no order can fill on a
 price that did not trade.
+
+Intraday bars (prices with a ``timestamp`` column): the rows are the regular-hours bars of the
+exchange's sessions (calendar.bar_grid) at the bar size given (``data.bar``) or detected (the
+most common gap between a ticker's consecutive bars within a day). Bars outside regular hours,
+or off the grid, are dropped with a warning; missing bars stay missing.
 """
 
 from __future__ import annotations
@@ -12,7 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from backtest.calendar import Sessions
+from backtest.calendar import Bars, Sessions, bar_grid
+from backtest.errors import InputError
 
 
 @dataclass(frozen=True)
@@ -25,6 +31,8 @@ class PricePanel:
     close: np.ndarray
     quoted_close: np.ndarray
     """The close as given, for readings ("last traded near"), whatever the adjustment."""
+    bars: Bars | None = None
+    """Intraday prices: the rows are these bars (None: the rows are the sessions)."""
     high: np.ndarray | None = None
     """The session's high (scaled like open and close), NaN where the prices have none; read
     only by the stop-loss and take-profit checks."""
@@ -33,8 +41,21 @@ class PricePanel:
 
     @property
     def dates(self) -> pd.DatetimeIndex:
-        """Session dates as a DatetimeIndex."""
+        """Session dates as a DatetimeIndex; bar starts in the exchange's time zone for bars."""
+        if self.bars is not None:
+            return (
+                pd.DatetimeIndex(self.bars.start_ns.view("datetime64[ns]"), name="timestamp")
+                .tz_localize("UTC")
+                .tz_convert(self.sessions.tz)
+            )
         return pd.DatetimeIndex(self.sessions.dates, name="date")
+
+    @property
+    def row_session(self) -> np.ndarray:
+        """The session (index into ``sessions``) of every row."""
+        if self.bars is not None:
+            return self.bars.session
+        return np.arange(len(self.sessions), dtype=np.int64)
 
     def exec_price(self, at: str) -> np.ndarray:
         """The price trades fill at: the session's open or close."""
@@ -42,14 +63,17 @@ class PricePanel:
 
 
 def build_panel(
-    prices: pd.DataFrame, sessions: Sessions, *, adjust: str, source: str
+    prices: pd.DataFrame, sessions: Sessions, *, adjust: str, source: str, bar: str = ""
 ) -> PricePanel:
     """Pivot validated long prices onto the session grid, applying the total-return adjustment.
 
     ``adjust="total_return"`` scales open and close by adj_close / close, so dividends count; rows
     without adj_close keep the prices as given. Rows on dates that are not sessions of the
-    calendar are dropped with a warning naming how many.
+    calendar are dropped with a warning naming how many. Intraday bars go onto the bar grid
+    (module docstring; ``bar`` is the bar size, "" to detect it).
     """
+    if "timestamp" in prices.columns:
+        return build_bar_panel(prices, sessions, adjust=adjust, source=source, bar=bar)
     grid = pd.DatetimeIndex(sessions.dates)
     on_grid = prices["date"].isin(grid)
     if not on_grid.all():
@@ -99,3 +123,69 @@ def build_panel(
         high=block("high"),
         low=block("low"),
     )
+
+
+def build_bar_panel(
+    prices: pd.DataFrame, sessions: Sessions, *, adjust: str, source: str, bar: str
+) -> PricePanel:
+    """Intraday bars onto the regular-hours bar grid of ``sessions`` (module docstring)."""
+    from backtest.config import _parse_duration_ns
+
+    start_ns = prices["timestamp"].to_numpy("datetime64[ns]").view(np.int64)
+    interval_ns = _parse_duration_ns(bar) if bar else detect_bar_ns(prices, start_ns, source)
+    bars = bar_grid(sessions, interval_ns)
+    row = np.searchsorted(bars.start_ns, start_ns)
+    on_grid = row < len(bars)
+    on_grid[on_grid] = bars.start_ns[row[on_grid]] == start_ns[on_grid]
+    if not on_grid.all():
+        first = pd.Timestamp(start_ns[~on_grid].min()).tz_localize("UTC").tz_convert(sessions.tz)
+        warnings.warn(
+            f"{source}: {int((~on_grid).sum())} bars fall outside the regular hours of "
+            f"{sessions.calendar} sessions or off the {interval_ns // 60_000_000_000 or 1}-minute "
+            f"grid (first {first:%Y-%m-%d %H:%M %Z}); they are ignored",
+            stacklevel=3,
+        )
+    tickers = tuple(sorted(prices["ticker"].unique()))
+    column = pd.Index(tickers).get_indexer(prices["ticker"].to_numpy())
+    open_ = prices["open"].to_numpy(np.float64)
+    close = prices["close"].to_numpy(np.float64)
+    quoted = close
+    if adjust == "total_return":
+        factor = prices["adj_close"].to_numpy(np.float64) / close
+        factor = np.where(np.isfinite(factor) & (factor > 0), factor, 1.0)
+        open_, close = open_ * factor, close * factor
+
+    def block(values: np.ndarray) -> np.ndarray:
+        out = np.full((len(bars), len(tickers)), np.nan)
+        out[row[on_grid], column[on_grid]] = values[on_grid]
+        return out
+
+    return PricePanel(
+        sessions=sessions,
+        tickers=tickers,
+        open=block(open_),
+        close=block(close),
+        quoted_close=block(quoted),
+        bars=bars,
+    )
+
+
+def detect_bar_ns(prices: pd.DataFrame, start_ns: np.ndarray, source: str) -> int:
+    """The most common gap between a ticker's consecutive bars on the same day."""
+    frame = pd.DataFrame(
+        {"ticker": prices["ticker"].to_numpy(), "day": prices["date"].to_numpy(), "t": start_ns}
+    ).sort_values(["ticker", "t"], kind="stable")
+    same = (frame["ticker"].to_numpy()[1:] == frame["ticker"].to_numpy()[:-1]) & (
+        frame["day"].to_numpy()[1:] == frame["day"].to_numpy()[:-1]
+    )
+    gaps = np.diff(frame["t"].to_numpy())[same]
+    gaps = gaps[gaps > 0]
+    if len(gaps) == 0:
+        raise InputError(
+            "cannot tell the bar size: no ticker has two bars on one day",
+            file=source,
+            column="timestamp",
+            hint='set data.bar, e.g. --set data.bar="5min"',
+        )
+    values, counts = np.unique(gaps, return_counts=True)
+    return int(values[np.argmax(counts)])

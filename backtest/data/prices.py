@@ -13,6 +13,11 @@ number; a negative volume; two different rows for the same (date, ticker).
 Tolerated with a ``DataWarning``: exact duplicate rows (same values after parsing) are dropped,
 keeping the first.
 
+Intraday bars: a ``timestamp`` column (the bar's start, ISO 8601; naive stamps are wall time
+in ``prices_tz``; epoch seconds are UTC) instead of ``date`` makes the rows bars. The frame then
+also has ``timestamp`` (the bar start as naive UTC datetime64[ns]) and ``date`` is the bar's
+day in ``prices_tz``; one row per (timestamp, ticker). A stamp without a time is refused.
+
 ``prices_from_frame`` applies all of this to a DataFrame the caller already holds (errors name
 its ``source`` instead of a file); ``load_prices`` is ``read_table`` followed by it.
 """
@@ -48,7 +53,7 @@ _FOLDER_FILES = (".csv", ".csv.gz", ".parquet")
 _BLANKS = ("", "nan", "NaN", "NAN", "null", "NULL", "None", "NA", "N/A", "n/a", "-")
 
 
-def load_prices(path: str | Path) -> pd.DataFrame:
+def load_prices(path: str | Path, *, prices_tz: str = "America/New_York") -> pd.DataFrame:
     """Prices as columns date (datetime64[ns], midnight), ticker (upper-case str), open, high,
     low, close, volume, adj_close (float64) and record (int64, the row's 1-based record in the
     file, for error messages downstream), sorted by ticker then date, with a fresh RangeIndex.
@@ -59,8 +64,8 @@ def load_prices(path: str | Path) -> pd.DataFrame:
     """
     path = Path(path)
     if path.is_dir():
-        return _load_folder(path)
-    frame, named = _load_file(path)
+        return _load_folder(path, prices_tz)
+    frame, named = _load_file(path, prices_tz)
     if named is not None:
         warnings.warn(
             f"{path}: no ticker column; using {named} from the file name",
@@ -70,16 +75,21 @@ def load_prices(path: str | Path) -> pd.DataFrame:
     return frame
 
 
-def _load_file(path: Path) -> tuple[pd.DataFrame, str | None]:
+def _load_file(path: Path, prices_tz: str) -> tuple[pd.DataFrame, str | None]:
     """One file's prices, and the ticker taken from its name when it has no ticker column."""
     raw, delimiter = read_table_with_delimiter(path, what="prices")
     if delimiter == ";":
         raw = _decimal_commas(raw)
     named = None
-    if "ticker" not in raw.columns and all(n in raw.columns for n in _REQUIRED if n != "ticker"):
+    has_time = "date" in raw.columns or "timestamp" in raw.columns
+    if (
+        "ticker" not in raw.columns
+        and has_time
+        and all(n in raw.columns for n in _REQUIRED if n not in ("ticker", "date"))
+    ):
         named = _ticker_from_file_name(path)
         raw = raw.assign(ticker=named)
-    return prices_from_frame(raw, source=str(path)), named
+    return prices_from_frame(raw, source=str(path), prices_tz=prices_tz), named
 
 
 def _ticker_from_file_name(path: Path) -> str:
@@ -111,7 +121,7 @@ def _decimal_commas(raw: pd.DataFrame) -> pd.DataFrame:
     return raw.assign(**changed) if changed else raw
 
 
-def _load_folder(folder: Path) -> pd.DataFrame:
+def _load_folder(folder: Path, prices_tz: str) -> pd.DataFrame:
     """Every price file in ``folder``, concatenated; each file's ticker from its column or name."""
     files = sorted(
         p
@@ -126,7 +136,7 @@ def _load_folder(folder: Path) -> pd.DataFrame:
         )
     frames, origin, named = [], [], []
     for position, file in enumerate(files):
-        frame, ticker = _load_file(file)
+        frame, ticker = _load_file(file, prices_tz)
         frames.append(frame)
         origin.append(np.full(len(frame), position, dtype=np.int64))
         if ticker is not None:
@@ -139,8 +149,9 @@ def _load_folder(folder: Path) -> pd.DataFrame:
             stacklevel=3,
         )
     prices = pd.concat(frames, ignore_index=True).assign(file=np.concatenate(origin))
-    prices = prices.sort_values(["ticker", "date"], kind="stable", ignore_index=True)
-    again = prices.duplicated(["ticker", "date"]).to_numpy()
+    key = "timestamp" if "timestamp" in prices.columns else "date"
+    prices = prices.sort_values(["ticker", key], kind="stable", ignore_index=True)
+    again = prices.duplicated(["ticker", key]).to_numpy()
     if again.any():
         at = int(again.argmax())
         first = prices.iloc[at - 1]
@@ -152,10 +163,17 @@ def _load_folder(folder: Path) -> pd.DataFrame:
             column="ticker",
             hint="keep each ticker's prices in one file",
         )
-    return prices[list(PRICE_COLUMNS)]
+    return prices[list(_columns_of(prices))]
 
 
-def prices_from_frame(raw: pd.DataFrame, *, source: str = "prices DataFrame") -> pd.DataFrame:
+def _columns_of(frame: pd.DataFrame) -> tuple[str, ...]:
+    """PRICE_COLUMNS, plus ``timestamp`` for intraday bars."""
+    return (*PRICE_COLUMNS, "timestamp") if "timestamp" in frame.columns else PRICE_COLUMNS
+
+
+def prices_from_frame(
+    raw: pd.DataFrame, *, source: str = "prices DataFrame", prices_tz: str = "America/New_York"
+) -> pd.DataFrame:
     """Validate a frame of prices as ``load_prices`` validates a file, and return what it returns.
 
     Column names are normalised and aliased as for files; dates may be strings, datetime64 or
@@ -163,7 +181,9 @@ def prices_from_frame(raw: pd.DataFrame, *, source: str = "prices DataFrame") ->
     warnings name ``source`` where a file loader names the file. ``raw`` is not modified.
     """
     raw = normalise_columns(raw, source=source, what="prices")
-    missing = [name for name in _REQUIRED if name not in raw.columns]
+    bars = "timestamp" in raw.columns and "date" not in raw.columns
+    required = [n for n in _REQUIRED if n != "date"] if bars else list(_REQUIRED)
+    missing = [name for name in required if name not in raw.columns]
     if missing:
         raise InputError(
             f"prices file has no '{missing[0]}' column (columns found: {', '.join(raw.columns)})",
@@ -176,7 +196,15 @@ def prices_from_frame(raw: pd.DataFrame, *, source: str = "prices DataFrame") ->
         raise InputError("prices file has no data rows", file=source, hint="export the data again")
     record = np.arange(1, len(raw) + 1, dtype=np.int64)
     codes, names = _ticker_codes(raw["ticker"], record, source)
-    dates = _session_dates(raw["date"], record, source)
+    if bars:
+        stamps = _bar_starts(raw["timestamp"], record, source, prices_tz)
+        local_day = (
+            pd.DatetimeIndex(stamps).tz_localize("UTC").tz_convert(prices_tz).tz_localize(None)
+        )
+        day = local_day.normalize().as_unit("ns").to_numpy()
+        dates = stamps
+    else:
+        dates = _session_dates(raw["date"], record, source)
     numbers = {}
     for name in _NUMBERS:
         if name in raw.columns:
@@ -188,13 +216,43 @@ def prices_from_frame(raw: pd.DataFrame, *, source: str = "prices DataFrame") ->
     keep = _deduplicate(codes[order], dates[order], record[order], numbers, order, names, source)
     order = order[keep]
     columns: dict[str, object] = {
-        "date": dates[order],
+        "date": day[order] if bars else dates[order],
         "ticker": pd.array(names, dtype="str").take(codes[order]),
     }
     for name in _NUMBERS:
         columns[name] = numbers[name][order]
     columns["record"] = record[order]
-    return pd.DataFrame(columns)[list(PRICE_COLUMNS)]
+    if bars:
+        columns["timestamp"] = dates[order]
+    frame = pd.DataFrame(columns)
+    return frame[list(_columns_of(frame))]
+
+
+def _bar_starts(column: pd.Series, record: np.ndarray, source: str, prices_tz: str) -> np.ndarray:
+    """Bar start instants as naive UTC datetime64[ns]; a stamp without a time is refused."""
+    from backtest.data.headlines import check_time_zone, parse_timestamps
+
+    try:
+        check_time_zone(prices_tz)
+    except InputError:
+        raise InputError(
+            f"unknown time zone {prices_tz!r}",
+            column="data.prices_tz",
+            hint="use an IANA name such as America/New_York",
+        ) from None
+    instants, date_only = parse_timestamps(
+        column, prices_tz, record=record, file=source, column_name="timestamp"
+    )
+    if date_only.any():
+        first = int(date_only.argmax())
+        raise InputError(
+            f"timestamp {as_text(column).iloc[first]!r} has no time of day",
+            file=source,
+            row=int(record[first]),
+            column="timestamp",
+            hint="intraday bars need their start time (daily prices use a date column)",
+        )
+    return instants.view("datetime64[ns]")
 
 
 def _ticker_codes(

@@ -14,6 +14,22 @@ def target_positions(
     hold_on_neutral: bool,
     hold_sessions: int,
 ) -> np.ndarray:
+    """``target_positions_flat_at`` with no forced exits (the rules below)."""
+    flat_rows = np.zeros(labels.shape[0], dtype=np.bool_)
+    return target_positions_flat_at(
+        labels, tradable, allow_short, hold_on_neutral, hold_sessions, flat_rows
+    )
+
+
+@numba.njit(cache=True)
+def target_positions_flat_at(
+    labels: np.ndarray,
+    tradable: np.ndarray,
+    allow_short: bool,
+    hold_on_neutral: bool,
+    hold_sessions: int,
+    flat_rows: np.ndarray,
+) -> np.ndarray:
     """The position to hold during each session, per ticker, as int8 (+1 long, 0 flat, -1 short).
 
     ``position[t, k]`` is what the sleeve holds after trading at session t's execution price
@@ -38,6 +54,10 @@ def target_positions(
        held by ``hold_on_neutral``), that is already the fresh signal. Entering the opposite
        direction is never blocked.
 
+    5. Forced exit: on a row where ``flat_rows`` is True (intraday ``execution.flat_at_close``:
+       each session's last bar, whose execution price is its close) every tradable position is
+       flat; re-entering needs a fresh signal as after a timed exit (step 4).
+
     ``hold_sessions == 0`` means no time limit. Raises ValueError for a label outside
     {-1, 0, 1}, ``hold_sessions < 0`` or mismatched shapes.
     """
@@ -45,6 +65,8 @@ def target_positions(
         raise ValueError("hold_sessions must be >= 0")
     if labels.shape != tradable.shape:
         raise ValueError("labels and tradable must have the same shape")
+    if flat_rows.shape[0] != labels.shape[0]:
+        raise ValueError("flat_rows must have one entry per row")
     n_sessions, n_tickers = labels.shape
     out = np.zeros((n_sessions, n_tickers), dtype=np.int8)
     for k in range(n_tickers):
@@ -65,6 +87,10 @@ def target_positions(
                 desired = prev if hold_on_neutral else 0
             if not tradable[t, k]:
                 position = prev
+            elif flat_rows[t]:
+                position = 0
+                if prev != 0 and label == prev:
+                    blocked = prev
             elif prev != 0 and hold_sessions > 0 and held >= hold_sessions and desired == prev:
                 position = 0
                 if label == prev:

@@ -77,7 +77,7 @@ def decay_outputs(result: DecayResult, *, calendar: str, command: str) -> DecayP
             }
             for p in result.points
         ],
-        "decay_figure": script_json(decay_figure(result)),
+        "decay_figure": script_json(fig.decay_figure(summary["points"], result.halves_at)),
         "plot_config": script_json(fig.PLOT_CONFIG),
         "plotly_js_gz": fig.plotly_js_gzip_base64(),
     }
@@ -89,58 +89,6 @@ def _band(mean: float, se: float) -> str:
     if not (math.isfinite(mean) and math.isfinite(se)):
         return "–"
     return f"{format_value(mean - Z_95 * se, 'pct')} to {format_value(mean + Z_95 * se, 'pct')}"
-
-
-def decay_figure(result: DecayResult) -> dict[str, Any]:
-    """Mean trade return per latency with its 95% band, and the Sharpe on a second axis."""
-    labels = [p.latency for p in result.points]
-    means = [p.mean_trade_return for p in result.points]
-    bands = [Z_95 * p.trade_return_se for p in result.points]
-    data = [
-        {
-            "type": "scatter",
-            "mode": "lines+markers",
-            "name": "mean trade return",
-            "x": labels,
-            "y": fig.rounded(means, 8),
-            "error_y": {"type": "data", "array": fig.rounded(bands, 8), "visible": True},
-            "line": {"color": fig.STRATEGY_COLOR},
-        },
-        {
-            "type": "scatter",
-            "mode": "lines+markers",
-            "name": "Sharpe",
-            "x": labels,
-            "y": fig.rounded([p.sharpe for p in result.points], 4),
-            "yaxis": "y2",
-            "line": {"color": fig.BENCHMARK_COLOR, "dash": "dot"},
-        },
-    ]
-    shapes = []
-    if result.halves_at is not None:
-        shapes.append(
-            {
-                "type": "line",
-                "xref": "x",
-                "yref": "paper",
-                "x0": result.halves_at,
-                "x1": result.halves_at,
-                "y0": 0,
-                "y1": 1,
-                "line": {"color": fig.RED, "dash": "dash"},
-            }
-        )
-    return {
-        "data": data,
-        "layout": fig.figure_layout(
-            "Edge by latency: mean trade return (95% band) and Sharpe",
-            hovermode="x unified",
-            xaxis={"type": "category", "title": {"text": "latency"}},
-            yaxis={"gridcolor": "#eceef1", "tickformat": ".2%"},
-            yaxis2={"overlaying": "y", "side": "right", "title": {"text": "Sharpe"}},
-            shapes=shapes,
-        ),
-    }
 
 
 def write_decay_files(folder: Path, page: DecayPage) -> None:

@@ -535,3 +535,59 @@ def link_network_figure(links: Sequence[dict[str, Any]]) -> Figure:
             "Strongest co-mention links", hovermode="closest", xaxis=hidden, yaxis=hidden
         ),
     }
+
+
+def decay_figure(points: Sequence[dict[str, Any]], halves_at: str | None) -> Figure:
+    """Mean trade return per latency with its 95% band, the Sharpe on a second axis, and a
+    dashed line where the edge halves (``points``: decay.json's points)."""
+    labels = [str(p["latency"]) for p in points]
+
+    def number(value: Any) -> float:
+        return math.nan if value is None else float(value)
+
+    bands = [stats.Z_95 * number(p["trade_return_se"]) for p in points]
+    data = [
+        {
+            "type": "scatter",
+            "mode": "lines+markers",
+            "name": "mean trade return",
+            "x": labels,
+            "y": rounded([number(p["mean_trade_return"]) for p in points], 8),
+            "error_y": {"type": "data", "array": rounded(bands, 8), "visible": True},
+            "line": {"color": STRATEGY_COLOR},
+        },
+        {
+            "type": "scatter",
+            "mode": "lines+markers",
+            "name": "Sharpe",
+            "x": labels,
+            "y": rounded([number(p["sharpe"]) for p in points], 4),
+            "yaxis": "y2",
+            "line": {"color": BENCHMARK_COLOR, "dash": "dot"},
+        },
+    ]
+    shapes = []
+    if halves_at is not None:
+        shapes.append(
+            {
+                "type": "line",
+                "xref": "x",
+                "yref": "paper",
+                "x0": halves_at,
+                "x1": halves_at,
+                "y0": 0,
+                "y1": 1,
+                "line": {"color": RED, "dash": "dash"},
+            }
+        )
+    return {
+        "data": data,
+        "layout": figure_layout(
+            "Edge by latency: mean trade return (95% band) and Sharpe",
+            hovermode="x unified",
+            xaxis={"type": "category", "title": {"text": "latency"}},
+            yaxis={"gridcolor": "#eceef1", "tickformat": ".2%"},
+            yaxis2={"overlaying": "y", "side": "right", "title": {"text": "Sharpe"}},
+            shapes=shapes,
+        ),
+    }

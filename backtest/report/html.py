@@ -808,11 +808,23 @@ def learned_lexicon_view(run: RunFolder) -> dict[str, Any] | None:
     }
 
 
+def daily_curve(equity: pd.DataFrame) -> pd.DataFrame:
+    """equity.csv as one row per session: intraday runs (ISO timestamps with an offset) keep
+    each session's last bar, dated by its day, so the curves and the stats agree."""
+    dates = equity["date"].astype(str)
+    if not dates.str.contains("T", regex=False).any():
+        return equity
+    day = dates.str.slice(0, 10)
+    last = ~day.duplicated(keep="last").to_numpy()
+    return equity.loc[last].assign(date=day[last].to_numpy()).reset_index(drop=True)
+
+
 def chart_figures(run: RunFolder) -> dict[str, Markup]:
     """Every chart of the page as script-safe JSON, keyed by its element id."""
-    dates = list(run.equity["date"])
-    equity = run.equity["equity"].to_numpy(dtype=float)
-    benchmark = run.equity["benchmark"].to_numpy(dtype=float)
+    curve = daily_curve(run.equity)
+    dates = list(curve["date"])
+    equity = curve["equity"].to_numpy(dtype=float)
+    benchmark = curve["benchmark"].to_numpy(dtype=float)
     per = run.stats.get("per_ticker", {}) or {}
     tickers = list(per)
     pnl = [float(per[t].get("pnl") or 0.0) for t in tickers]
@@ -824,6 +836,9 @@ def chart_figures(run: RunFolder) -> dict[str, Markup]:
         "fig-contribution": fig.contribution_figure(tickers, pnl),
         "fig-labels": fig.label_share_figure(run.signals),
     }
+    decay = run.stats.get("decay")
+    if decay and decay.get("points"):
+        specs["fig-decay"] = fig.decay_figure(decay["points"], decay.get("halves_at"))
     top_links = (run.stats.get("spillover") or {}).get("top_comentions")
     if top_links:
         specs["fig-links"] = fig.link_network_figure(top_links)
@@ -939,6 +954,43 @@ def spillover_view(stats: dict[str, Any]) -> dict[str, Any] | None:
     }
 
 
+def intraday_view(stats: dict[str, Any]) -> dict[str, Any] | None:
+    """'Minutes after the news' and 'Edge by latency' (intraday runs); None otherwise."""
+    study = stats.get("intraday_event_study")
+    decay = stats.get("decay")
+    if not study and not decay:
+        return None
+    horizons = [str(h) for h in (study or {}).get("horizons", [])]
+    sides = []
+    for side in ("bull", "bear"):
+        block = (study or {}).get(side)
+        if not block:
+            sides.append({"side": side, "events": DASH, "cars": [DASH] * len(horizons)})
+            continue
+        cars = []
+        for mean, se in zip(block["car"], block["se"], strict=True):
+            band = "" if is_missing(se) else f" \u00b1 {format_value(Z_BAND * se, 'pct')}"
+            cars.append(format_value(mean, "pct") + band)
+        sides.append({"side": side, "events": f"{int(block['events']):,}", "cars": cars})
+    points = (decay or {}).get("points") or []
+    return {
+        "horizons": [h if h == "close" else f"+{h} min" for h in horizons],
+        "sides": sides,
+        "halves_at": (decay or {}).get("halves_at"),
+        "decay_rows": [
+            {
+                "latency": str(p["latency"]),
+                "trades": f"{int(p['trades']):,}",
+                "mean": format_value(p["mean_trade_return"], "pct"),
+                "hit_rate": format_value(p["hit_rate"], "pct"),
+                "sharpe": format_value(p["sharpe"], "ratio"),
+                "total_return": format_value(p["total_return"], "pct"),
+            }
+            for p in points
+        ],
+    }
+
+
 def build_view(run: RunFolder) -> dict[str, Any]:
     """Everything the template shows, formatted; no statistic is computed here."""
     stats = run.stats
@@ -954,6 +1006,7 @@ def build_view(run: RunFolder) -> dict[str, Any]:
         "book": portfolio_view(stats),
         "news": news_view(stats),
         "spillover": spillover_view(stats),
+        "intraday": intraday_view(stats),
         "trades": trades,
         "trades_tbody": trades_tbody(trades),
         "n_trades": len(run.trades),

@@ -1,0 +1,254 @@
+"""Intraday bars: loading, point in time on bars, and planted news that pays only when traded
+fast enough.
+
+The planted series jump 5 minutes after each headline in its direction (tests/intraday_data.py).
+Traded within a minute the strategy catches the jump; 10 minutes late it buys after the move and
+earns nothing but costs. Sessions come from XNYS: one range crosses the 2015-03-08 DST change,
+the other holds the 2015-11-27 half day.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from intraday_data import planted_bars
+
+from backtest.calendar import bar_grid, load_sessions, tradeable_bar
+from backtest.data.prices import prices_from_frame
+from backtest.decay import decay
+from backtest.errors import InputError
+from backtest.market import prepare
+from backtest.runner import run as run_strategy
+
+TICKERS = ("AAA", "BBB", "CCC", "DDD")
+JUMP = 0.01
+INTRADAY_NEWS = {
+    "signal.news_weight": 1,
+    "signal.momentum_weight": 0,
+    "signal.half_life": 10,
+    "signal.news_scale": 0.3,
+    "execution.hold_sessions": 30,
+    "execution.flat_at_close": True,
+}
+RANGES = [("2015-03-02", "2015-03-20"), ("2015-11-16", "2015-12-04")]
+
+
+@pytest.fixture(scope="module", params=RANGES, ids=["dst-change", "half-day"])
+def planted(request: pytest.FixtureRequest) -> tuple[pd.DataFrame, pd.DataFrame]:
+    start, end = request.param
+    return planted_bars(TICKERS, start, end, jump=JUMP, jump_after_minutes=5)
+
+
+@pytest.mark.filterwarnings("ignore:.*tradeable only after the last session:UserWarning")
+def test_planted_news_pays_within_a_minute_and_not_ten_minutes_late(
+    planted: tuple[pd.DataFrame, pd.DataFrame],
+) -> None:
+    bars, headlines = planted
+    market = prepare(prices=bars, headlines=headlines, overrides=INTRADAY_NEWS)
+    result = decay(market, market.config, ["0s", "1min", "10min", "15min", "1h"])
+    by = {p.latency: p for p in result.points}
+    for fast in ("0s", "1min"):
+        assert by[fast].sharpe > 3, by[fast]
+        assert by[fast].mean_trade_return > JUMP / 2, by[fast]
+    for late in ("10min", "15min", "1h"):
+        assert by[late].sharpe < 1, by[late]
+        assert by[late].mean_trade_return < JUMP / 10, by[late]
+    assert result.halves_at == "10min"
+
+
+def test_both_directions_pay_and_no_trade_enters_before_its_news(
+    planted: tuple[pd.DataFrame, pd.DataFrame],
+) -> None:
+    bars, headlines = planted
+    result = run_strategy(
+        prices=bars, headlines=headlines, overrides={**INTRADAY_NEWS, "execution.latency": "1min"}
+    )
+    trades = result.trades
+    for side in ("long", "short"):
+        mine = trades[trades["side"] == side]
+        assert len(mine) > 5 and mine["return"].mean() > JUMP / 2, side
+    published = pd.to_datetime(headlines["timestamp"], utc=True)
+    for _, trade in trades.iterrows():
+        entry = pd.Timestamp(trade["entry_time"])
+        news = published[headlines["ticker"] == trade["ticker"]]
+        assert (news + pd.Timedelta("1min") <= entry).any(), trade
+
+
+def test_flat_at_close_leaves_no_position_overnight(
+    planted: tuple[pd.DataFrame, pd.DataFrame],
+) -> None:
+    bars, headlines = planted
+    result = run_strategy(prices=bars, headlines=headlines, overrides=INTRADAY_NEWS)
+    signals = result.signals
+    stamps = pd.to_datetime(signals["date"], utc=True)
+    day = stamps.dt.tz_convert("America/New_York").dt.date
+    # The period ends at the last headline's bar, so its last day may stop before the close.
+    last_bar = (stamps == stamps.groupby(day).transform("max")) & (day != day.iloc[-1])
+    assert last_bar.sum() >= 10
+    assert (signals.loc[last_bar, "position"] == 0).all()
+    closed = result.trades[result.trades["status"] == "closed"]
+    exits = pd.to_datetime(closed["exit_time"], utc=True).dt.tz_convert("America/New_York")
+    entries = pd.to_datetime(closed["entry_time"], utc=True).dt.tz_convert("America/New_York")
+    assert (exits.dt.date == entries.dt.date).all()
+
+
+def test_outputs_carry_bar_timestamps_with_offsets_and_daily_sharpe(
+    planted: tuple[pd.DataFrame, pd.DataFrame],
+) -> None:
+    bars, headlines = planted
+    result = run_strategy(prices=bars, headlines=headlines, overrides=INTRADAY_NEWS)
+    first = result.outputs.signals["date"].iloc[0]
+    assert "T" in first and first[-6] in "+-", first
+    assert result.outputs.trades["entry_time"].str.contains("T").all()
+    equity = result.outputs.equity
+    offsets = set(equity["date"].str.slice(-6))
+    if result.config.data.start == "" and "2015-03" in equity["date"].iloc[0]:
+        assert offsets == {"-05:00", "-04:00"}
+    stats = result.summary["stats"]["strategy"]
+    daily = (
+        pd.Series(equity["equity"].to_numpy(), index=pd.to_datetime(equity["date"], utc=True))
+        .groupby(lambda t: t.tz_convert("America/New_York").date())
+        .last()
+    )
+    returns = np.diff(np.r_[result.config.execution.initial_cash, daily.to_numpy()])
+    returns = returns / np.r_[result.config.execution.initial_cash, daily.to_numpy()[:-1]]
+    sharpe = returns.mean() / returns.std(ddof=1) * np.sqrt(252)
+    assert stats["sharpe"] == pytest.approx(sharpe, rel=1e-9)
+    assert result.summary["period"]["bars"] == len(equity)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    known_offset_s=st.lists(st.integers(-3 * 86400, 12 * 86400), min_size=1, max_size=30),
+    bar_minutes=st.sampled_from([1, 5, 15, 60]),
+    latency_s=st.integers(0, 3 * 3600),
+)
+def test_no_headline_trades_at_a_bar_that_started_before_it_was_known_plus_latency(
+    known_offset_s: list[int], bar_minutes: int, latency_s: int
+) -> None:
+    sessions = load_sessions("XNYS", "2015-11-20", "2015-12-04")
+    bars = bar_grid(sessions, bar_minutes * 60 * 10**9)
+    base = int(sessions.open_ns[0])
+    known = base + np.array(known_offset_s, dtype=np.int64) * 10**9
+    latency = latency_s * 10**9
+    rows = tradeable_bar(known, bars, latency)
+    for k, row in zip(known, rows, strict=True):
+        if row < len(bars):
+            assert bars.start_ns[row] >= k + latency
+            session = bars.session[row]
+            assert sessions.open_ns[session] <= bars.start_ns[row] < sessions.close_ns[session]
+        if row > 0:
+            assert bars.start_ns[row - 1] < k + latency
+
+
+def test_bar_grid_follows_half_days_and_dst() -> None:
+    sessions = load_sessions("XNYS", "2015-11-25", "2015-11-30")
+    bars = bar_grid(sessions, 5 * 60 * 10**9)
+    per_session = np.bincount(bars.session)
+    assert list(per_session) == [78, 42, 78]
+    march = load_sessions("XNYS", "2015-03-06", "2015-03-09")
+    first = pd.DatetimeIndex(bar_grid(march, 60 * 10**9).start_ns.view("datetime64[ns]"))
+    opens = first.tz_localize("UTC").tz_convert("America/New_York")
+    assert {t.strftime("%H:%M") for t in opens if t.strftime("%H:%M") < "09:31"} == {"09:30"}
+
+
+def test_bar_loader_reads_naive_stamps_in_prices_tz_and_detects_the_bar() -> None:
+    frame = pd.DataFrame(
+        {
+            "Datetime": ["2015-06-01 09:30", "2015-06-01 09:35", "2015-06-01 09:40"],
+            "ticker": "AAA",
+            "open": [1.0, 1.1, 1.2],
+            "close": [1.1, 1.2, 1.3],
+        }
+    )
+    prices = prices_from_frame(frame, source="bars")
+    assert list(prices["timestamp"]) == list(
+        pd.to_datetime(["2015-06-01 13:30", "2015-06-01 13:35", "2015-06-01 13:40"])
+    )
+    market = prepare(
+        prices=frame,
+        headlines=pd.DataFrame(
+            {"timestamp": ["2015-06-01T13:31:00Z"], "ticker": ["AAA"], "headline": ["AAA up"]}
+        ),
+    )
+    assert market.panel.bars is not None and market.panel.bars.interval_ns == 5 * 60 * 10**9
+    # Known 09:31 New York, 5 minutes of latency: the first bar starting at or after 09:36.
+    assert market.placed(market.config).session_idx.tolist() == [2]
+
+
+def test_bars_outside_regular_hours_are_dropped_with_a_warning() -> None:
+    frame = pd.DataFrame(
+        {
+            "timestamp": ["2015-06-01T08:00:00-04:00", "2015-06-01T09:30:00-04:00",
+                          "2015-06-01T09:31:00-04:00", "2015-06-01T16:30:00-04:00"],
+            "ticker": "AAA",
+            "open": 1.0,
+            "close": 1.0,
+        }
+    )  # fmt: skip
+    news = pd.DataFrame(
+        {"timestamp": ["2015-06-01T13:29:00Z"], "ticker": ["AAA"], "headline": ["AAA up"]}
+    )
+    market = prepare(prices=frame, headlines=news)
+    with pytest.warns(UserWarning, match="2 bars fall outside the regular hours"):
+        panel = market.panel
+    assert np.isfinite(panel.open[:, 0]).sum() == 2
+
+
+def test_a_bar_stamp_without_a_time_is_refused() -> None:
+    frame = pd.DataFrame(
+        {"timestamp": ["2015-06-01T09:30:00Z", "2015-06-02"], "ticker": "A", "open": 1, "close": 1}
+    )
+    with pytest.raises(InputError, match="row 2, column 'timestamp'.*no time of day"):
+        prices_from_frame(frame, source="bars")
+
+
+def test_close_execution_on_bars_is_refused(planted: tuple[pd.DataFrame, pd.DataFrame]) -> None:
+    bars, headlines = planted
+    with pytest.raises(InputError, match="execution.at"):
+        run_strategy(prices=bars, headlines=headlines, overrides={"execution.at": "close"})
+
+
+def test_the_intraday_strategy_holds_thirty_minutes_and_closes_by_the_close(
+    planted: tuple[pd.DataFrame, pd.DataFrame],
+) -> None:
+    from pathlib import Path
+
+    bars, headlines = planted
+    strategy = Path(__file__).resolve().parents[1] / "strategies" / "intraday-news.toml"
+    result = run_strategy(strategy, prices=bars, headlines=headlines)
+    closed = result.trades[result.trades["status"] == "closed"]
+    held = pd.to_datetime(closed["exit_time"], utc=True) - pd.to_datetime(
+        closed["entry_time"], utc=True
+    )
+    assert len(closed) > 10
+    assert (held <= pd.Timedelta("30min")).all()
+    assert (held == pd.Timedelta("30min")).mean() > 0.5
+    assert result.summary["stats"]["strategy"]["sharpe"] > 3
+
+
+def test_a_duration_hold_needs_intraday_prices() -> None:
+    with pytest.raises(InputError, match="execution.hold"):
+        run_strategy(tickers="AAPL", overrides={"execution.hold": "30min"})
+
+
+def test_the_report_shows_minutes_after_the_news_and_the_edge_by_latency(
+    planted: tuple[pd.DataFrame, pd.DataFrame],
+) -> None:
+    bars, headlines = planted
+    result = run_strategy(
+        prices=bars, headlines=headlines, overrides={**INTRADAY_NEWS, "execution.latency": "0s"}
+    )
+    study = result.outputs.stats["intraday_event_study"]
+    assert study["horizons"] == ["1", "5", "15", "30", "60", "close"]
+    five, fifteen = study["horizons"].index("5"), study["horizons"].index("15")
+    # The jump lands in the bar starting 5 minutes after the news: after +5, not before.
+    assert study["bull"]["car"][fifteen] > JUMP / 2 > study["bull"]["car"][five]
+    assert study["bear"]["car"][fifteen] < -JUMP / 2 < study["bear"]["car"][five]
+    decay = result.outputs.stats["decay"]
+    assert [p["latency"] for p in decay["points"]][:3] == ["0s", "1min", "5min"]
+    page = result.report_html()
+    assert 'id="intraday-event-table"' in page and 'data-figure="fig-decay"' in page
