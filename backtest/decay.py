@@ -146,16 +146,16 @@ def decay(market: Market, config: StrategyConfig, latencies: list[str]) -> Decay
 
     check_sweepable([config], "decay curves")
     panel = market.panel
+    if panel.bars is not None and "next_close" in latencies:
+        raise InputError(
+            "--latencies: next_close needs daily prices",
+            hint="intraday bars trade at bar opens: use next_open",
+        )
     rows = market.period(config, market.placed(config).session_idx)
     links = market.links(config)
     points = []
     for label in latencies:
         at_latency = latency_config(config, label)
-        if panel.bars is not None and label == "next_close":
-            raise InputError(
-                "--latencies: next_close needs daily prices",
-                hint="intraday bars trade at bar opens: use next_open",
-            )
         placed = market.placed(at_latency)
         if label in SESSION_PUSHES:
             placed = (

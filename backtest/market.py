@@ -401,6 +401,12 @@ def load_inputs(
         spec = parse_prices_source(data.prices)
         if spec is None:
             loaded_prices = load_cached_prices(None, cache_dir=Path(data.prices))
+        elif data.bar:
+            from backtest.data.fetch_bars import bars_folder, interval_of_bar
+
+            loaded_prices = load_cached_prices(
+                spec[1], cache_dir=bars_folder(interval_of_bar(data.bar))
+            )
         else:
             loaded_prices = load_cached_prices(spec[1])
         prices_source = data.prices
@@ -499,8 +505,13 @@ def session_grid_bounds(data: LoadedData) -> tuple[pd.Timestamp, pd.Timestamp]:
 def backtest_period(
     config: StrategyConfig, dates: pd.DatetimeIndex, placed_sessions: np.ndarray
 ) -> tuple[int, int]:
-    """Row range [first, last] of the period: configured dates, else the span of the news."""
+    """Row range [first, last] of the period: configured dates, else the span of the news.
+
+    On intraday bars (time-zone-aware starts) the dates are the bars' days in the exchange's
+    zone: --end includes that whole day."""
     data = config.data
+    if dates.tz is not None:
+        dates = pd.DatetimeIndex(dates.tz_localize(None).normalize())
     if data.start:
         first = int(dates.searchsorted(pd.Timestamp(data.start), side="left"))
     elif len(placed_sessions):

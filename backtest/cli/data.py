@@ -105,9 +105,21 @@ def news_quality_lines(data: Any, config: Any) -> list[str]:
 @data_app.command("fetch")
 def data_fetch(
     tickers: Annotated[list[str], typer.Argument(help="Tickers to download, e.g. AAPL MSFT.")],
-    start: Annotated[str, typer.Option("--start", help="First date, YYYY-MM-DD.")],
+    start: Annotated[
+        str | None,
+        typer.Option(
+            "--start", help="First date, YYYY-MM-DD (intraday default: as far back as served)."
+        ),
+    ] = None,
     end: Annotated[
         str | None, typer.Option("--end", help="Last date, YYYY-MM-DD (default: yesterday).")
+    ] = None,
+    interval: Annotated[
+        str | None,
+        typer.Option(
+            "--interval",
+            help="Intraday bars: 1m (last 7 days), 2m-90m (60 days) or 1h (730 days).",
+        ),
     ] = None,
     cache: Annotated[
         Path | None, typer.Option("--cache", help="Cache folder (default: user cache).")
@@ -130,6 +142,11 @@ def data_fetch(
             raise InputError(f"{flag} {value!r} is not a date", hint="use YYYY-MM-DD") from None
 
     names = [t for item in tickers for t in item.split(",") if t.strip()]
+    if interval is not None:
+        fetch_intraday(names, interval, start, end, cache, day)
+        return
+    if start is None:
+        raise InputError("--start is required for daily prices", hint="add --start YYYY-MM-DD")
     result = fetch_prices(
         names,
         day(start, "--start"),
@@ -145,6 +162,46 @@ def data_fetch(
         )
     joined = ",".join(sorted(result.paths))
     typer.echo(f"Use them with: backtest run --prices yf:{joined}   (cache: {folder})")
+
+
+def fetch_intraday(
+    names: list[str],
+    interval: str,
+    start: str | None,
+    end: str | None,
+    cache: Path | None,
+    day: Any,
+) -> None:
+    """``backtest data fetch --interval``: intraday bars into ``<cache>/<interval>/``."""
+    import datetime as dt
+
+    from backtest.data import fetch_bars as bars
+
+    today = dt.datetime.now(dt.UTC).date()
+    first = (
+        day(start, "--start")
+        if start
+        else today - dt.timedelta(days=bars.LOOKBACK_DAYS.get(interval, 7))
+    )
+    result = bars.fetch_bars(
+        names,
+        interval,
+        first,
+        day(end, "--end") if end else None,
+        cache_dir=cache,
+        download=bars.yfinance_bars,
+        today=today,
+    )
+    for ticker in sorted(result.paths):
+        typer.echo(
+            f"{ticker}: {result.new_rows[ticker]} new bars, {result.cached_rows[ticker]} cached "
+            f"-> {result.paths[ticker]}"
+        )
+    bar = "1h" if interval in ("1h", "60m") else interval.replace("m", "min")
+    typer.echo(
+        f"Use them with: backtest run --prices {result.folder}   "
+        f"(or --prices yf:{','.join(sorted(result.paths))} --set data.bar={bar})"
+    )
 
 
 @data_app.command("fetch-news")
