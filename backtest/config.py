@@ -143,6 +143,16 @@ class ExecutionConfig:
     """Slippage as a fraction of the execution price, against the trader."""
     initial_cash: float = 100_000.0
     """Starting capital, split equally between the tickers' sleeves."""
+    borrow_bps: float = 0.0
+    """Cost of borrowing shorted shares, basis points a year of the short notional, charged
+    every session (engine.py: taken from the returns)."""
+    stop_loss: float = 0.0
+    """Sleeves: exit when the price moves this fraction against the entry price, checked on
+    each later session's low (long) or high (short), filled at the stop or at a gapped open
+    (0 = off; kernels/stops.py)."""
+    take_profit: float = 0.0
+    """Sleeves: exit when the price moves this fraction in favour of the entry price, as
+    ``stop_loss`` (0 = off)."""
 
     @property
     def latency_ns(self) -> int:
@@ -175,6 +185,53 @@ class NewsConfig:
 
 
 @dataclass(frozen=True)
+class PortfolioConfig:
+    """How positions become a portfolio: per-ticker sleeves or one cross-sectional book."""
+
+    construction: Literal["sleeves", "rank", "signal"] = "sleeves"
+    """"sleeves": each ticker an equal sleeve, all in on its own label; "rank": long the top
+    ``long`` and short the bottom ``short`` names by composite, equal weight within a leg, no
+    label gate; "signal": weights proportional to composite - 50, scaled to ``gross``."""
+    long: float = 0.2
+    """Rank: names in the long leg; a fraction 0 < f < 1 of the tickers with an execution price
+    that session (at least 1, rounded half to even), a number >= 1 a count, 0 none."""
+    short: float = 0.2
+    """Rank: names in the short leg, as ``long``."""
+    gross: float = 1.0
+    """Rank and signal: sum of |weights| (1.0: long and short legs together hold the equity).
+    The book never borrows cash: a long leg beyond the equity plus the short proceeds (a
+    signal book with gross above 1 and mostly bullish names) fills only partly."""
+    net: float = 0.0
+    """Rank: long leg minus short leg, as a fraction of equity (0: dollar neutral)."""
+    max_weight: float = 0.0
+    """Cap on any name's |weight| (0: no cap); the excess stays in cash."""
+    rebalance: Literal["session", "weekly", "monthly", "on_signal"] = "session"
+    """Rank and signal: trade back to target every session, on the first session of each week
+    or month, or when the target's sides (which names are long, short, out) change."""
+    vol_target: float = 0.0
+    """Rank and signal: annualised volatility to aim for (0 = off). Each rebalance scales the
+    target by min(1, vol_target / the target's trailing realised volatility), the returns
+    known at decision time: ``gross`` stays the ceiling, the book only de-levers."""
+    vol_lookback: int = 20
+    """Sessions of close-to-close returns behind ``vol_target``'s realised volatility."""
+
+
+@dataclass(frozen=True)
+class BaselinesConfig:
+    """Luck baselines reported beside the strategy (analytics/baselines.py); seeded."""
+
+    random_runs: int = 200
+    """Random-timing strategies: each ticker's holding periods shuffled across its sessions
+    (0 = off)."""
+    bootstrap_runs: int = 1000
+    """Stationary block bootstrap resamples of the daily returns (0 = off)."""
+    block_sessions: float = 10.0
+    """Mean block length of the bootstrap, in sessions (at least 1)."""
+    seed: int = 16
+    """Seed of both baselines: the same seed gives the same numbers."""
+
+
+@dataclass(frozen=True)
 class StrategyConfig:
     """The whole strategy: one object passed down from the CLI to every stage."""
 
@@ -183,6 +240,8 @@ class StrategyConfig:
     signal: SignalConfig = field(default_factory=SignalConfig)
     execution: ExecutionConfig = field(default_factory=ExecutionConfig)
     news: NewsConfig = field(default_factory=NewsConfig)
+    portfolio: PortfolioConfig = field(default_factory=PortfolioConfig)
+    baselines: BaselinesConfig = field(default_factory=BaselinesConfig)
 
     def to_dict(self) -> dict[str, Any]:
         """The config as plain TOML-ready data (tuples become lists)."""
@@ -212,6 +271,8 @@ SECTIONS: dict[str, type] = {
     "signal": SignalConfig,
     "execution": ExecutionConfig,
     "news": NewsConfig,
+    "portfolio": PortfolioConfig,
+    "baselines": BaselinesConfig,
 }
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|min|m|h)?\s*$")
@@ -482,11 +543,68 @@ def _validate(config: StrategyConfig, source: str) -> None:
                 raise ValueError(d.bar)
         except ValueError:
             raise bad("data.bar", f"{d.bar!r} is not a bar size", 'use e.g. "5min"') from None
+    if e.borrow_bps < 0:
+        raise bad("execution.borrow_bps", f"must be >= 0 basis points a year, got {e.borrow_bps}")
+    if not 0 <= e.stop_loss < 1:
+        raise bad(
+            "execution.stop_loss", f"must be a fraction in [0, 1) (0 = off), got {e.stop_loss}"
+        )
+    if e.take_profit < 0:
+        raise bad("execution.take_profit", f"must be >= 0 (0 = off), got {e.take_profit}")
+    if (e.stop_loss > 0 or e.take_profit > 0) and config.portfolio.construction != "sleeves":
+        raise bad(
+            "execution.stop_loss",
+            "stop_loss and take_profit apply to sleeves only",
+            'set portfolio.construction = "sleeves" or both to 0',
+        )
+    _validate_portfolio(config.portfolio, bad)
+    _validate_baselines(config.baselines, bad)
     for key, value in (("data.start", d.start), ("data.end", d.end)):
         if value and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
             raise bad(key, f"{value!r} is not a date", "use YYYY-MM-DD")
     if d.start and d.end and d.start > d.end:
         raise bad("data.start", f"start {d.start} is after end {d.end}")
+
+
+def _validate_portfolio(p: PortfolioConfig, bad: Any) -> None:
+    """Range checks of [portfolio]."""
+    for key, value in (("portfolio.long", p.long), ("portfolio.short", p.short)):
+        if value < 0 or (value >= 1 and value != int(value)):
+            raise bad(
+                key,
+                f"must be a fraction in [0, 1) or a whole number of names, got {value:g}",
+                "e.g. 0.2 for the top 20% or 5 for five names",
+            )
+    if not p.gross > 0:
+        raise bad("portfolio.gross", f"must be positive, got {p.gross:g}")
+    if abs(p.net) > p.gross:
+        raise bad("portfolio.net", f"|net| ({p.net:g}) must not exceed gross ({p.gross:g})")
+    if p.net > 1:
+        raise bad(
+            "portfolio.net",
+            f"a net long of {p.net:g} would need borrowed cash: the book never borrows cash",
+            "keep portfolio.net <= 1 (gross above 1 is fine: short sales fund the long leg)",
+        )
+    if p.max_weight < 0:
+        raise bad("portfolio.max_weight", f"must be >= 0 (0 = no cap), got {p.max_weight:g}")
+    if p.vol_target < 0:
+        raise bad("portfolio.vol_target", f"must be >= 0 (0 = off), got {p.vol_target:g}")
+    if p.vol_lookback < 2:
+        raise bad("portfolio.vol_lookback", f"must be at least 2 sessions, got {p.vol_lookback}")
+
+
+def _validate_baselines(b: BaselinesConfig, bad: Any) -> None:
+    """Range checks of [baselines]."""
+    for key, value in (
+        ("baselines.random_runs", b.random_runs),
+        ("baselines.bootstrap_runs", b.bootstrap_runs),
+    ):
+        if value < 0:
+            raise bad(key, f"must be >= 0 (0 = off), got {value}")
+    if not b.block_sessions >= 1:
+        raise bad("baselines.block_sessions", f"must be at least 1 session, got {b.block_sessions}")
+    if b.seed < 0:
+        raise bad("baselines.seed", f"must be >= 0, got {b.seed}")
 
 
 def override(config: StrategyConfig, section: str, **values: Any) -> StrategyConfig:
@@ -498,6 +616,8 @@ def override(config: StrategyConfig, section: str, **values: Any) -> StrategyCon
 
 __all__ = [
     "ADJUST",
+    "BaselinesConfig",
+    "PortfolioConfig",
     "EXECUTION_AT",
     "ON_NEUTRAL",
     "DataConfig",

@@ -142,6 +142,9 @@ def decay(market: Market, config: StrategyConfig, latencies: list[str]) -> Decay
     )
 
     market.check_serves(config)
+    from backtest.sweeps import check_sweepable
+
+    check_sweepable([config], "decay curves")
     panel = market.panel
     if panel.bars is not None and "next_close" in latencies:
         raise InputError(

@@ -1,4 +1,5 @@
-"""Positions -> vectorbt portfolio: equal-capital long/short/flat sleeves and their benchmark.
+"""Positions or weights -> vectorbt portfolio: equal-capital sleeves (the default) or one
+shared-cash cross-sectional portfolio, and their equal-weight buy-and-hold benchmark.
 
 The engine only wires arrays into ``vectorbt.Portfolio.from_orders``; which position is held
 when is decided upstream (kernels). The accounting below is the contract that an independent
@@ -15,6 +16,10 @@ Algorithm, for ``n`` tickers, sessions ``t = 0..T-1``, ticker ``k``:
    finite positive number, trade at that price; otherwise (missing, NaN or non-positive price)
    no order fills and the sleeve keeps its side until the next session with a price (callers
    do not change positions on such sessions; this only makes the engine robust).
+3b. Stops (``execution.stop_loss`` / ``take_profit``, kernels.stops.apply_stops): on a session
+   where a stop fired, the exit fills at the stop's price (or the session's open if it gapped
+   through) instead of the execution price, the one fill that is neither an open nor a close;
+   ``positions`` is 0 from that session and trades.csv's ``exit_reason`` names the stop.
 4. A trade first closes the current holding, then goes all-in on the new side, with slippage
    ``s`` and fees ``f`` as fractions:
 
@@ -45,6 +50,38 @@ included), ``size = 0`` with ``size_type = "targetamount"`` goes flat, NaN elsew
 order. It compares each target with the side actually held, i.e. the last target seen on a
 session with a tradeable price, so a change on a session without a price fills at the next one.
 
+Cross-sectional constructions (``portfolio.construction = "rank"`` or ``"signal"``,
+``simulate_weights``): one shared pool of cash, ``initial_cash``, for all tickers.
+
+W1. Targets: ``weights[t, k]`` is the fraction of equity to hold in ticker k from session t's
+    execution price (negative: short), set on the sessions that rebalance
+    (kernels.weights.target_weights; scaled down by signals.vol_scaled under
+    ``portfolio.vol_target``) and carried forward between them.
+W2. On a rebalancing session, for every ticker with a tradeable execution price, one order
+    trades to ``weights[t, k] * E_t / p`` shares, where ``E_t = cash + sum_k shares_k * p_k``
+    is the equity valued at the session's execution prices (``p_k``; the last price seen for a
+    ticker without one). Sells go first so their cash funds the buys (vectorbt ``call_seq =
+    "auto"``). A ticker without an execution price places no order and keeps its shares.
+    Between rebalances no order is placed: shares are held and the weights drift.
+W3. Fees and slippage as in step 4 (fill at ``p*(1+s)`` buying, ``p*(1-s)`` selling, fees a
+    fraction ``f`` of the slipped notional, paid from cash); they are paid on every rebalance
+    trade, including the small ones that bring drifted weights back to target.
+W4. Valuation at every close: ``equity = cash + sum_k shares_k * mark_k`` (step 5's mark).
+    With zero costs and a rebalance every session, this is, with ``E_t`` the equity at the
+    open of t: ``E_{t+1} = E_t * (1 + sum_k w[t,k] * (open[t+1,k]/open[t,k] - 1))`` and
+    ``close equity_t = E_t * (1 + sum_k w[t,k] * (close[t,k]/open[t,k] - 1))``.
+W5. Trades are vectorbt's positions (one row from opening a name to closing it, resizes
+    included), not exit trades: a daily re-target would otherwise close a sliver every session.
+    ``sleeve_value[:, k]`` is ``initial_cash / n`` plus ticker k's cumulative P&L (its holding's
+    value plus its net cash flows, fees included), so per-ticker figures read as contributions.
+
+Borrow (every construction): ``execution.borrow_bps`` per year of the short notional at each
+close is charged that session: ``c_t = borrow_bps / 10_000 / 252 * short_notional_t /
+equity_t`` and the reported curve compounds ``1 + r_t - c_t`` where ``r_t`` is the curve's
+return before borrow. The charge is taken from the returns, not from the cash the orders size
+from (with the defaults' 0 bps nothing changes; at 50 bps a year on half the equity short, the
+sizing it ignores is about 1e-4 of equity a year).
+
 Cost: ``from_orders``' simulator and the order builder are jitted with ``cache=True``, so only
 the first process ever compiles them; a later process simulates 566 sessions x 40 tickers
 (strategy and benchmark, trades included) in about 0.25 s, plus about 2 s to import vectorbt.
@@ -64,6 +101,7 @@ import numpy as np
 import pandas as pd
 
 from backtest.errors import InputError
+from backtest.kernels.stops import EXIT_REASONS
 
 TRADE_COLUMNS = [
     "ticker",
@@ -77,6 +115,7 @@ TRADE_COLUMNS = [
     "pnl",
     "return",
     "status",
+    "exit_reason",
 ]
 
 
@@ -100,6 +139,10 @@ class Simulation:
     sleeve_value: pd.DataFrame
     positions: pd.DataFrame
     trades: pd.DataFrame
+    weights: pd.DataFrame | None = None
+    """Target weight of equity per (session, ticker) (``simulate_weights``); None for sleeves."""
+    traded: pd.Series | None = None
+    """Value traded each session over the equity at the previous close (``simulate_weights``)."""
 
 
 def simulate(
@@ -112,14 +155,26 @@ def simulate(
     initial_cash: float,
     fees: float,
     slippage: float,
+    borrow_bps: float = 0.0,
+    stop_fill: np.ndarray | None = None,
+    stop_reason: np.ndarray | None = None,
 ) -> Simulation:
-    """Run the strategy and its equal-weight buy-and-hold benchmark (module docstring, steps 1-7).
+    """Run the strategy and its equal-weight buy-and-hold benchmark (module docstring, steps 1-7;
+    borrow as in its last paragraph).
+
+    ``stop_fill`` and ``stop_reason`` (kernels.stops.apply_stops) make the sessions where a
+    stop fired fill at the stop's price instead of the execution price (step 3b) and name the
+    exit in trades' ``exit_reason``.
 
     ``positions``, ``exec_price`` and ``close`` are (n_sessions, n_tickers) arrays aligned with
     ``dates`` and ``tickers``; missing prices are NaN.
     """
     pos = _check_inputs(positions, exec_price, close, dates, tickers, initial_cash, fees, slippage)
-    price = tradeable_price(exec_price)
+    if stop_fill is not None:
+        stop_fill = np.asarray(stop_fill, dtype=np.float64)
+        price = tradeable_price(np.where(np.isfinite(stop_fill), stop_fill, exec_price))
+    else:
+        price = tradeable_price(exec_price)
     mark = valuation_price(exec_price, close)
     cash_per_sleeve = float(initial_cash) / len(tickers)
     index = pd.DatetimeIndex(dates)
@@ -131,6 +186,8 @@ def simulate(
     )
     sleeve_value = _sleeve_value(portfolio, index, columns)
     equity = sleeve_value.sum(axis=1).rename("equity")
+    if borrow_bps > 0:
+        equity = with_borrow(equity, _short_notional(portfolio), initial_cash, borrow_bps)
     benchmark = _sleeve_value(benchmark_portfolio, index, columns).sum(axis=1).rename("benchmark")
     return Simulation(
         portfolio=portfolio,
@@ -141,8 +198,152 @@ def simulate(
         benchmark_returns=benchmark.pct_change().rename("benchmark_returns"),
         sleeve_value=sleeve_value,
         positions=pd.DataFrame(pos, index=index, columns=columns),
-        trades=_trades_frame(portfolio, index, columns),
+        trades=_trades_frame(portfolio, index, columns, stop_reason),
     )
+
+
+def simulate_weights(
+    weights: np.ndarray,
+    rebalanced: np.ndarray,
+    exec_price: np.ndarray,
+    close: np.ndarray,
+    *,
+    dates: pd.DatetimeIndex,
+    tickers: Sequence[str],
+    initial_cash: float,
+    fees: float,
+    slippage: float,
+    borrow_bps: float = 0.0,
+) -> Simulation:
+    """A shared-cash portfolio holding target ``weights`` (module docstring, W1-W5) and the
+    equal-weight buy-and-hold benchmark of ``simulate``.
+
+    ``weights`` (T, K) is the held target, ``rebalanced`` (T,) the sessions that trade to it;
+    ``positions`` of the result is the sign of the weights.
+    """
+    w = np.asarray(weights, dtype=np.float64)
+    sides = np.sign(w).astype(np.int8)
+    _check_inputs(sides, exec_price, close, dates, tickers, initial_cash, fees, slippage)
+    if np.shape(rebalanced) != (len(dates),) or not np.isfinite(w).all():
+        raise InputError("weights must be finite and rebalanced one flag per session")
+    price = tradeable_price(exec_price)
+    mark = valuation_price(exec_price, close)
+    index = pd.DatetimeIndex(dates)
+    columns = pd.Index(list(tickers), name="ticker")
+    size = np.where(np.asarray(rebalanced, bool)[:, None] & np.isfinite(price), w, np.nan)
+    portfolio = _run_weights(size, price, mark, index, columns, initial_cash, fees, slippage)
+    with warnings.catch_warnings():
+        ignore_known_vectorbt_warning()
+        equity = pd.Series(np.asarray(portfolio.value(), np.float64), index=index, name="equity")
+        asset_value = np.asarray(portfolio.asset_value(group_by=False), np.float64)
+        cash_flow = np.asarray(portfolio.cash_flow(group_by=False), np.float64)
+        orders = portfolio.orders.records
+    if borrow_bps > 0:
+        equity = with_borrow(equity, _short_notional(portfolio), initial_cash, borrow_bps)
+    pnl = asset_value + np.cumsum(cash_flow, axis=0)
+    sleeve_value = pd.DataFrame(pnl + float(initial_cash) / len(columns), index, columns)
+    traded_value = np.bincount(
+        np.asarray(orders["idx"], np.int64),
+        np.abs(np.asarray(orders["size"]) * np.asarray(orders["price"])),
+        minlength=len(index),
+    )
+    before = np.concatenate([[float(initial_cash)], equity.to_numpy()[:-1]])
+    benchmark_portfolio = run_portfolio(
+        np.ones_like(sides),
+        price,
+        mark,
+        index,
+        columns,
+        float(initial_cash) / len(columns),
+        fees,
+        slippage,
+    )
+    benchmark = _sleeve_value(benchmark_portfolio, index, columns).sum(axis=1).rename("benchmark")
+    return Simulation(
+        portfolio=portfolio,
+        benchmark_portfolio=benchmark_portfolio,
+        equity=equity,
+        benchmark=benchmark,
+        returns=equity.pct_change().rename("returns"),
+        benchmark_returns=benchmark.pct_change().rename("benchmark_returns"),
+        sleeve_value=sleeve_value,
+        positions=pd.DataFrame(sides, index=index, columns=columns),
+        trades=_trades_frame(portfolio, index, columns),
+        weights=pd.DataFrame(w, index=index, columns=columns),
+        traded=pd.Series(traded_value / before, index=index, name="traded"),
+    )
+
+
+def _run_weights(
+    size: np.ndarray,
+    price: np.ndarray,
+    mark: np.ndarray,
+    index: pd.DatetimeIndex,
+    columns: pd.Index,
+    initial_cash: float,
+    fees: float,
+    slippage: float,
+) -> Any:
+    """One ``from_orders`` call with target-percent orders and shared cash (W2-W5)."""
+    import vectorbt as vbt
+
+    close_df = pd.DataFrame(np.where(np.isnan(mark), 1.0, mark), index=index, columns=columns)
+    with warnings.catch_warnings():
+        ignore_known_vectorbt_warning()
+        return vbt.Portfolio.from_orders(
+            close_df,
+            size=size,
+            size_type="targetpercent",
+            direction="both",
+            price=np.ascontiguousarray(price, dtype=np.float64),
+            fees=float(fees),
+            fixed_fees=0.0,
+            slippage=float(slippage),
+            min_size=0.0,
+            max_size=np.inf,
+            size_granularity=np.nan,
+            reject_prob=0.0,
+            lock_cash=False,
+            allow_partial=True,
+            raise_reject=False,
+            log=False,
+            val_price=np.inf,
+            ffill_val_price=True,
+            update_value=False,
+            init_cash=float(initial_cash),
+            cash_sharing=True,
+            group_by=True,
+            call_seq="auto",
+            fillna_close=False,
+            trades_type="positions",
+            engine="numba",
+        )
+
+
+def with_borrow(
+    equity: pd.Series, short_notional: np.ndarray, initial_cash: float, borrow_bps: float
+) -> pd.Series:
+    """The curve after borrow (module docstring, last paragraph): each session's return less
+    ``borrow_bps / 10_000 / 252`` times the short notional at its close over the equity."""
+    values = equity.to_numpy(np.float64)
+    before = np.concatenate([[float(initial_cash)], values[:-1]])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        gross = values / before - 1.0
+        charge = borrow_bps / 10_000.0 / BORROW_DAYS * np.asarray(short_notional) / values
+    net = float(initial_cash) * np.cumprod(1.0 + np.nan_to_num(gross) - np.nan_to_num(charge))
+    return pd.Series(net, index=equity.index, name=equity.name)
+
+
+BORROW_DAYS = 252
+"""Sessions a year over which ``execution.borrow_bps`` is spread."""
+
+
+def _short_notional(portfolio: Any) -> np.ndarray:
+    """Value of the short holdings at each close, a positive number (0 when none)."""
+    with warnings.catch_warnings():
+        ignore_known_vectorbt_warning()
+        value = np.asarray(portfolio.asset_value(group_by=False), dtype=np.float64)
+    return -np.minimum(value.reshape(value.shape[0], -1), 0.0).sum(axis=1)
 
 
 def valuation_price(exec_price: np.ndarray, close: np.ndarray) -> np.ndarray:
@@ -318,13 +519,29 @@ def _sleeve_value(portfolio: Any, index: pd.DatetimeIndex, columns: pd.Index) ->
     return pd.DataFrame(value, index=index, columns=columns)
 
 
-def _trades_frame(portfolio: Any, index: pd.DatetimeIndex, columns: pd.Index) -> pd.DataFrame:
-    """vectorbt exit-trade records as a plain frame with the ``TRADE_COLUMNS`` names."""
+def _trades_frame(
+    portfolio: Any,
+    index: pd.DatetimeIndex,
+    columns: pd.Index,
+    stop_reason: np.ndarray | None = None,
+) -> pd.DataFrame:
+    """vectorbt exit-trade records as a plain frame with the ``TRADE_COLUMNS`` names;
+    ``exit_reason`` is "signal" for a closed trade unless ``stop_reason`` (T, K) names a stop
+    at its exit session, "" for an open one."""
     with warnings.catch_warnings():
         ignore_known_vectorbt_warning()
         rec = portfolio.trades.records
     is_open = np.asarray(rec["status"]) == 0
-    exit_time = pd.DatetimeIndex(index[np.asarray(rec["exit_idx"], dtype=np.int64)])
+    exit_idx = np.asarray(rec["exit_idx"], dtype=np.int64)
+    cols = np.asarray(rec["col"], dtype=np.int64)
+    codes = (
+        np.zeros(len(exit_idx), dtype=np.int64)
+        if stop_reason is None
+        else np.asarray(stop_reason, dtype=np.int64)[exit_idx, cols]
+    )
+    reasons = np.asarray(EXIT_REASONS, dtype=object)[codes]
+    reasons[is_open] = ""
+    exit_time = pd.DatetimeIndex(index[exit_idx])
     frame = pd.DataFrame(
         {
             "ticker": np.asarray(columns)[np.asarray(rec["col"], dtype=np.int64)].astype(object),
@@ -338,6 +555,7 @@ def _trades_frame(portfolio: Any, index: pd.DatetimeIndex, columns: pd.Index) ->
             "pnl": np.asarray(rec["pnl"], dtype=np.float64),
             "return": np.asarray(rec["return"], dtype=np.float64),
             "status": np.where(is_open, "open", "closed").astype(object),
+            "exit_reason": reasons,
         },
         columns=TRADE_COLUMNS,
     )

@@ -111,9 +111,11 @@ def build_outputs(
     timings: dict[str, float],
     links: LinkInputs | None = None,
     decay_points: Sequence[Any] | None = None,
+    baselines: dict[str, Any] | None = None,
 ) -> RunOutputs:
     """Lay out one run's results as the documented run-folder tables and stats (with the
-    cyclic garbage collector paused: ``gc_paused``)."""
+    cyclic garbage collector paused: ``gc_paused``). ``baselines`` is stats.json's block when
+    the caller computed (and timed) it, else ``luck_baselines`` runs here."""
     from backtest.analytics.stats import compute_stats
 
     dates = panel.dates[rows]
@@ -132,8 +134,17 @@ def build_outputs(
     trades = trades_with_headlines(
         simulation.trades, placed, panel, config.signal.half_life, config.news
     )
+    weights = held_weights(simulation, config.execution.initial_cash)
+    if baselines is None:
+        baselines = luck_baselines(config, panel, rows, positions, simulation)
     signal_table = signals_table(
-        signals, rows, positions, dates, tickers, with_spillover=bool(config.signal.spillover)
+        signals,
+        rows,
+        positions,
+        dates,
+        tickers,
+        weights,
+        with_spillover=bool(config.signal.spillover),
     )
     headline_table = headlines_table(period_headlines, panel, config.news)
     returns = returns_table(panel, rows, config.execution.at)
@@ -144,6 +155,7 @@ def build_outputs(
         positions,
         simulation.trades,
         initial_value=config.execution.initial_cash,
+        traded=None if simulation.traded is None else simulation.traded.to_numpy(np.float64),
         row_session=None if panel.bars is None else panel.row_session[rows],
     )
     fingerprints = data_fingerprints(data, len(period_headlines))
@@ -173,6 +185,8 @@ def build_outputs(
         "intraday_event_study": intraday_event_block(config, panel, placed, rows),
         "decay": decay_block(decay_points),
         "spillover": spillover_block(config, placed, signals, rows, dates, tickers, returns, links),
+        "baselines": baselines,
+        **daily_research_blocks(config, panel, signals, rows, weights, dates, figures),
         "data": fingerprints,
         "versions": versions(),
         "timings_s": {k: round(v, 3) for k, v in timings.items()},
@@ -250,17 +264,129 @@ def news_block(headlines: pd.DataFrame) -> dict[str, Any]:
     }
 
 
+def traded_returns(panel: PricePanel, rows: slice, at: str) -> np.ndarray:
+    """(period sessions, tickers): the execution price of t -> that of t+1, NaN where either
+    is missing (what a position entered at t earns first)."""
+    exec_price = panel.exec_price(at)
+    following = np.vstack([exec_price[1:], np.full((1, exec_price.shape[1]), np.nan)])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return (following / exec_price - 1.0)[rows]
+
+
+def luck_baselines(
+    config: StrategyConfig,
+    panel: PricePanel,
+    rows: slice,
+    positions: np.ndarray,
+    simulation: Simulation,
+) -> dict[str, Any] | None:
+    """stats.json's ``baselines``: random timing and the block bootstrap (analytics.baselines),
+    with the [baselines] settings and the run's own costs; None on intraday bars (their
+    accounting is per session)."""
+    from backtest.analytics.baselines import baselines_block, block_bootstrap, random_timing
+    from backtest.analytics.stats import curve_returns
+
+    b, e = config.baselines, config.execution
+    if panel.bars is not None:
+        return None
+    exec_price = panel.exec_price(e.at)[rows]
+    book = simulation.weights is not None
+    timing = random_timing(
+        simulation.weights.to_numpy(np.float64) if book else positions,
+        np.isfinite(exec_price) & (exec_price > 0),
+        traded_returns(panel, rows, e.at),
+        cost=e.fees + e.slippage,
+        runs=b.random_runs,
+        seed=b.seed,
+        book=book,
+    )
+    strategy = curve_returns(simulation.equity, e.initial_cash)
+    benchmark = curve_returns(simulation.benchmark, e.initial_cash)
+    bootstrap = block_bootstrap(
+        strategy.to_numpy(np.float64),
+        benchmark.reindex(strategy.index).to_numpy(np.float64),
+        runs=b.bootstrap_runs,
+        block_sessions=b.block_sessions,
+        seed=b.seed,
+    )
+    return baselines_block(timing, bootstrap)
+
+
+def daily_research_blocks(
+    config: StrategyConfig,
+    panel: PricePanel,
+    signals: SignalPanel,
+    rows: slice,
+    weights: np.ndarray,
+    dates: pd.DatetimeIndex,
+    figures: dict[str, dict[str, Any]],
+) -> dict[str, Any]:
+    """stats.json's ``portfolio``, ``quantile_returns`` and ``ic_decay`` (per session, so left
+    out on intraday bars)."""
+    if panel.bars is not None:
+        return {}
+    at = config.execution.at
+    return {
+        "portfolio": book_block(config, weights, traded_returns(panel, rows, at), dates, figures),
+        **factor_block(signals.composite, panel.exec_price(at), rows),
+    }
+
+
+def held_weights(simulation: Simulation, initial_cash: float) -> np.ndarray:
+    """signals.csv's ``weight``: the target weight of equity held from each session's execution
+    price. A cross-sectional book's targets as simulated; for sleeves, the position times the
+    sleeve's share of equity at the previous close (1/n on the first session): what all-in on a
+    sleeve weighs in the whole."""
+    if simulation.weights is not None:
+        return simulation.weights.to_numpy(np.float64)
+    values = simulation.sleeve_value.to_numpy(np.float64)
+    start = np.full((1, values.shape[1]), float(initial_cash) / values.shape[1])
+    before = np.vstack([start, values[:-1]])
+    share = before / before.sum(axis=1, keepdims=True)
+    return simulation.positions.to_numpy(np.float64) * share
+
+
+def book_block(
+    config: StrategyConfig,
+    weights: np.ndarray,
+    traded: np.ndarray,
+    dates: pd.DatetimeIndex,
+    figures: dict[str, dict[str, Any]],
+) -> dict[str, Any]:
+    """stats.json's ``portfolio``: legs, exposures and turnover (analytics.portfolio)."""
+    from backtest.analytics.portfolio import portfolio_block
+
+    turnover = figures["strategy"].get("turnover")
+    return portfolio_block(config.portfolio.construction, weights, traded, dates, turnover)
+
+
+def factor_block(composite: np.ndarray, exec_price: np.ndarray, rows: slice) -> dict[str, Any]:
+    """stats.json's ``quantile_returns`` (next-session return by composite quintile) and
+    ``ic_decay`` (IC over 1, 2, 5 and 10 sessions) over the period's rows of the whole grid's
+    ``composite`` and ``exec_price`` (analytics.quantiles)."""
+    from backtest.analytics.quantiles import (
+        IC_HORIZONS,
+        forward_returns,
+        ic_decay,
+        quantile_returns,
+        quantiles_block,
+    )
+
+    forward = {h: forward_returns(exec_price, h)[rows] for h in IC_HORIZONS}
+    return quantiles_block(
+        quantile_returns(composite[rows], forward[1]), ic_decay(composite[rows], forward)
+    )
+
+
 def returns_table(panel: PricePanel, rows: slice, at: str) -> pd.DataFrame:
     """returns.csv: per (session, ticker) of the period, ``return`` = close(t-1) -> close(t)
     and ``traded_return`` = the execution price of t -> that of t+1 (what a position entered
     at t earns first: open to open for open execution, close to close for close execution)."""
     close = panel.close
     previous = np.vstack([np.full((1, close.shape[1]), np.nan), close[:-1]])
-    exec_price = panel.exec_price(at)
-    following = np.vstack([exec_price[1:], np.full((1, exec_price.shape[1]), np.nan)])
     with np.errstate(divide="ignore", invalid="ignore"):
         close_to_close = (close / previous - 1.0)[rows]
-        traded = (following / exec_price - 1.0)[rows]
+    traded = traded_returns(panel, rows, at)
     dates = panel.dates[rows]
     return pd.DataFrame(
         {
@@ -403,11 +529,13 @@ def signals_table(
     positions: np.ndarray,
     dates: pd.DatetimeIndex,
     tickers: list[str],
+    weights: np.ndarray | None = None,
     *,
     with_spillover: bool = False,
 ) -> pd.DataFrame:
     """signals.csv: one row per (session, ticker) of the period; with spillover on, a
-    ``spillover`` column after ``news``: the news points that came through links."""
+    ``spillover`` column after ``news``: the news points that came through links; ``weight``
+    (held_weights) when given."""
     labels = signals.labels[rows].reshape(-1)
     names = np.array([LABEL_NAMES[c] for c in (-1, 0, 1)], dtype=object)[labels.astype(int) + 1]
     table = pd.DataFrame(
@@ -419,6 +547,7 @@ def signals_table(
             "composite": signals.composite[rows].reshape(-1),
             "label": names,
             "position": positions.reshape(-1).astype(np.int64),
+            **({} if weights is None else {"weight": weights.reshape(-1)}),
         }
     )
     if with_spillover and signals.spillover is not None:

@@ -3,7 +3,8 @@
 1. Prepare the market (market.prepare), unless one is given: inputs validated, sessions, panel.
 2. Score and place the headlines the strategy trades on (the market's cached placement).
 3. Compute news, momentum, composite and labels on the whole grid; positions over the period.
-4. Simulate the sleeves and the benchmark with vectorbt (engine).
+4. Simulate the sleeves (or the [portfolio] book) and the benchmark with vectorbt (engine).
+   Then the luck baselines (random timing, bootstrap), timed as their own stage.
 5. Lay out the run folder's tables and statistics (outputs) and return them as a RunResult.
 
 Nothing is written: ``RunResult.save(dir)`` writes the run folder ``backtest run`` writes.
@@ -19,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 
 from backtest.config import REPORTS_DIR, StrategyConfig
@@ -73,7 +75,7 @@ class RunResult:
     outputs: RunOutputs
     """Exactly what ``save`` writes."""
     timings_s: dict[str, float] = field(default_factory=dict)
-    """Wall time of each stage (load, align, score, signals, simulate, report)."""
+    """Wall time of each stage (load, align, score, signals, simulate, baselines, report)."""
 
     @property
     def summary(self) -> dict[str, Any]:
@@ -180,6 +182,25 @@ def run(
     return simulate_run(market, config, placed, timer=timer, command=command, started=started)
 
 
+def refuse_on_bars(config: StrategyConfig) -> None:
+    """Books, stops and borrow are daily-price features (sessions, a year of 252 of them):
+    on intraday bars they are an error naming the key, not silently mis-annualised."""
+    from backtest.errors import InputError
+
+    e = config.execution
+    for key, on in (
+        ("portfolio.construction", config.portfolio.construction != "sleeves"),
+        ("execution.stop_loss", e.stop_loss > 0 or e.take_profit > 0),
+        ("execution.borrow_bps", e.borrow_bps > 0),
+    ):
+        if on:
+            raise InputError(
+                f"{key}: needs daily prices; these prices are intraday bars",
+                column=key,
+                hint="run it on daily prices, or leave it at its default on bars",
+            )
+
+
 def simulate_run(
     market: Market,
     config: StrategyConfig,
@@ -190,42 +211,72 @@ def simulate_run(
     started: float,
 ) -> RunResult:
     """Steps 3-5 for one strategy on placed headlines."""
-    from backtest.engine import simulate
-    from backtest.outputs import build_outputs, stats_frame
+    from backtest.engine import simulate, simulate_weights
+    from backtest.outputs import build_outputs, luck_baselines, stats_frame
     from backtest.signals import (
         compute_signals,
         execution_prices,
         flat_at_close_rows,
         hold_rows,
+        known_returns_window,
         period_positions,
+        period_stops,
+        period_weights,
     )
 
     panel = market.panel
+    execution = config.execution
+    sleeves = config.portfolio.construction == "sleeves"
+    if panel.bars is not None:
+        refuse_on_bars(config)
     with timer.stage("signals", "Computing signals"):
         signals = compute_signals(
-            panel, placed, config.signal, config.execution, config.news, market.links(config)
+            panel, placed, config.signal, execution, config.news, market.links(config)
         )
         rows = market.period(config, placed.session_idx)
-        exec_price = execution_prices(panel, config.execution)[rows]
-        flat = flat_at_close_rows(panel, config.execution)
-        positions = period_positions(
-            signals.labels[rows],
-            exec_price,
-            config.execution,
-            None if flat is None else flat[rows],
-            hold_rows(panel, config.execution),
-        )
+        exec_price = execution_prices(panel, execution)[rows]
+        stops: dict[str, Any] = {}
+        if sleeves:
+            flat = flat_at_close_rows(panel, execution)
+            positions = period_positions(
+                signals.labels[rows],
+                exec_price,
+                execution,
+                None if flat is None else flat[rows],
+                hold_rows(panel, execution),
+            )
+            if execution.stop_loss > 0 or execution.take_profit > 0:
+                positions, stops["stop_fill"], stops["stop_reason"] = period_stops(
+                    positions, exec_price, panel, rows, execution
+                )
+        else:
+            book = config.portfolio
+            known = (
+                known_returns_window(panel.close, rows, book.vol_lookback, execution.at)
+                if book.vol_target > 0
+                else None
+            )
+            weights, rebalanced = period_weights(
+                signals.composite[rows], exec_price, panel.dates[rows], book, known
+            )
     with timer.stage("simulate", "Simulating portfolios with vectorbt"):
-        simulation = simulate(
-            positions,
-            exec_price,
-            panel.close[rows],
-            dates=panel.dates[rows],
-            tickers=list(panel.tickers),
-            initial_cash=config.execution.initial_cash,
-            fees=config.execution.fees,
-            slippage=config.execution.slippage,
-        )
+        common = {
+            "dates": panel.dates[rows],
+            "tickers": list(panel.tickers),
+            "initial_cash": execution.initial_cash,
+            "fees": execution.fees,
+            "slippage": execution.slippage,
+            "borrow_bps": execution.borrow_bps,
+        }
+        if sleeves:
+            simulation = simulate(positions, exec_price, panel.close[rows], **common, **stops)
+        else:
+            simulation = simulate_weights(
+                weights, rebalanced, exec_price, panel.close[rows], **common
+            )
+            positions = simulation.positions.to_numpy(np.int8)
+    with timer.stage("baselines", "Ranking against random timing and the bootstrap"):
+        baselines = luck_baselines(config, panel, rows, positions, simulation)
     decay_points = None
     if panel.bars is not None:
         with timer.stage("decay", "Measuring the edge at other latencies (intraday)"):
@@ -250,6 +301,7 @@ def simulate_run(
             timings=timer.seconds,
             links=market.links(config),
             decay_points=decay_points,
+            baselines=baselines,
         )
     equity = pd.DataFrame(
         {"equity": simulation.equity, "benchmark": simulation.benchmark},

@@ -10,7 +10,8 @@ The one code path behind ``backtest run``, ``backtest signal`` and sweeps:
    (links.py: co-mentions learned from earlier stories, a peers file).
 4. Momentum per (session, ticker) from closes known at decision time (lag 1 for open execution).
 5. Composite blend and bull / neutral / bear labels.
-6. Positions over the backtest period only, starting flat.
+6. Positions over the backtest period only, starting flat; or, for the cross-sectional
+   constructions ([portfolio] rank / signal), target weights from the composite.
 """
 
 from __future__ import annotations
@@ -21,13 +22,15 @@ import numpy as np
 import pandas as pd
 
 from backtest.calendar import known_at_ns, tradeable_bar, tradeable_session
-from backtest.config import ExecutionConfig, NewsConfig, SignalConfig
+from backtest.config import ExecutionConfig, NewsConfig, PortfolioConfig, SignalConfig
 from backtest.data.panel import PricePanel
 from backtest.errors import InputError
 from backtest.kernels.composite import composite_score, label_codes
 from backtest.kernels.momentum import momentum_score
 from backtest.kernels.news import news_count, news_flow, news_score
 from backtest.kernels.positions import target_positions, target_positions_flat_at
+from backtest.kernels.stops import apply_stops
+from backtest.kernels.weights import RANK, SIGNAL, target_weights
 from backtest.links import LinkInputs, Stories, link_spillover, stories
 from backtest.news_quality import counted
 
@@ -230,6 +233,111 @@ def period_positions(
     if flat_rows is None or not flat_rows.any():
         return target_positions(*args)
     return target_positions_flat_at(*args, np.ascontiguousarray(flat_rows, dtype=np.bool_))
+
+
+def rebalance_candidates(dates: pd.DatetimeIndex, rebalance: str) -> np.ndarray:
+    """Sessions that may rebalance: every one ("session", "on_signal"), or the first session of
+    each ISO week ("weekly") or calendar month ("monthly") among ``dates``."""
+    index = pd.DatetimeIndex(dates)
+    if rebalance in ("session", "on_signal") or len(index) == 0:
+        return np.ones(len(index), dtype=bool)
+    if rebalance == "weekly":
+        iso = index.isocalendar()
+        key = iso["year"].to_numpy(np.int64) * 100 + iso["week"].to_numpy(np.int64)
+    else:
+        key = index.year.to_numpy(np.int64) * 100 + index.month.to_numpy(np.int64)
+    return np.concatenate([[True], key[1:] != key[:-1]])
+
+
+def period_weights(
+    composite: np.ndarray,
+    exec_price: np.ndarray,
+    dates: pd.DatetimeIndex,
+    portfolio: PortfolioConfig,
+    known_returns: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Held target weights (T, K) and rebalancing sessions (T,) over the period's rows
+    (kernels.weights.target_weights); the composite at t is known at t's decision time.
+
+    With ``portfolio.vol_target``, ``known_returns`` (``known_returns_window``) scales each
+    rebalance's target (``vol_scaled``)."""
+    tradable = np.isfinite(exec_price) & (exec_price > 0)
+    weights, rebalanced = target_weights(
+        np.ascontiguousarray(composite, dtype=np.float64),
+        np.ascontiguousarray(tradable),
+        rebalance_candidates(dates, portfolio.rebalance),
+        portfolio.rebalance == "on_signal",
+        RANK if portfolio.construction == "rank" else SIGNAL,
+        float(portfolio.long),
+        float(portfolio.short),
+        float(portfolio.gross),
+        float(portfolio.net),
+        float(portfolio.max_weight),
+    )
+    if portfolio.vol_target > 0 and known_returns is not None:
+        weights = vol_scaled(weights, rebalanced, known_returns, portfolio.vol_target)
+    return weights, rebalanced
+
+
+def known_returns_window(close: np.ndarray, rows: slice, lookback: int, at: str) -> np.ndarray:
+    """(T, lookback, K): for each period session t, the last ``lookback`` close-to-close returns
+    known at its decision time (closes up to t-1 for open execution, up to t for close), NaN
+    before the data starts. Built on the whole grid, so the period's first sessions see the
+    history before it."""
+    previous = np.vstack([np.full((1, close.shape[1]), np.nan), close[:-1]])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        returns = close / previous - 1.0
+    lag = 1 if at == "open" else 0
+    last = np.arange(rows.start, rows.stop) - lag
+    steps = last[:, None] - np.arange(lookback)[None, ::-1]
+    padded = np.vstack([np.full((lookback + 1, close.shape[1]), np.nan), returns])
+    return padded[steps + lookback + 1]
+
+
+VOL_PERIODS_PER_YEAR = 252
+"""Sessions a year in ``portfolio.vol_target``'s annualisation."""
+
+
+def vol_scaled(
+    weights: np.ndarray, rebalanced: np.ndarray, known_returns: np.ndarray, vol_target: float
+) -> np.ndarray:
+    """Held targets scaled at each rebalance by min(1, vol_target / sigma), sigma the
+    annualised standard deviation (ddof=1) of the target's returns over the known window
+    (a missing return counts 0); sessions with sigma 0 or undefined keep the target as is."""
+    out = np.array(weights, dtype=np.float64, copy=True)
+    scale = 1.0
+    for t in range(len(out)):
+        if rebalanced[t]:
+            book = np.nan_to_num(known_returns[t]) @ out[t]
+            sigma = float(np.std(book, ddof=1)) * np.sqrt(VOL_PERIODS_PER_YEAR)
+            scale = min(1.0, vol_target / sigma) if sigma > 0 else 1.0
+        out[t] = out[t] * scale
+    return out
+
+
+def period_stops(
+    positions: np.ndarray,
+    exec_price: np.ndarray,
+    panel: PricePanel,
+    rows: slice,
+    execution: ExecutionConfig,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Positions with ``execution.stop_loss`` / ``take_profit`` exits, the stop fill prices and
+    exit reasons over the period's rows (kernels.stops.apply_stops); sessions without a high
+    or low are checked on their open and execution price only."""
+    missing = np.full(panel.open.shape, np.nan)
+    high = missing if panel.high is None else panel.high
+    low = missing if panel.low is None else panel.low
+    return apply_stops(
+        np.ascontiguousarray(positions, dtype=np.int8),
+        np.ascontiguousarray(exec_price, dtype=np.float64),
+        np.ascontiguousarray(panel.open[rows]),
+        np.ascontiguousarray(high[rows]),
+        np.ascontiguousarray(low[rows]),
+        execution.at == "open",
+        float(execution.stop_loss),
+        float(execution.take_profit),
+    )
 
 
 def hold_rows(panel: PricePanel, execution: ExecutionConfig) -> int:

@@ -331,6 +331,7 @@ def prepare_sweep(
     timings: dict[str, float] = {}
     started = time.perf_counter()
     expansion = expand_grid(config, grid)
+    check_sweepable(expansion.configs)
     timings["grid"] = time.perf_counter() - started
 
     started = time.perf_counter()
@@ -373,6 +374,31 @@ def prepare_sweep(
         timings_s=timings,
         market=market,
     )
+
+
+def check_sweepable(
+    configs: Sequence[StrategyConfig], what: str = "sweeps and walk-forwards"
+) -> None:
+    """Sweeps, walk-forwards and decay curves simulate sleeves without stops or borrow costs
+    (their vectorised engine): a set asking for a cross-sectional book, stops or borrow is an
+    error, not silently simulated as something else. ``what`` names the workflow."""
+    for c in configs:
+        if c.portfolio.construction != "sleeves":
+            raise InputError(
+                f"portfolio.construction = {c.portfolio.construction!r}: {what} simulate "
+                "sleeves only",
+                hint='run the book with backtest run, or use construction = "sleeves"',
+            )
+        if c.execution.stop_loss > 0 or c.execution.take_profit > 0:
+            raise InputError(
+                f"execution.stop_loss / take_profit: {what} do not simulate stops",
+                hint="set both to 0, or compare runs with backtest run",
+            )
+        if c.execution.borrow_bps > 0:
+            raise InputError(
+                f"execution.borrow_bps: {what} do not charge borrow",
+                hint="set execution.borrow_bps = 0, or compare runs with backtest run",
+            )
 
 
 def sweep_rows(market: Market, config: StrategyConfig, configs: Sequence[StrategyConfig]) -> slice:

@@ -50,7 +50,7 @@ from bench.common import (
 IMPORT_TARGET = 1.5
 COLD_TARGET = 2.5
 EMBEDDED_PRICES = REPO / "datasets" / "stocknet" / "prices.csv.gz"
-STAGES = ("load", "align", "score", "signals", "simulate", "report", "write")
+STAGES = ("load", "align", "score", "signals", "simulate", "baselines", "report", "write")
 IMPORT_VECTORBT = 'python -c "import vectorbt"'
 PACKAGE_DIR = "import os, backtest; print(os.path.dirname(os.path.abspath(backtest.__file__)))"
 

@@ -75,6 +75,7 @@ def test_signals_csv_has_the_documented_columns_and_labels(run_dir: Path) -> Non
         "composite",
         "label",
         "position",
+        "weight",
     ]
     assert set(signals["label"]) <= {"bull", "neutral", "bear"}
     assert set(signals["position"]) <= {-1, 0, 1}

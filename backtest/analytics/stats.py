@@ -219,6 +219,18 @@ def turnover(
     return float(change.mean() / pos.shape[1] * periods_per_year)
 
 
+def traded_turnover(
+    traded: np.ndarray | pd.Series, periods_per_year: int = PERIODS_PER_YEAR
+) -> float | None:
+    """Annualised turnover of a shared-cash book: the mean over sessions of the value traded
+    that session over the equity before it, times ``periods_per_year`` (``turnover``'s units:
+    going from cash to a 50/50 long-short book trades 1.0)."""
+    t = np.nan_to_num(np.asarray(traded, dtype=np.float64))
+    if t.size == 0:
+        return None
+    return float(t.mean() * periods_per_year)
+
+
 def _closed_pnl(trades: pd.DataFrame) -> np.ndarray:
     if trades is None or len(trades) == 0:
         return np.empty(0)
@@ -283,6 +295,11 @@ def _with_start(equity: pd.Series, initial_value: float | None) -> pd.Series:
     return pd.concat([first, equity.astype(np.float64)])
 
 
+def curve_returns(equity: pd.Series, initial_value: float | None = None) -> pd.Series:
+    """The daily returns ``curve_stats`` measures: from the starting capital when given."""
+    return daily_returns(_with_start(equity.dropna(), initial_value))
+
+
 def curve_stats(
     equity: pd.Series,
     *,
@@ -316,6 +333,7 @@ def compute_stats(
     periods_per_year: int = PERIODS_PER_YEAR,
     *,
     initial_value: float | None = None,
+    traded: np.ndarray | None = None,
     row_session: np.ndarray | None = None,
 ) -> dict[str, dict[str, Stat]]:
     """Headline figures for ``"strategy"`` and ``"benchmark"`` (same keys, JSON-ready).
@@ -327,7 +345,9 @@ def compute_stats(
     figures are None for the benchmark. Keys and definitions: ``STAT_DEFINITIONS``.
     On intraday bars (``row_session``: each row's session) the curve figures come from the
     daily curve (each session's last bar), so Sharpe and volatility stay annualised from daily
-    returns; exposure counts bars.
+    returns; exposure counts bars. A cross-sectional book passes ``traded`` (value traded each
+    session over the equity before it): its turnover is then ``traded_turnover``, not the
+    sleeves' position formula.
     """
     pos = np.asarray(positions, dtype=np.float64)
     sessions = pd.DatetimeIndex(equity.index)
@@ -339,7 +359,11 @@ def compute_stats(
         hit_rate=hit_rate(trades),
         profit_factor=profit_factor(trades),
         exposure=exposure(pos),
-        turnover=turnover(pos, periods_per_year, row_session),
+        turnover=(
+            turnover(pos, periods_per_year, row_session)
+            if traded is None
+            else traded_turnover(traded, periods_per_year)
+        ),
         trades=int(len(trades)) if trades is not None else 0,
         avg_holding_sessions=avg_holding_sessions(trades, sessions, row_session),
     )

@@ -35,4 +35,28 @@ def summary_table(stats: dict[str, Any]) -> str:
             f"{title:<14}{format_value(strategy.get(key), kind):>12}"
             f"{format_value(benchmark.get(key), kind):>12}"
         )
+    lines.extend(luck_lines(stats))
     return "\n".join(lines)
+
+
+def luck_lines(stats: dict[str, Any]) -> list[str]:
+    """Where the Sharpe falls among random timings and its bootstrap interval (stats.json's
+    ``baselines``), one line each; nothing when a baseline is off or absent."""
+    block = stats.get("baselines") or {}
+    timing, boot = block.get("random_timing") or {}, block.get("bootstrap") or {}
+    lines = []
+    if timing.get("runs") and timing.get("percentile") is not None:
+        lines.append(
+            f"Luck: the Sharpe ranks at percentile {timing['percentile']:.1f} of "
+            f"{timing['runs']} random timings (their 5-95%: "
+            f"{format_value(timing.get('p5'), 'ratio')} to "
+            f"{format_value(timing.get('p95'), 'ratio')})"
+        )
+    if boot.get("runs") and boot.get("sharpe_low") is not None:
+        lines.append(
+            f"Bootstrap 95%: Sharpe {format_value(boot['sharpe_low'], 'ratio')} to "
+            f"{format_value(boot.get('sharpe_high'), 'ratio')}; minus the benchmark's "
+            f"{format_value(boot.get('excess_low'), 'ratio')} to "
+            f"{format_value(boot.get('excess_high'), 'ratio')}"
+        )
+    return [""] + lines if lines else []

@@ -33,6 +33,11 @@ class PricePanel:
     """The close as given, for readings ("last traded near"), whatever the adjustment."""
     bars: Bars | None = None
     """Intraday prices: the rows are these bars (None: the rows are the sessions)."""
+    high: np.ndarray | None = None
+    """The session's high (scaled like open and close), NaN where the prices have none; read
+    only by the stop-loss and take-profit checks."""
+    low: np.ndarray | None = None
+    """The session's low, as ``high``."""
 
     @property
     def dates(self) -> pd.DatetimeIndex:
@@ -81,10 +86,13 @@ def build_panel(
         prices = prices.loc[on_grid]
     open_ = prices["open"].to_numpy(dtype=np.float64)
     close = prices["close"].to_numpy(dtype=np.float64)
+    high = prices["high"].to_numpy(dtype=np.float64)
+    low = prices["low"].to_numpy(dtype=np.float64)
     if adjust == "total_return":
         factor = prices["adj_close"].to_numpy(dtype=np.float64) / close
         factor = np.where(np.isfinite(factor) & (factor > 0), factor, 1.0)
         open_, adj_close = open_ * factor, close * factor
+        high, low = high * factor, low * factor
     else:
         adj_close = close
     frame = pd.DataFrame(
@@ -94,6 +102,8 @@ def build_panel(
             "open": open_,
             "close": adj_close,
             "quoted_close": close,
+            "high": high,
+            "low": low,
         }
     )
     tickers = tuple(sorted(frame["ticker"].unique()))
@@ -110,6 +120,8 @@ def build_panel(
         open=block("open"),
         close=block("close"),
         quoted_close=block("quoted_close"),
+        high=block("high"),
+        low=block("low"),
     )
 
 

@@ -15,11 +15,14 @@ def is_missing(value: Any) -> bool:
 
 
 def format_value(value: Any, kind: str) -> str:
-    """Format a figure: pct '12.34%', ratio '1.23', times '3.40×', int '1,234', float1 '4.5'."""
+    """Format a figure: pct '12.34%', pct3 '0.012%', ratio '1.23', times '3.40×', int '1,234',
+    float1 '4.5'."""
     if is_missing(value) or value == "":
         return DASH
     if kind == "pct":
         return f"{float(value) * 100:,.2f}%"
+    if kind == "pct3":
+        return f"{float(value) * 100:,.3f}%"
     if kind == "ratio":
         return f"{float(value):,.2f}"
     if kind == "times":

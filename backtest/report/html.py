@@ -49,6 +49,7 @@ from backtest.analytics.stats import STAT_DEFINITIONS
 from backtest.errors import InputError
 from backtest.report import figures as fig
 from backtest.report.formatting import DASH, format_value, is_missing
+from backtest.report.research_view import baseline_rows, factor_view, portfolio_view
 from backtest.scoring import TrainingWindow, read_training_window
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -80,7 +81,15 @@ HEADLINE_SEPARATOR = " || "
 
 TEXT_COLUMNS = {
     "equity.csv": ["date"],
-    "trades.csv": ["ticker", "side", "entry_time", "exit_time", "status", "headlines"],
+    "trades.csv": [
+        "ticker",
+        "side",
+        "entry_time",
+        "exit_time",
+        "status",
+        "exit_reason",
+        "headlines",
+    ],
     "signals.csv": ["date", "ticker", "label"],
     "headlines.csv": ["published_at", "session", "ticker", "label", "headline", "source", "url"],
     "returns.csv": ["date", "ticker"],
@@ -462,6 +471,7 @@ def trade_rows(trades: pd.DataFrame, top: int = TOP_TRADES) -> list[dict[str, An
                 "pnl": cell(rec["pnl"], "money", signed=True),
                 "ret": cell(rec["return"], "pct", signed=True),
                 "status": rec["status"],
+                "exit_reason": str(rec.get("exit_reason") or ""),
                 "n_headlines": int(rec["n_headlines"]) if not is_missing(rec["n_headlines"]) else 0,
                 "novelty": cell(rec.get("novelty"), "ratio"),
                 "relevance": cell(rec.get("relevance"), "ratio"),
@@ -482,6 +492,10 @@ def one_line(text: Any) -> str:
     return _LINE_BREAKS.sub(" ", text)
 
 
+STOP_NOTES = {"stop_loss": " (stop loss)", "take_profit": " (take profit)"}
+"""How the trades table marks an exit a stop made (trades.csv's exit_reason)."""
+
+
 def trades_tbody(rows: list[dict[str, Any]]) -> Markup:
     """The trades table's rows as HTML, every data text escaped (markupsafe.escape, as the
     template's autoescape does).
@@ -499,7 +513,9 @@ def trades_tbody(rows: list[dict[str, Any]]) -> Markup:
         else:
             headlines = '<span class="na">&ndash;</span>'
         side = esc(t["side"])
-        opened = " (open)" if t["status"] == "open" else ""
+        opened = (
+            " (open)" if t["status"] == "open" else STOP_NOTES.get(t.get("exit_reason", ""), "")
+        )
         pnl, ret = t["pnl"], t["ret"]
         shown = ' data-top="1"' if t["shown"] else " hidden"
         parts.append(
@@ -983,9 +999,11 @@ def build_view(run: RunFolder) -> dict[str, Any]:
         "name": str(stats["name"]),
         "period": stats["period"],
         "tickers": [str(t) for t in stats["tickers"]],
-        "headline": headline_rows(stats),
+        "headline": headline_rows(stats) + baseline_rows(stats),
         "charts": chart_figures(run),
         "events": event_view(run),
+        "factor": factor_view(stats),
+        "book": portfolio_view(stats),
         "news": news_view(stats),
         "spillover": spillover_view(stats),
         "intraday": intraday_view(stats),
