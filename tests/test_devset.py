@@ -8,6 +8,7 @@ run `pytest tests/test_devset.py -s` to print the current figures.
 from __future__ import annotations
 
 import csv
+import hashlib
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +17,9 @@ import pytest
 from backtest.scoring import label_scores, score_headlines
 
 DEVSET = Path(__file__).parent / "data" / "devset.csv"
+STYLES_DEVSET = Path(__file__).parent / "data" / "devset_styles.csv"
+STYLES = ("tweet", "analyst", "wire", "macro", "chatter")
+SPLITS = ("tune", "holdout")
 LABELS = ("bull", "neutral", "bear")
 
 FLOORS = {  # origin -> (accuracy floor, macro-F1 floor)
@@ -30,6 +34,17 @@ def _read_devset() -> tuple[list[str], np.ndarray, np.ndarray]:
         rows = list(csv.DictReader(f))
     texts = [row["text"] for row in rows]
     return texts, np.array([r["label"] for r in rows]), np.array([r["origin"] for r in rows])
+
+
+def _read_styles_devset() -> list[dict[str, str]]:
+    with STYLES_DEVSET.open(newline="", encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+def split_of(text: str) -> str:
+    """The split a styles dev-set text belongs to: ``tune`` when the first byte of the SHA-256
+    of its UTF-8 text is even, else ``holdout`` (the rule the file was split by, once)."""
+    return "tune" if hashlib.sha256(text.encode("utf-8")).digest()[0] % 2 == 0 else "holdout"
 
 
 def accuracy_and_macro_f1(predicted: np.ndarray, gold: np.ndarray) -> tuple[float, float]:
@@ -62,3 +77,15 @@ def test_devset_accuracy_and_macro_f1_stay_above_floor(origin_name: str) -> None
     accuracy_floor, f1_floor = FLOORS[origin_name]
     assert accuracy >= accuracy_floor
     assert macro_f1 >= f1_floor
+
+
+def test_styles_devset_is_well_formed_and_split_by_hash() -> None:
+    rows = _read_styles_devset()
+    texts = [row["text"] for row in rows]
+    assert len(rows) >= 400 and len(set(texts)) == len(texts)
+    assert {row["label"] for row in rows} == set(LABELS)
+    assert {row["style"] for row in rows} == set(STYLES)
+    assert all(row["split"] == split_of(row["text"]) for row in rows)
+    assert 0.45 <= np.mean([row["label"] == "neutral" for row in rows]) <= 0.65
+    old_texts, _, _ = _read_devset()
+    assert not set(texts) & set(old_texts)
