@@ -34,6 +34,8 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from backtest.kernels.phrases import apply_phrases
+
 KIND_NEUTRAL = 0
 KIND_WORD = 1
 KIND_NEGATOR = 2
@@ -43,6 +45,13 @@ KIND_UP = 5
 KIND_DOWN = 6
 KIND_GOOD_THING = 7
 KIND_BAD_THING = 8
+KIND_RATING = 9
+KIND_RATING_UP = 10
+KIND_RATING_DOWN = 11
+KIND_MAINTAIN = 12
+KIND_EXPECTATION = 13
+KIND_PAST = 14
+KIND_STANCE = 15
 
 NEGATION_WINDOW_TOKENS = 3
 MODIFIER_WINDOW_TOKENS = 2
@@ -166,8 +175,11 @@ def _tokenize(
     tok_start: np.ndarray,
     tok_end: np.ndarray,
     tok_hash: np.ndarray,
+    src_start: np.ndarray,
+    src_end: np.ndarray,
 ) -> int:
-    """Write normalised token bytes to ``norm`` and their spans and hashes; return the count."""
+    """Write normalised token bytes to ``norm``, their spans there and in ``buf`` (``src_start``,
+    ``src_end``) and their hashes; return the count."""
     n_tokens = 0
     w = 0
     i = start
@@ -195,6 +207,7 @@ def _tokenize(
         first = w
         h = FNV_OFFSET
         j = i
+        source = i
         while j < end:
             c = _ALNUM[buf[j]]
             if c != 0:
@@ -235,6 +248,8 @@ def _tokenize(
         tok_start[n_tokens] = first
         tok_end[n_tokens] = w
         tok_hash[n_tokens] = h
+        src_start[n_tokens] = source
+        src_end[n_tokens] = j
         n_tokens += 1
     return n_tokens
 
@@ -354,7 +369,13 @@ def _score_items(
         w = weights[it_term[k]]
         e = it_end[k]
         if kind == KIND_NEGATOR:
-            for q in range(e + 1, min(e + 1 + NEGATION_WINDOW_TOKENS, n_tokens)):
+            stop = min(e + 1 + NEGATION_WINDOW_TOKENS, n_tokens)
+            for j in range(k + 1, n_items):
+                if it_pos[j] >= stop:
+                    break
+                if kinds[it_term[j]] == KIND_EXPECTATION:
+                    stop = max(stop, min(it_end[j] + 1 + NEGATION_WINDOW_TOKENS, n_tokens))
+            for q in range(e + 1, stop):
                 neg_at[q] *= w
         elif kind in (KIND_INTENSIFIER, KIND_DAMPENER):
             for q in range(e + 1, min(e + 1 + MODIFIER_WINDOW_TOKENS, n_tokens)):
@@ -408,7 +429,7 @@ def _score_items(
         kind = kinds[it_term[k]]
         w = weights[it_term[k]]
         c = 0.0
-        if kind == KIND_WORD:
+        if kind == KIND_WORD or kind in (KIND_RATING_UP, KIND_RATING_DOWN, KIND_EXPECTATION):
             c = w * it_mult[k] * it_neg[k]
         elif kind in (KIND_UP, KIND_DOWN):
             j = it_pair[k]
@@ -454,6 +475,83 @@ def nul_offsets(buf: np.ndarray, n_texts: int) -> np.ndarray:
 
 
 @numba.njit(cache=True)
+def _scratch(longest: int):
+    """Scratch arrays for texts of up to ``longest`` bytes: (token arrays, item arrays,
+    phrase arrays). Phrases get three slots a token: every rule claims tokens or items."""
+    size = longest // 2 + 1
+    tokens = (
+        np.empty(max(longest, 1), dtype=np.uint8),  # norm
+        np.empty(size, dtype=np.int64),  # tok_start
+        np.empty(size, dtype=np.int64),  # tok_end
+        np.empty(size, dtype=np.uint64),  # tok_hash
+        np.empty(size, dtype=np.int64),  # src_start
+        np.empty(size, dtype=np.int64),  # src_end
+        np.empty(size, dtype=np.int64),  # tok_item
+        np.empty(size, dtype=np.float64),  # values
+        np.empty(size, dtype=np.float64),  # grades
+    )
+    items = (
+        np.empty(size, dtype=np.int64),  # it_pos
+        np.empty(size, dtype=np.int64),  # it_end
+        np.empty(size, dtype=np.int64),  # it_term
+        np.empty(size, dtype=np.float64),  # neg_at
+        np.empty(size, dtype=np.float64),  # mod_before
+        np.empty(size, dtype=np.float64),  # mod_after
+        np.empty(size, dtype=np.float64),  # it_mult
+        np.empty(size, dtype=np.float64),  # it_neg
+        np.empty(size, dtype=np.int64),  # it_pair
+        np.empty(size, dtype=np.float64),  # it_contrib
+        np.empty(size, dtype=np.int64),  # it_by
+    )
+    phrases = (
+        np.empty(3 * size, dtype=np.int64),  # rule
+        np.empty(3 * size, dtype=np.int64),  # first token
+        np.empty(3 * size, dtype=np.int64),  # last token
+        np.empty(3 * size, dtype=np.float64),  # new value
+        np.empty(3 * size, dtype=np.float64),  # old value
+        np.empty(3 * size, dtype=np.float64),  # contribution
+    )
+    return tokens, items, phrases
+
+
+@numba.njit(cache=True)
+def _score_one(
+    buf, start, end, table_keys, table_terms, table_flags, weights, kinds, nt_term, scratch
+) -> tuple[int, int, int, float]:
+    """Score ``buf[start:end]`` into the scratch arrays: (tokens, items, phrases, raw sum).
+
+    The raw sum is the items' contributions after the phrase layer, then the phrases', each
+    summed in order.
+    """
+    tokens, items, ph = scratch
+    norm, tok_start, tok_end, tok_hash, src_start, src_end, tok_item, values, grades = tokens
+    it_pos, it_end, it_term, neg_at, mod_before, mod_after, it_mult, it_neg, it_pair = items[:9]
+    it_contrib, it_by = items[9], items[10]
+    n_tokens = _tokenize(buf, start, end, norm, tok_start, tok_end, tok_hash, src_start, src_end)
+    if n_tokens == 0:
+        return 0, 0, 0, 0.0
+    n_items = _match(
+        n_tokens, norm, tok_start, tok_end, tok_hash, table_keys, table_terms, table_flags,
+        nt_term, it_pos, it_end, it_term,
+    )  # fmt: skip
+    _score_items(
+        n_tokens, n_items, it_pos, it_end, it_term, weights, kinds, neg_at, mod_before,
+        mod_after, it_mult, it_neg, it_pair, it_contrib,
+    )  # fmt: skip
+    n_ph = apply_phrases(
+        buf, start, end, n_tokens, norm, tok_start, tok_end, tok_hash, src_start, src_end,
+        n_items, it_pos, it_end, it_term, kinds, weights, it_pair, it_contrib, it_by, tok_item,
+        values, grades, ph,
+    )  # fmt: skip
+    total = 0.0
+    for k in range(n_items):
+        total += it_contrib[k]
+    for k in range(n_ph):
+        total += ph[5][k]
+    return n_tokens, n_items, n_ph, total
+
+
+@numba.njit(cache=True)
 def score_range(
     buf: np.ndarray,
     offsets: np.ndarray,
@@ -477,35 +575,12 @@ def score_range(
     longest = 1
     for i in range(first_text, stop_text):
         longest = max(longest, offsets[i + 1] - offsets[i])
-    most_tokens = longest // 2 + 1
-    norm = np.empty(longest, dtype=np.uint8)
-    tok_start = np.empty(most_tokens, dtype=np.int64)
-    tok_end = np.empty(most_tokens, dtype=np.int64)
-    tok_hash = np.empty(most_tokens, dtype=np.uint64)
-    it_pos = np.empty(most_tokens, dtype=np.int64)
-    it_end = np.empty(most_tokens, dtype=np.int64)
-    it_term = np.empty(most_tokens, dtype=np.int64)
-    neg_at = np.empty(most_tokens, dtype=np.float64)
-    mod_before = np.empty(most_tokens, dtype=np.float64)
-    mod_after = np.empty(most_tokens, dtype=np.float64)
-    it_mult = np.empty(most_tokens, dtype=np.float64)
-    it_neg = np.empty(most_tokens, dtype=np.float64)
-    it_pair = np.empty(most_tokens, dtype=np.int64)
-    it_contrib = np.empty(most_tokens, dtype=np.float64)
+    scratch = _scratch(longest)
     for i in range(first_text, stop_text):
-        n_tokens = _tokenize(buf, offsets[i], offsets[i + 1], norm, tok_start, tok_end, tok_hash)
-        if n_tokens == 0:
-            continue
-        n_items = _match(
-            n_tokens, norm, tok_start, tok_end, tok_hash, table_keys, table_terms, table_flags,
-            nt_term, it_pos, it_end, it_term,
-        )  # fmt: skip
-        if n_items == 0:
-            continue
-        total = _score_items(
-            n_tokens, n_items, it_pos, it_end, it_term, weights, kinds, neg_at, mod_before,
-            mod_after, it_mult, it_neg, it_pair, it_contrib,
-        )  # fmt: skip
+        total = _score_one(
+            buf, offsets[i], offsets[i + 1], table_keys, table_terms, table_flags, weights,
+            kinds, nt_term, scratch,
+        )[3]  # fmt: skip
         scores[i] = _normalise(total, alpha)
 
 
@@ -547,47 +622,40 @@ def explain_text(
     nt_term: int,
     alpha: float,
 ):
-    """Every step of scoring one text: normalised tokens, matched items and their contributions.
+    """Every step of scoring one text: normalised tokens, matched items, phrases, contributions.
 
     Returns ``(norm, tok_start, tok_end, it_pos, it_end, it_term, it_mult, it_neg, it_pair,
-    it_contrib, raw_sum, score)``, arrays trimmed to the token and item counts.
+    it_contrib, it_by, (rule, first, last, new, old, contribution), raw_sum, score)``, arrays
+    trimmed to the token, item and phrase counts.
     """
-    size = buf.shape[0] // 2 + 1
-    norm = np.empty(max(buf.shape[0], 1), dtype=np.uint8)
-    tok_start = np.empty(size, dtype=np.int64)
-    tok_end = np.empty(size, dtype=np.int64)
-    tok_hash = np.empty(size, dtype=np.uint64)
-    it_pos = np.empty(size, dtype=np.int64)
-    it_end = np.empty(size, dtype=np.int64)
-    it_term = np.empty(size, dtype=np.int64)
-    neg_at = np.empty(size, dtype=np.float64)
-    mod_before = np.empty(size, dtype=np.float64)
-    mod_after = np.empty(size, dtype=np.float64)
-    it_mult = np.empty(size, dtype=np.float64)
-    it_neg = np.empty(size, dtype=np.float64)
-    it_pair = np.empty(size, dtype=np.int64)
-    it_contrib = np.empty(size, dtype=np.float64)
-    n_tokens = _tokenize(buf, 0, buf.shape[0], norm, tok_start, tok_end, tok_hash)
-    n_items = _match(
-        n_tokens, norm, tok_start, tok_end, tok_hash, table_keys, table_terms, table_flags,
-        nt_term, it_pos, it_end, it_term,
+    scratch = _scratch(buf.shape[0])
+    n_tokens, n_items, n_ph, total = _score_one(
+        buf, 0, buf.shape[0], table_keys, table_terms, table_flags, weights, kinds, nt_term,
+        scratch,
     )  # fmt: skip
-    total = _score_items(
-        n_tokens, n_items, it_pos, it_end, it_term, weights, kinds, neg_at, mod_before,
-        mod_after, it_mult, it_neg, it_pair, it_contrib,
-    )  # fmt: skip
+    tokens, items, ph = scratch
+    norm, tok_start, tok_end = tokens[0], tokens[1], tokens[2]
     n_bytes = tok_end[n_tokens - 1] if n_tokens > 0 else 0
     return (
         norm[:n_bytes].copy(),
         tok_start[:n_tokens].copy(),
         tok_end[:n_tokens].copy(),
-        it_pos[:n_items].copy(),
-        it_end[:n_items].copy(),
-        it_term[:n_items].copy(),
-        it_mult[:n_items].copy(),
-        it_neg[:n_items].copy(),
-        it_pair[:n_items].copy(),
-        it_contrib[:n_items].copy(),
+        items[0][:n_items].copy(),
+        items[1][:n_items].copy(),
+        items[2][:n_items].copy(),
+        items[6][:n_items].copy(),
+        items[7][:n_items].copy(),
+        items[8][:n_items].copy(),
+        items[9][:n_items].copy(),
+        items[10][:n_items].copy(),
+        (
+            ph[0][:n_ph].copy(),
+            ph[1][:n_ph].copy(),
+            ph[2][:n_ph].copy(),
+            ph[3][:n_ph].copy(),
+            ph[4][:n_ph].copy(),
+            ph[5][:n_ph].copy(),
+        ),
         total,
         _normalise(total, alpha),
     )
