@@ -389,8 +389,13 @@ def _numbers(
         if thing < 0:
             continue
         sign = 1.0 if kinds[it_term[thing]] == KIND_GOOD_THING else -1.0
-        size = abs(new - old) / max(abs(old), 1e-9)
-        weight = min(NUMBER_MAX_WEIGHT, NUMBER_BASE_WEIGHT + NUMBER_SLOPE * size)
+        scale = abs(old)
+        if not scale > 1e-9:
+            scale = 1e-9
+        size = abs(new - old) / scale
+        weight = NUMBER_BASE_WEIGHT + NUMBER_SLOPE * size
+        if not weight < NUMBER_MAX_WEIGHT:  # also NaN and inf from absurdly long digit runs
+            weight = NUMBER_MAX_WEIGHT
         direction = 1.0 if new > old else (-1.0 if new < old else 0.0)
         for k in range(n_items):
             direction_item = kinds[it_term[k]] in (KIND_UP, KIND_DOWN)
@@ -447,7 +452,9 @@ def _percents(
             near = _after_ticker(buf, text_start, s - 1)
         if not near:
             continue
-        weight = min(PERCENT_MAX_WEIGHT, PERCENT_BASE_WEIGHT + PERCENT_SLOPE * values[p])
+        weight = PERCENT_BASE_WEIGHT + PERCENT_SLOPE * values[p]
+        if not weight < PERCENT_MAX_WEIGHT:
+            weight = PERCENT_MAX_WEIGHT
         c = weight if sign_byte == 43 else -weight
         n_ph = _record(ph, n_ph, RULE_PERCENT, p, p, values[p] if c > 0 else -values[p], 0.0, c)
     return n_ph
