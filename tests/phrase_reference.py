@@ -91,7 +91,9 @@ class _Text:
         return None
 
 
-def _context(items: list[Item], contrib: list[float], phrases: list[Phrase]) -> None:
+def _context(items: list[Item], contrib: list[float], phrases: list[Phrase]) -> dict[int, float]:
+    """Scale the items inside past stances; return rating item -> the last such weight."""
+    factors = {}
     for s, (s_first, s_last, _, s_kind) in enumerate(items):
         if s_kind != "stance":
             continue
@@ -102,11 +104,21 @@ def _context(items: list[Item], contrib: list[float], phrases: list[Phrase]) -> 
                 for k in range(p + 1, s):
                     if contrib[k] != 0.0:
                         contrib[k] *= items[p][2]
+                    if items[k][3] == "rating":
+                        factors[k] = items[p][2]
                 phrases.append(("context", items[p][0], s_last, items[p][2], 0.0, 0.0))
                 break
+    return factors
 
 
-def _ratings(text: _Text, items: list[Item], contrib: list[float], phrases: list[Phrase]) -> None:
+def _ratings(
+    text: _Text,
+    items: list[Item],
+    contrib: list[float],
+    phrases: list[Phrase],
+    factors: dict[int, float],
+) -> None:
+    """Ratings by their order, maintained, after a verb, or alone (rule 2)."""
     tokens = text.tokens
     n = len(tokens)
     starting = {first: k for k, (first, *_rest) in enumerate(items)}
@@ -166,7 +178,7 @@ def _ratings(text: _Text, items: list[Item], contrib: list[float], phrases: list
             rule, c = "alone", level * RATING_ALONE
         if verb >= 0:
             contrib[verb] = 0.0
-        phrases.append((rule, span_first, span_last, new, old, c))
+        phrases.append((rule, span_first, span_last, new, old, c * factors.get(k, 1.0)))
         k = other + 1 if other > k else k + 1
 
 
@@ -282,8 +294,8 @@ def reference_phrases(
     order (context, ratings, numbers, percentages); ``contrib`` is changed in place."""
     text = _Text(tokens, spans, decoded)
     phrases: list[Phrase] = []
-    _context(items, contrib, phrases)
-    _ratings(text, items, contrib, phrases)
+    factors = _context(items, contrib, phrases)
+    _ratings(text, items, contrib, phrases, factors)
     _numbers(text, items, contrib, partner, phrases)
     _percents(text, phrases)
     return phrases

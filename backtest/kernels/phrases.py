@@ -9,8 +9,9 @@ order. Rules, applied in this order:
 
 1. **Context** (``RULE_CONTEXT``): a ``past`` item ("after", "shakes off") followed within
    ``CONTEXT_WINDOW_TOKENS`` tokens by a ``stance`` item ("view", "call") multiplies every item
-   between the two by the past item's weight: "after a seven-year bearish view" voids
-   "bearish" (weight 0), "shakes off a bear call" flips "bear" (weight -1).
+   between the two (a rating's phrase, in rule 2) by the past item's weight: "after a
+   seven-year bearish view" voids "bearish" (weight 0), "shakes off a bear call" flips
+   "bear" (weight -1).
 2. **Ratings** (``rating`` items, weight = the level on the scale: buy 2, outperform 1,
    hold 0, underperform -1, sell -2), left to right:
    ``to X from Y`` and ``from Y to X`` (``RULE_RATING_CHANGE``) add
@@ -212,7 +213,7 @@ def _context(n_items, it_pos, it_end, it_term, kinds, weights, it_contrib, it_by
                 break
             if kinds[it_term[p]] == KIND_PAST:
                 for k in range(p + 1, s):
-                    if it_contrib[k] != 0.0:
+                    if it_contrib[k] != 0.0 or kinds[it_term[k]] == KIND_RATING:
                         it_contrib[k] *= weights[it_term[p]]
                         it_by[k] = n_ph
                 n_ph = _record(
@@ -282,6 +283,7 @@ def _ratings(
             k += 1
             continue
         level = weights[it_term[k]]
+        factor = ph[3][it_by[k]] if it_by[k] >= 0 else 1.0  # inside a past stance
         first = it_pos[k]
         to_before = tok_hash[first] == H_TO or (first > 0 and tok_hash[first - 1] == H_TO)
         from_before = first > 0 and tok_hash[first - 1] == H_FROM
@@ -324,7 +326,8 @@ def _ratings(
         else:
             c = level * RATING_ALONE_WEIGHT
             rule = RULE_RATING_ALONE
-        if verb >= 0 and (rule in (RULE_RATING_CHANGE, RULE_RATING_FROM)):
+        c *= factor
+        if verb >= 0 and rule in (RULE_RATING_CHANGE, RULE_RATING_FROM):
             it_contrib[verb] = 0.0
             it_by[verb] = n_ph
         it_by[k] = n_ph
