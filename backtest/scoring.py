@@ -621,7 +621,8 @@ def explain(text: str, lexicon: Lexicon | None = None) -> Explanation:
     )  # fmt: skip
     raw = norm.tobytes()
     tokens = tuple(raw[s:e].decode("ascii") for s, e in zip(tok_start, tok_end, strict=True))
-    ph_rule, ph_pos, ph_end, ph_new, ph_old, ph_contrib = phrases
+    ph_rule, ph_pos, ph_end = (phrases[row].astype(np.int64) for row in range(3))
+    ph_new, ph_old, ph_contrib = phrases[3], phrases[4], phrases[5]
     shown_phrase = [" ".join(tokens[ph_pos[j] : ph_end[j] + 1]) for j in range(len(ph_rule))]
     contributions = []
     things = {}

@@ -40,6 +40,11 @@ order. Rules, applied in this order:
    the text start or after whitespace) and right before ``%``, next to ``shares`` / ``stock``
    (only whitespace between) or a ``$CASHTAG`` (only whitespace between): adds
    ``sign x min(PERCENT_MAX_WEIGHT, PERCENT_BASE_WEIGHT + PERCENT_SLOPE x |value|)``.
+
+The scoring kernel calls ``apply_phrases`` only on texts that hold a rating, a past stance and
+a stance word, a frame marker or a signed number before ``%`` (about one in five embedded
+tweets). Every function here is inlined into its caller (``inline="always"``): called on one text in
+five, the calls with their two dozen array arguments cost as much as the rules themselves.
 """
 
 from __future__ import annotations
@@ -83,6 +88,9 @@ PERCENT_BASE_WEIGHT = 1.0
 PERCENT_SLOPE = 0.25
 PERCENT_MAX_WEIGHT = 3.0
 
+_POWERS_OF_TEN = np.array([10.0**k for k in range(309)])
+"""``10.0 ** k`` looked up (a ``pow`` call per number token cost more than the rest of it)."""
+
 GRADES = ("d", "c", "cc", "ccc", "b", "bb", "bbb", "a", "aa", "aaa")
 """Letter grades, worst first: a grade's value is its index + 1."""
 
@@ -104,12 +112,12 @@ H_STOCK = _fnv("stock")
 _GRADE_HASHES = np.array([_fnv(g) for g in GRADES], dtype=np.uint64)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _space(b: int) -> bool:
     return b == 32 or b == 0 or (9 <= b <= 13)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def number_value(norm: np.ndarray, s: int, e: int) -> float:
     """The value of the token ``norm[s:e]`` when it is a number, else NaN.
 
@@ -145,10 +153,11 @@ def number_value(norm: np.ndarray, s: int, e: int) -> float:
         scale = 1e9
     elif rest != 0:
         return np.nan
-    return mantissa / 10.0**decimals * scale
+    power = _POWERS_OF_TEN[decimals] if decimals < _POWERS_OF_TEN.shape[0] else np.inf
+    return mantissa / power * scale
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _grade(h: np.uint64) -> float:
     for g in range(_GRADE_HASHES.shape[0]):
         if _GRADE_HASHES[g] == h:
@@ -156,13 +165,13 @@ def _grade(h: np.uint64) -> float:
     return np.nan
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _joined(buf: np.ndarray, src_start: np.ndarray, src_end: np.ndarray, p: int) -> bool:
     """Whether token ``p`` and token ``p + 1`` are written ``A-B`` (a range)."""
     return buf[src_end[p]] == 45 and src_start[p + 1] == src_end[p] + 1
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _slot_from(
     p: int, n_tokens: int, values: np.ndarray, grades: np.ndarray, buf, src_start, src_end
 ) -> tuple[int, float, bool]:
@@ -178,7 +187,7 @@ def _slot_from(
     return -1, 0.0, False
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _slot_before(
     stop: int, floor: int, values: np.ndarray, grades: np.ndarray, buf, src_start, src_end
 ) -> tuple[int, float, bool]:
@@ -201,7 +210,7 @@ def _slot_before(
     return -1, 0.0, False
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _context(n_items, it_pos, it_end, it_term, kinds, weights, it_contrib, it_by, ph) -> int:
     """Rule 1: past stance words scale the items between them and the stance noun."""
     n_ph = 0
@@ -223,29 +232,28 @@ def _context(n_items, it_pos, it_end, it_term, kinds, weights, it_contrib, it_by
     return n_ph
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _record(
     ph, n_ph: int, rule: int, first: int, last: int, new: float, old: float, c: float
 ) -> int:
-    """Append one phrase to the phrase arrays ``ph``; return the new count."""
-    ph_rule, ph_pos, ph_end, ph_new, ph_old, ph_contrib = ph
-    ph_rule[n_ph] = rule
-    ph_pos[n_ph] = first
-    ph_end[n_ph] = last
-    ph_new[n_ph] = new
-    ph_old[n_ph] = old
-    ph_contrib[n_ph] = c
+    """Append one phrase as column ``n_ph`` of ``ph``; return the new count."""
+    ph[0, n_ph] = rule
+    ph[1, n_ph] = first
+    ph[2, n_ph] = last
+    ph[3, n_ph] = new
+    ph[4, n_ph] = old
+    ph[5, n_ph] = c
     return n_ph + 1
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _item_at(tok_item: np.ndarray, p: int, n_tokens: int) -> int:
     if 0 <= p < n_tokens:
         return tok_item[p]
     return -1
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _verb_before(first: int, k: int, it_end, it_term, kinds, it_contrib) -> int:
     """The nearest direction item before item ``k`` ending within the rating window of token
     ``first`` and still counted, or -1."""
@@ -258,7 +266,7 @@ def _verb_before(first: int, k: int, it_end, it_term, kinds, it_contrib) -> int:
     return -1
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _maintained(first: int, last: int, n_items, it_pos, it_end, it_term, kinds) -> bool:
     for j in range(n_items):
         if kinds[it_term[j]] != KIND_MAINTAIN:
@@ -271,7 +279,7 @@ def _maintained(first: int, last: int, n_items, it_pos, it_end, it_term, kinds) 
     return False
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _ratings(
     n_tokens, tok_hash, tok_item, n_items, it_pos, it_end, it_term, kinds, weights,
     it_contrib, it_by, ph, n_ph,
@@ -283,7 +291,7 @@ def _ratings(
             k += 1
             continue
         level = weights[it_term[k]]
-        factor = ph[3][it_by[k]] if it_by[k] >= 0 else 1.0  # inside a past stance
+        factor = ph[3, it_by[k]] if it_by[k] >= 0 else 1.0  # inside a past stance
         first = it_pos[k]
         to_before = tok_hash[first] == H_TO or (first > 0 and tok_hash[first - 1] == H_TO)
         from_before = first > 0 and tok_hash[first - 1] == H_FROM
@@ -338,7 +346,7 @@ def _ratings(
     return n_ph
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _frame_thing(first: int, last: int, n_items, it_pos, it_end, it_term, kinds) -> int:
     """The thing a numeric frame over tokens ``first..last`` speaks for, or -1."""
     for j in range(n_items - 1, -1, -1):
@@ -354,7 +362,7 @@ def _frame_thing(first: int, last: int, n_items, it_pos, it_end, it_term, kinds)
     return -1
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _numbers(
     buf, n_tokens, tok_hash, src_start, src_end, values, grades, n_items, it_pos, it_end,
     it_term, kinds, it_pair, it_contrib, it_by, ph, n_ph,
@@ -411,7 +419,7 @@ def _numbers(
     return n_ph
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _after_ticker(buf: np.ndarray, text_start: int, i: int) -> bool:
     """Whether ``buf[..i]`` ends with a ``$CASHTAG`` then only whitespace (``i`` exclusive)."""
     k = i - 1
@@ -430,7 +438,7 @@ def _after_ticker(buf: np.ndarray, text_start: int, i: int) -> bool:
     return 65 <= c <= 90 or 97 <= c <= 122
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _percents(
     buf, text_start, text_end, n_tokens, tok_hash, src_start, src_end, values, ph, n_ph
 ) -> int:
@@ -463,7 +471,7 @@ def _percents(
     return n_ph
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def apply_phrases(
     buf, text_start, text_end, n_tokens, norm, tok_start, tok_end, tok_hash, src_start,
     src_end, n_items, it_pos, it_end, it_term, kinds, weights, it_pair, it_contrib, it_by,
@@ -472,37 +480,46 @@ def apply_phrases(
     """Run the four rules over one text's tokens and scored items; return the phrase count.
 
     ``it_contrib`` is changed in place; ``it_by[k]`` is the phrase that changed item ``k``
-    (or -1). ``ph`` holds the phrase arrays (rule, first token, last token, new, old,
-    contribution). ``tok_item``, ``values`` and ``grades`` are scratch of ``n_tokens``.
+    (or -1). ``ph`` is a float64 (6, n) array whose column ``j`` is phrase ``j``: rule, first
+    token, last token, new value, old value, contribution (one array, not a tuple of six:
+    unpacking a tuple of arrays costs a reference count each, per text). ``tok_item``,
+    ``values`` and ``grades`` are scratch of ``n_tokens``.
     """
-    any_number = False
-    any_value = False
+    any_digit = False
+    any_marker = False
     for p in range(n_tokens):
-        tok_item[p] = -1
-        values[p] = number_value(norm, tok_start[p], tok_end[p])
-        grades[p] = np.nan
-        if tok_end[p] - tok_start[p] <= 3 and 97 <= norm[tok_start[p]] <= 100:
-            grades[p] = _grade(tok_hash[p])
-        any_number = any_number or not np.isnan(values[p])
-        any_value = any_value or any_number or not np.isnan(grades[p])
+        c = norm[tok_start[p]]
+        any_digit = any_digit or 48 <= c <= 57
+        if c == 102 or c == 118 or c == 119:  # f, v, w: from, vs, versus, was
+            h = tok_hash[p]
+            any_marker = any_marker or h in (H_FROM, H_VS, H_VERSUS, H_WAS)
+    if any_digit or any_marker:
+        for p in range(n_tokens):
+            values[p] = number_value(norm, tok_start[p], tok_end[p]) if any_digit else np.nan
+            grades[p] = np.nan
+            if any_marker and tok_end[p] - tok_start[p] <= 3 and 97 <= norm[tok_start[p]] <= 100:
+                grades[p] = _grade(tok_hash[p])
     any_phrase_kind = False
     for k in range(n_items):
         it_by[k] = -1
-        tok_item[it_pos[k]] = k
         any_phrase_kind = any_phrase_kind or kinds[it_term[k]] >= KIND_RATING
     n_ph = 0
     if any_phrase_kind:
+        for p in range(n_tokens):
+            tok_item[p] = -1
+        for k in range(n_items):
+            tok_item[it_pos[k]] = k
         n_ph = _context(n_items, it_pos, it_end, it_term, kinds, weights, it_contrib, it_by, ph)
         n_ph = _ratings(
             n_tokens, tok_hash, tok_item, n_items, it_pos, it_end, it_term, kinds, weights,
             it_contrib, it_by, ph, n_ph,
         )  # fmt: skip
-    if any_value:
+    if any_marker:
         n_ph = _numbers(
             buf, n_tokens, tok_hash, src_start, src_end, values, grades, n_items, it_pos,
             it_end, it_term, kinds, it_pair, it_contrib, it_by, ph, n_ph,
         )  # fmt: skip
-    if any_number:
+    if any_digit:
         n_ph = _percents(
             buf, text_start, text_end, n_tokens, tok_hash, src_start, src_end, values, ph, n_ph
         )

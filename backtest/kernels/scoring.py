@@ -34,7 +34,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from backtest.kernels.phrases import apply_phrases
+from backtest.kernels.phrases import H_FROM, H_VERSUS, H_VS, H_WAS, apply_phrases
 
 KIND_NEUTRAL = 0
 KIND_WORD = 1
@@ -475,80 +475,51 @@ def nul_offsets(buf: np.ndarray, n_texts: int) -> np.ndarray:
 
 
 @numba.njit(cache=True)
-def _scratch(longest: int):
-    """Scratch arrays for texts of up to ``longest`` bytes: (token arrays, item arrays,
-    phrase arrays). Phrases get three slots a token: every rule claims tokens or items."""
-    size = longest // 2 + 1
-    tokens = (
-        np.empty(max(longest, 1), dtype=np.uint8),  # norm
-        np.empty(size, dtype=np.int64),  # tok_start
-        np.empty(size, dtype=np.int64),  # tok_end
-        np.empty(size, dtype=np.uint64),  # tok_hash
-        np.empty(size, dtype=np.int64),  # src_start
-        np.empty(size, dtype=np.int64),  # src_end
-        np.empty(size, dtype=np.int64),  # tok_item
-        np.empty(size, dtype=np.float64),  # values
-        np.empty(size, dtype=np.float64),  # grades
-    )
-    items = (
-        np.empty(size, dtype=np.int64),  # it_pos
-        np.empty(size, dtype=np.int64),  # it_end
-        np.empty(size, dtype=np.int64),  # it_term
-        np.empty(size, dtype=np.float64),  # neg_at
-        np.empty(size, dtype=np.float64),  # mod_before
-        np.empty(size, dtype=np.float64),  # mod_after
-        np.empty(size, dtype=np.float64),  # it_mult
-        np.empty(size, dtype=np.float64),  # it_neg
-        np.empty(size, dtype=np.int64),  # it_pair
-        np.empty(size, dtype=np.float64),  # it_contrib
-        np.empty(size, dtype=np.int64),  # it_by
-    )
-    phrases = (
-        np.empty(3 * size, dtype=np.int64),  # rule
-        np.empty(3 * size, dtype=np.int64),  # first token
-        np.empty(3 * size, dtype=np.int64),  # last token
-        np.empty(3 * size, dtype=np.float64),  # new value
-        np.empty(3 * size, dtype=np.float64),  # old value
-        np.empty(3 * size, dtype=np.float64),  # contribution
-    )
-    return tokens, items, phrases
+def _needs_phrases(
+    buf, start, end, n_tokens, norm, tok_start, tok_hash, src_start, src_end, n_items, it_term,
+    kinds,
+) -> bool:  # fmt: skip
+    """Whether the phrase layer can change this text: a rating, a past stance marker and a
+    stance word, a frame marker (from, vs, versus, was) or a signed number before ``%``.
+    Most texts have none of these and skip the layer (on the embedded tweets about 1 in 5 has
+    one); the test is a superset of what any rule needs, so skipping never changes a score."""
+    past = False
+    stance = False
+    for k in range(n_items):
+        kind = kinds[it_term[k]]
+        if kind == KIND_RATING:
+            return True
+        past = past or kind == KIND_PAST
+        stance = stance or kind == KIND_STANCE
+    if past and stance:
+        return True
+    for p in range(n_tokens):
+        c = norm[tok_start[p]]
+        if 48 <= c <= 57:
+            e, first = src_end[p], src_start[p]
+            if (
+                e < end
+                and buf[e] == 37
+                and first > start
+                and (buf[first - 1] == 43 or buf[first - 1] == 45)
+            ):
+                return True
+        elif c == 102 or c == 118 or c == 119:
+            h = tok_hash[p]
+            if h == H_FROM or h == H_VS or h == H_VERSUS or h == H_WAS:  # noqa: SIM109 (numba: no tuple)
+                return True
+    return False
 
 
 @numba.njit(cache=True)
-def _score_one(
-    buf, start, end, table_keys, table_terms, table_flags, weights, kinds, nt_term, scratch
-) -> tuple[int, int, int, float]:
-    """Score ``buf[start:end]`` into the scratch arrays: (tokens, items, phrases, raw sum).
-
-    The raw sum is the items' contributions after the phrase layer, then the phrases', each
-    summed in order.
-    """
-    tokens, items, ph = scratch
-    norm, tok_start, tok_end, tok_hash, src_start, src_end, tok_item, values, grades = tokens
-    it_pos, it_end, it_term, neg_at, mod_before, mod_after, it_mult, it_neg, it_pair = items[:9]
-    it_contrib, it_by = items[9], items[10]
-    n_tokens = _tokenize(buf, start, end, norm, tok_start, tok_end, tok_hash, src_start, src_end)
-    if n_tokens == 0:
-        return 0, 0, 0, 0.0
-    n_items = _match(
-        n_tokens, norm, tok_start, tok_end, tok_hash, table_keys, table_terms, table_flags,
-        nt_term, it_pos, it_end, it_term,
-    )  # fmt: skip
-    _score_items(
-        n_tokens, n_items, it_pos, it_end, it_term, weights, kinds, neg_at, mod_before,
-        mod_after, it_mult, it_neg, it_pair, it_contrib,
-    )  # fmt: skip
-    n_ph = apply_phrases(
-        buf, start, end, n_tokens, norm, tok_start, tok_end, tok_hash, src_start, src_end,
-        n_items, it_pos, it_end, it_term, kinds, weights, it_pair, it_contrib, it_by, tok_item,
-        values, grades, ph,
-    )  # fmt: skip
+def _phrase_total(n_items: int, it_contrib: np.ndarray, n_ph: int, ph: np.ndarray) -> float:
+    """The raw sum after the phrase layer: items' contributions, then phrases', in order."""
     total = 0.0
     for k in range(n_items):
         total += it_contrib[k]
     for k in range(n_ph):
-        total += ph[5][k]
-    return n_tokens, n_items, n_ph, total
+        total += ph[5, k]
+    return total
 
 
 @numba.njit(cache=True)
@@ -570,18 +541,72 @@ def score_range(
 
     The serial kernel: ``score_range(buf, offsets, 0, n, ..., scores)`` scores everything on
     the calling thread, and is all a first call compiles (``score_texts`` adds numba's parallel
-    machinery: 1-3 s more to compile here, and a thread pool to start).
+    machinery: 1-3 s more to compile here, and a thread pool to start). The phrase layer runs
+    only on texts ``_needs_phrases`` picks (arrays stay plain locals: passing them around in
+    tuples cost a refcount per array per text, half the speed).
     """
     longest = 1
     for i in range(first_text, stop_text):
         longest = max(longest, offsets[i + 1] - offsets[i])
-    scratch = _scratch(longest)
+    size = longest // 2 + 1
+    norm = np.empty(longest, dtype=np.uint8)
+    tok_start = np.empty(size, dtype=np.int64)
+    tok_end = np.empty(size, dtype=np.int64)
+    tok_hash = np.empty(size, dtype=np.uint64)
+    src_start = np.empty(size, dtype=np.int64)
+    src_end = np.empty(size, dtype=np.int64)
+    tok_item = np.empty(size, dtype=np.int64)
+    values = np.empty(size, dtype=np.float64)
+    grades = np.empty(size, dtype=np.float64)
+    it_pos = np.empty(size, dtype=np.int64)
+    it_end = np.empty(size, dtype=np.int64)
+    it_term = np.empty(size, dtype=np.int64)
+    neg_at = np.empty(size, dtype=np.float64)
+    mod_before = np.empty(size, dtype=np.float64)
+    mod_after = np.empty(size, dtype=np.float64)
+    it_mult = np.empty(size, dtype=np.float64)
+    it_neg = np.empty(size, dtype=np.float64)
+    it_pair = np.empty(size, dtype=np.int64)
+    it_contrib = np.empty(size, dtype=np.float64)
+    it_by = np.empty(size, dtype=np.int64)
+    ph = _phrase_arrays(size)
     for i in range(first_text, stop_text):
-        total = _score_one(
-            buf, offsets[i], offsets[i + 1], table_keys, table_terms, table_flags, weights,
-            kinds, nt_term, scratch,
-        )[3]  # fmt: skip
+        start, end = offsets[i], offsets[i + 1]
+        n_tokens = _tokenize(
+            buf, start, end, norm, tok_start, tok_end, tok_hash, src_start, src_end
+        )
+        if n_tokens == 0:
+            continue
+        n_items = _match(
+            n_tokens, norm, tok_start, tok_end, tok_hash, table_keys, table_terms, table_flags,
+            nt_term, it_pos, it_end, it_term,
+        )  # fmt: skip
+        total = 0.0
+        if n_items > 0:
+            total = _score_items(
+                n_tokens, n_items, it_pos, it_end, it_term, weights, kinds, neg_at, mod_before,
+                mod_after, it_mult, it_neg, it_pair, it_contrib,
+            )  # fmt: skip
+        if _needs_phrases(
+            buf, start, end, n_tokens, norm, tok_start, tok_hash, src_start, src_end, n_items,
+            it_term, kinds,
+        ):  # fmt: skip
+            n_ph = apply_phrases(
+                buf, start, end, n_tokens, norm, tok_start, tok_end, tok_hash, src_start,
+                src_end, n_items, it_pos, it_end, it_term, kinds, weights, it_pair, it_contrib,
+                it_by, tok_item, values, grades, ph,
+            )  # fmt: skip
+            if n_ph > 0:
+                total = _phrase_total(n_items, it_contrib, n_ph, ph)
         scores[i] = _normalise(total, alpha)
+
+
+@numba.njit(cache=True)
+def _phrase_arrays(size: int) -> np.ndarray:
+    """The phrase layer's output for up to ``3 * size`` phrases (every rule claims tokens or
+    items), one column a phrase: rule, first token, last token, new value, old value,
+    contribution."""
+    return np.empty((6, 3 * size), dtype=np.float64)
 
 
 @numba.njit(cache=True, parallel=True)
@@ -625,37 +650,65 @@ def explain_text(
     """Every step of scoring one text: normalised tokens, matched items, phrases, contributions.
 
     Returns ``(norm, tok_start, tok_end, it_pos, it_end, it_term, it_mult, it_neg, it_pair,
-    it_contrib, it_by, (rule, first, last, new, old, contribution), raw_sum, score)``, arrays
-    trimmed to the token, item and phrase counts.
+    it_contrib, it_by, phrases, raw_sum, score)``, arrays trimmed to the token, item and phrase
+    counts; ``phrases`` is (6, n_phrases): rule, first token, last token, new value, old value,
+    contribution. The phrase layer always runs here: on a text ``score_range`` skips it for,
+    it finds nothing, so the sum is the same.
     """
-    scratch = _scratch(buf.shape[0])
-    n_tokens, n_items, n_ph, total = _score_one(
-        buf, 0, buf.shape[0], table_keys, table_terms, table_flags, weights, kinds, nt_term,
-        scratch,
+    size = buf.shape[0] // 2 + 1
+    norm = np.empty(max(buf.shape[0], 1), dtype=np.uint8)
+    tok_start = np.empty(size, dtype=np.int64)
+    tok_end = np.empty(size, dtype=np.int64)
+    tok_hash = np.empty(size, dtype=np.uint64)
+    src_start = np.empty(size, dtype=np.int64)
+    src_end = np.empty(size, dtype=np.int64)
+    tok_item = np.empty(size, dtype=np.int64)
+    values = np.empty(size, dtype=np.float64)
+    grades = np.empty(size, dtype=np.float64)
+    it_pos = np.empty(size, dtype=np.int64)
+    it_end = np.empty(size, dtype=np.int64)
+    it_term = np.empty(size, dtype=np.int64)
+    neg_at = np.empty(size, dtype=np.float64)
+    mod_before = np.empty(size, dtype=np.float64)
+    mod_after = np.empty(size, dtype=np.float64)
+    it_mult = np.empty(size, dtype=np.float64)
+    it_neg = np.empty(size, dtype=np.float64)
+    it_pair = np.empty(size, dtype=np.int64)
+    it_contrib = np.empty(size, dtype=np.float64)
+    it_by = np.empty(size, dtype=np.int64)
+    ph = _phrase_arrays(size)
+    n_tokens = _tokenize(
+        buf, 0, buf.shape[0], norm, tok_start, tok_end, tok_hash, src_start, src_end
+    )
+    n_items = _match(
+        n_tokens, norm, tok_start, tok_end, tok_hash, table_keys, table_terms, table_flags,
+        nt_term, it_pos, it_end, it_term,
     )  # fmt: skip
-    tokens, items, ph = scratch
-    norm, tok_start, tok_end = tokens[0], tokens[1], tokens[2]
+    total = _score_items(
+        n_tokens, n_items, it_pos, it_end, it_term, weights, kinds, neg_at, mod_before,
+        mod_after, it_mult, it_neg, it_pair, it_contrib,
+    )  # fmt: skip
+    n_ph = apply_phrases(
+        buf, 0, buf.shape[0], n_tokens, norm, tok_start, tok_end, tok_hash, src_start, src_end,
+        n_items, it_pos, it_end, it_term, kinds, weights, it_pair, it_contrib, it_by, tok_item,
+        values, grades, ph,
+    )  # fmt: skip
+    if n_ph > 0:
+        total = _phrase_total(n_items, it_contrib, n_ph, ph)
     n_bytes = tok_end[n_tokens - 1] if n_tokens > 0 else 0
     return (
         norm[:n_bytes].copy(),
         tok_start[:n_tokens].copy(),
         tok_end[:n_tokens].copy(),
-        items[0][:n_items].copy(),
-        items[1][:n_items].copy(),
-        items[2][:n_items].copy(),
-        items[6][:n_items].copy(),
-        items[7][:n_items].copy(),
-        items[8][:n_items].copy(),
-        items[9][:n_items].copy(),
-        items[10][:n_items].copy(),
-        (
-            ph[0][:n_ph].copy(),
-            ph[1][:n_ph].copy(),
-            ph[2][:n_ph].copy(),
-            ph[3][:n_ph].copy(),
-            ph[4][:n_ph].copy(),
-            ph[5][:n_ph].copy(),
-        ),
+        it_pos[:n_items].copy(),
+        it_end[:n_items].copy(),
+        it_term[:n_items].copy(),
+        it_mult[:n_items].copy(),
+        it_neg[:n_items].copy(),
+        it_pair[:n_items].copy(),
+        it_contrib[:n_items].copy(),
+        it_by[:n_items].copy(),
+        ph[:, :n_ph].copy(),
         total,
         _normalise(total, alpha),
     )
