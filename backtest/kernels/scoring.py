@@ -177,9 +177,12 @@ def _tokenize(
     tok_hash: np.ndarray,
     src_start: np.ndarray,
     src_end: np.ndarray,
-) -> int:
+) -> tuple[int, bool]:
     """Write normalised token bytes to ``norm``, their spans there and in ``buf`` (``src_start``,
-    ``src_end``) and their hashes; return the count."""
+    ``src_end``) and their hashes; return the count, and whether a token is a frame marker
+    (from, vs, versus, was) or a number between ``+`` / ``-`` and ``%`` (the phrase layer's
+    token-level triggers, noted here to spare it a pass over the tokens)."""
+    hint = False
     n_tokens = 0
     w = 0
     i = start
@@ -245,13 +248,19 @@ def _tokenize(
             if k < end and buf[k] == 64:
                 w = first
                 continue
+        lead = norm[first]
+        if 48 <= lead <= 57:
+            if j < end and buf[j] == 37 and source > start:
+                hint = hint or buf[source - 1] == 43 or buf[source - 1] == 45
+        elif lead == 102 or lead == 118 or lead == 119:
+            hint = hint or h == H_FROM or h == H_VS or h == H_VERSUS or h == H_WAS  # noqa: SIM109
         tok_start[n_tokens] = first
         tok_end[n_tokens] = w
         tok_hash[n_tokens] = h
         src_start[n_tokens] = source
         src_end[n_tokens] = j
         n_tokens += 1
-    return n_tokens
+    return n_tokens, hint
 
 
 @numba.njit(cache=True)
@@ -475,14 +484,13 @@ def nul_offsets(buf: np.ndarray, n_texts: int) -> np.ndarray:
 
 
 @numba.njit(cache=True)
-def _needs_phrases(
-    buf, start, end, n_tokens, norm, tok_start, tok_hash, src_start, src_end, n_items, it_term,
-    kinds,
-) -> bool:  # fmt: skip
-    """Whether the phrase layer can change this text: a rating, a past stance marker and a
-    stance word, a frame marker (from, vs, versus, was) or a signed number before ``%``.
-    Most texts have none of these and skip the layer (on the embedded tweets about 1 in 5 has
+def _needs_phrases(hint: bool, n_items: int, it_term: np.ndarray, kinds: np.ndarray) -> bool:
+    """Whether the phrase layer can change this text: a token trigger from ``_tokenize`` (a
+    frame marker or a signed number before ``%``), a rating, or a past stance marker and a
+    stance word. Most texts have none and skip the layer (about 1 in 8 embedded tweets has
     one); the test is a superset of what any rule needs, so skipping never changes a score."""
+    if hint:
+        return True
     past = False
     stance = False
     for k in range(n_items):
@@ -491,24 +499,7 @@ def _needs_phrases(
             return True
         past = past or kind == KIND_PAST
         stance = stance or kind == KIND_STANCE
-    if past and stance:
-        return True
-    for p in range(n_tokens):
-        c = norm[tok_start[p]]
-        if 48 <= c <= 57:
-            e, first = src_end[p], src_start[p]
-            if (
-                e < end
-                and buf[e] == 37
-                and first > start
-                and (buf[first - 1] == 43 or buf[first - 1] == 45)
-            ):
-                return True
-        elif c == 102 or c == 118 or c == 119:
-            h = tok_hash[p]
-            if h == H_FROM or h == H_VS or h == H_VERSUS or h == H_WAS:  # noqa: SIM109 (numba: no tuple)
-                return True
-    return False
+    return past and stance
 
 
 @numba.njit(cache=True)
@@ -572,7 +563,7 @@ def score_range(
     ph = _phrase_arrays(size)
     for i in range(first_text, stop_text):
         start, end = offsets[i], offsets[i + 1]
-        n_tokens = _tokenize(
+        n_tokens, hint = _tokenize(
             buf, start, end, norm, tok_start, tok_end, tok_hash, src_start, src_end
         )
         if n_tokens == 0:
@@ -587,10 +578,7 @@ def score_range(
                 n_tokens, n_items, it_pos, it_end, it_term, weights, kinds, neg_at, mod_before,
                 mod_after, it_mult, it_neg, it_pair, it_contrib,
             )  # fmt: skip
-        if _needs_phrases(
-            buf, start, end, n_tokens, norm, tok_start, tok_hash, src_start, src_end, n_items,
-            it_term, kinds,
-        ):  # fmt: skip
+        if _needs_phrases(hint, n_items, it_term, kinds):
             n_ph = apply_phrases(
                 buf, start, end, n_tokens, norm, tok_start, tok_end, tok_hash, src_start,
                 src_end, n_items, it_pos, it_end, it_term, kinds, weights, it_pair, it_contrib,
@@ -679,7 +667,7 @@ def explain_text(
     ph = _phrase_arrays(size)
     n_tokens = _tokenize(
         buf, 0, buf.shape[0], norm, tok_start, tok_end, tok_hash, src_start, src_end
-    )
+    )[0]
     n_items = _match(
         n_tokens, norm, tok_start, tok_end, tok_hash, table_keys, table_terms, table_flags,
         nt_term, it_pos, it_end, it_term,
