@@ -79,14 +79,15 @@ class _Text:
             return p, self.grades[p], True
         return None
 
-    def slot_before(self, stop: int, floor: int) -> tuple[int, float, bool] | None:
-        """(first token, value, is a grade) of the nearest value ending before ``stop``."""
+    def slot_before(self, stop: int, floor: int, grade: bool) -> tuple[int, float, bool] | None:
+        """(first token, value, is a grade) of the nearest value of the wanted type (number,
+        or grade when ``grade``) ending before ``stop``."""
         for q in range(stop - 1, max(floor, stop - 2 - FRAME_GAP), -1):
-            if self.values[q] is not None:
+            if not grade and self.values[q] is not None:
                 if q - 1 > floor and self.values[q - 1] is not None and self.joined(q - 1):
                     return q - 1, 0.5 * (self.values[q - 1] + self.values[q]), False
                 return q, self.values[q], False
-            if self.grades[q] is not None:
+            if grade and self.grades[q] is not None:
                 return q, self.grades[q], True
         return None
 
@@ -198,7 +199,7 @@ def _frame_at(text: _Text, m: int, floor: int) -> tuple[int, int, float, float] 
     if old_slot is None:
         return None
     old_last, old, old_grade = old_slot
-    new_slot = text.slot_before(m, floor)
+    new_slot = text.slot_before(m, floor, old_grade)
     if new_slot is not None:
         first, new, new_grade = new_slot
         last = old_last

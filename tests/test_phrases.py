@@ -145,6 +145,8 @@ def test_explain_names_the_rule_and_the_numbers_of_each_family() -> None:
     assert "rating +2 -> +0" in _rules("Acme downgraded to neutral from buy")
     assert "110 from 120 (-8.3%) for 'price target'" in _rules("price target cut to $110 from $120")
     assert "2.15 from 1.95" in _rules("guidance raised to $2.10-2.20 from $1.90-2.00")
+    assert "2.15 from 1.95" in _rules("raises profit outlook to $2.10-2.20 a share from $1.90-2.00")
+    assert "8 from 5" in _rules("credit rating raised from B to A")
     assert "signed percentage -2.7%" in _rules("$SNAP shares -2.7%")
     assert "maintained" in _rules("buy rating maintained")
     assert "past stance" in _rules("after a seven-year bearish view, says buy")

@@ -189,14 +189,16 @@ def _slot_from(
 
 @numba.njit(cache=True, inline="always")
 def _slot_before(
-    stop: int, floor: int, values: np.ndarray, grades: np.ndarray, buf, src_start, src_end
-) -> tuple[int, float, bool]:
-    """The value ending at the nearest number or grade token before ``stop`` and after
-    ``floor``, at most ``FRAME_GAP_TOKENS`` tokens before ``stop``: (first token, value,
-    is a grade); first -1 if none."""
+    stop: int, floor: int, grade: bool, values: np.ndarray, grades: np.ndarray, buf, src_start,
+    src_end,
+) -> tuple[int, float, bool]:  # fmt: skip
+    """The value ending at the nearest number (or, when ``grade``, grade) token before
+    ``stop`` and after ``floor``, at most ``FRAME_GAP_TOKENS`` tokens before ``stop``: (first
+    token, value, is a grade); first -1 if none. Only the old value's type is looked for, so
+    the "a" of "$2.10-2.20 a share from $1.90-2.00" is not taken for a grade."""
     q = stop - 1
     while q > floor and stop - 1 - q <= FRAME_GAP_TOKENS:
-        if not np.isnan(values[q]):
+        if not grade and not np.isnan(values[q]):
             if (
                 q - 1 > floor
                 and not np.isnan(values[q - 1])
@@ -204,7 +206,7 @@ def _slot_before(
             ):
                 return q - 1, 0.5 * (values[q - 1] + values[q]), False
             return q, values[q], False
-        if not np.isnan(grades[q]):
+        if grade and not np.isnan(grades[q]):
             return q, grades[q], True
         q -= 1
     return -1, 0.0, False
@@ -378,7 +380,9 @@ def _numbers(
         )
         if old_last < 0:
             continue
-        new_first, new, new_grade = _slot_before(m, floor, values, grades, buf, src_start, src_end)
+        new_first, new, new_grade = _slot_before(
+            m, floor, old_grade, values, grades, buf, src_start, src_end
+        )
         first, last = new_first, old_last
         if new_first < 0 and h == H_FROM:
             for t in range(old_last + 1, min(old_last + 2 + FRAME_GAP_TOKENS, n_tokens)):
