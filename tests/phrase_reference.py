@@ -118,6 +118,7 @@ def _ratings(
     contrib: list[float],
     phrases: list[Phrase],
     factors: dict[int, float],
+    negations: list[float],
 ) -> None:
     """Ratings by their order, maintained, after a verb, or alone (rule 2)."""
     tokens = text.tokens
@@ -168,6 +169,8 @@ def _ratings(
         )
         if other >= 0:
             rule, c = "change", (new - old) * RATING_STEP
+        elif tokens[first] == "to":
+            rule, c, verb = "verb", 0.0, -1
         elif maintained:
             rule, c, verb = "maintained", level * RATING_MAINTAINED, -1
         elif verb >= 0 and from_before:
@@ -176,7 +179,7 @@ def _ratings(
         elif verb >= 0:
             rule, c, verb = "verb", 0.0, -1
         else:
-            rule, c = "alone", level * RATING_ALONE
+            rule, c = "alone", level * RATING_ALONE * negations[k]
         if verb >= 0:
             contrib[verb] = 0.0
         phrases.append((rule, span_first, span_last, new, old, c * factors.get(k, 1.0)))
@@ -290,13 +293,14 @@ def reference_phrases(
     items: list[Item],
     contrib: list[float],
     partner: dict[int, int],
+    negations: list[float],
 ) -> list[Phrase]:
     """The phrases of one text as (rule, first, last, new, old, contribution), in the kernel's
     order (context, ratings, numbers, percentages); ``contrib`` is changed in place."""
     text = _Text(tokens, spans, decoded)
     phrases: list[Phrase] = []
     factors = _context(items, contrib, phrases)
-    _ratings(text, items, contrib, phrases, factors)
+    _ratings(text, items, contrib, phrases, factors, negations)
     _numbers(text, items, contrib, partner, phrases)
     _percents(text, phrases)
     return phrases

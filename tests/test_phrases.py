@@ -69,9 +69,12 @@ BEAR = [
     "Vireo pulls outlook",
     "Vireo withdraws its guidance",
     "Intel misses estimates",
+    "Drink the coffee, don't buy the stock",
     "Losses mount as bookings slow",
 ]
 NEUTRAL = [
+    "Lockheed to buy Sikorsky for $8 billion",
+    "#Stocks to buy $WFC $BIIB",
     "Lakeside reiterates Overweight on $MSFT",
     "Rating maintained at hold",
     "Corbin initiates $ROKU at Neutral",

@@ -109,8 +109,9 @@ def reference_items(tokens: list[str], lexicon: dict) -> list[tuple[int, int, fl
 
 def reference_contributions(
     items: list[tuple[int, int, float, str]],
-) -> tuple[list[float], dict[int, int]]:
-    """Each item's contribution before the phrase layer, and direction -> paired thing."""
+) -> tuple[list[float], dict[int, int], list[float]]:
+    """Each item's contribution before the phrase layer, direction -> paired thing, and each
+    item's negation factor."""
 
     def negation(first: int) -> float:
         factor = 1.0
@@ -168,15 +169,15 @@ def reference_contributions(
             else:
                 c = weight * modifiers(first, last) * negation(first)
         contributions.append(c)
-    return contributions, partner
+    return contributions, partner, [negation(first) for first, _, _, _ in items]
 
 
 def reference_raw_sum(text: str, lexicon: dict[str, tuple[float, str]]) -> float:
     """Raw sum computed rule by rule: items, then the phrase layer, summed in that order."""
     tokens, spans, decoded = reference_pieces(text)
     items = reference_items(tokens, lexicon)
-    contributions, partner = reference_contributions(items)
-    phrases = reference_phrases(tokens, spans, decoded, items, contributions, partner)
+    contributions, partner, negations = reference_contributions(items)
+    phrases = reference_phrases(tokens, spans, decoded, items, contributions, partner, negations)
     total = 0.0
     for c in contributions:
         total += c

@@ -24,7 +24,9 @@ order. Rules, applied in this order:
    ``RATING_STEP_WEIGHT`` in place of the verb; a verb before (``RULE_RATING_VERB``:
    "downgraded to Sell") leaves the verb's own contribution and the rating adds nothing;
    otherwise (``RULE_RATING_ALONE``: "initiated at Outperform") the rating adds
-   ``level x RATING_ALONE_WEIGHT``.
+   ``level x RATING_ALONE_WEIGHT x`` its negation ("don't buy the stock"). A rating term that
+   starts with "to" ("to buy") counts only in a ``to X from Y`` / ``from Y to X`` frame:
+   elsewhere it is a verb ("Lockheed to buy Sikorsky", "stocks to buy") and adds nothing.
 3. **Numeric frames** (``RULE_NUMBERS``): two values in ``A ... from B`` (at most 2 tokens
    between), ``from B ... to A`` (at most 2 tokens before ``to``) or ``A ... vs|versus|was B``
    (at most 2 tokens before the marker). A value is a number token (``110``, ``2.10``,
@@ -283,7 +285,7 @@ def _maintained(first: int, last: int, n_items, it_pos, it_end, it_term, kinds) 
 
 @numba.njit(cache=True, inline="always")
 def _ratings(
-    n_tokens, tok_hash, tok_item, n_items, it_pos, it_end, it_term, kinds, weights,
+    n_tokens, tok_hash, tok_item, n_items, it_pos, it_end, it_term, kinds, weights, it_neg,
     it_contrib, it_by, ph, n_ph,
 ) -> int:  # fmt: skip
     """Rule 2: rating changes by their order, maintained ratings, ratings alone."""
@@ -322,6 +324,10 @@ def _ratings(
         if other >= 0:
             c = (new - old) * RATING_STEP_WEIGHT
             rule = RULE_RATING_CHANGE
+        elif tok_hash[first] == H_TO:  # "to buy" outside a frame is a verb ("X to buy Y")
+            c = 0.0
+            rule = RULE_RATING_VERB
+            verb = -1
         elif _maintained(span_first, last, n_items, it_pos, it_end, it_term, kinds):
             c = level * RATING_MAINTAINED_WEIGHT
             rule = RULE_RATING_MAINTAINED
@@ -334,7 +340,7 @@ def _ratings(
             c = 0.0
             rule = RULE_RATING_VERB
         else:
-            c = level * RATING_ALONE_WEIGHT
+            c = level * RATING_ALONE_WEIGHT * it_neg[k]  # "don't buy the stock"
             rule = RULE_RATING_ALONE
         c *= factor
         if verb >= 0 and rule in (RULE_RATING_CHANGE, RULE_RATING_FROM):
@@ -478,8 +484,8 @@ def _percents(
 @numba.njit(cache=True, inline="always")
 def apply_phrases(
     buf, text_start, text_end, n_tokens, norm, tok_start, tok_end, tok_hash, src_start,
-    src_end, n_items, it_pos, it_end, it_term, kinds, weights, it_pair, it_contrib, it_by,
-    tok_item, values, grades, ph,
+    src_end, n_items, it_pos, it_end, it_term, kinds, weights, it_pair, it_neg, it_contrib,
+    it_by, tok_item, values, grades, ph,
 ) -> int:  # fmt: skip
     """Run the four rules over one text's tokens and scored items; return the phrase count.
 
@@ -516,7 +522,7 @@ def apply_phrases(
         n_ph = _context(n_items, it_pos, it_end, it_term, kinds, weights, it_contrib, it_by, ph)
         n_ph = _ratings(
             n_tokens, tok_hash, tok_item, n_items, it_pos, it_end, it_term, kinds, weights,
-            it_contrib, it_by, ph, n_ph,
+            it_neg, it_contrib, it_by, ph, n_ph,
         )  # fmt: skip
     if any_marker:
         n_ph = _numbers(

@@ -581,8 +581,8 @@ def score_range(
         if _needs_phrases(hint, n_items, it_term, kinds):
             n_ph = apply_phrases(
                 buf, start, end, n_tokens, norm, tok_start, tok_end, tok_hash, src_start,
-                src_end, n_items, it_pos, it_end, it_term, kinds, weights, it_pair, it_contrib,
-                it_by, tok_item, values, grades, ph,
+                src_end, n_items, it_pos, it_end, it_term, kinds, weights, it_pair, it_neg,
+                it_contrib, it_by, tok_item, values, grades, ph,
             )  # fmt: skip
             if n_ph > 0:
                 total = _phrase_total(n_items, it_contrib, n_ph, ph)
@@ -678,8 +678,8 @@ def explain_text(
     )  # fmt: skip
     n_ph = apply_phrases(
         buf, 0, buf.shape[0], n_tokens, norm, tok_start, tok_end, tok_hash, src_start, src_end,
-        n_items, it_pos, it_end, it_term, kinds, weights, it_pair, it_contrib, it_by, tok_item,
-        values, grades, ph,
+        n_items, it_pos, it_end, it_term, kinds, weights, it_pair, it_neg, it_contrib, it_by,
+        tok_item, values, grades, ph,
     )  # fmt: skip
     if n_ph > 0:
         total = _phrase_total(n_items, it_contrib, n_ph, ph)
