@@ -181,9 +181,13 @@ def tokenize_texts(texts: Sequence[Any] | np.ndarray) -> list[tuple[str, ...]]:
     tok_start = np.empty(longest, dtype=np.int64)
     tok_end = np.empty(longest, dtype=np.int64)
     tok_hash = np.empty(longest, dtype=np.uint64)
+    src_start = np.empty(longest, dtype=np.int64)
+    src_end = np.empty(longest, dtype=np.int64)
     unique_tokens: list[tuple[str, ...]] = []
     for i in range(len(unique_texts)):
-        n = _tokenize(buf, offsets[i], offsets[i + 1], norm, tok_start, tok_end, tok_hash)
+        n = _tokenize(
+            buf, offsets[i], offsets[i + 1], norm, tok_start, tok_end, tok_hash, src_start, src_end
+        )[0]
         if n == 0:
             unique_tokens.append(())
             continue

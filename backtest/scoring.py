@@ -49,7 +49,18 @@ KINDS: dict[str, int] = {
     "down": 6,
     "good_thing": 7,
     "bad_thing": 8,
+    "rating": 9,
+    "rating_up": 10,
+    "rating_down": 11,
+    "maintain": 12,
+    "expectation": 13,
+    "past": 14,
+    "stance": 15,
 }
+"""Kind name -> code. Kinds 9-15 (issue 22) drive the phrase layer (``kernels.phrases``); a
+lexicon written before them simply has none, and scores as it did except for numeric frames
+and signed percentages, which need no lexicon term beyond the ``good_thing`` / ``bad_thing``
+rows every lexicon had."""
 
 _WEIGHT_RANGES: dict[str, tuple[float, float, str]] = {
     "neutral": (0.0, 0.0, "must be 0"),
@@ -61,6 +72,13 @@ _WEIGHT_RANGES: dict[str, tuple[float, float, str]] = {
     "down": (-4.0, -1e-9, "must be within [-4, 0)"),
     "good_thing": (0.0, 4.0, "must be within [0, 4]"),
     "bad_thing": (-4.0, 0.0, "must be within [-4, 0]"),
+    "rating": (-3.0, 3.0, "is a level on the rating scale, within [-3, 3]"),
+    "rating_up": (1e-9, 4.0, "must be within (0, 4]"),
+    "rating_down": (-4.0, -1e-9, "must be within [-4, 0)"),
+    "maintain": (0.0, 0.0, "must be 0"),
+    "expectation": (-4.0, 4.0, "must be within [-4, 4]"),
+    "past": (-1.0, 0.0, "must be within [-1, 0]"),
+    "stance": (0.0, 0.0, "must be 0"),
 }
 
 _TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z0-9]+)*")
@@ -541,8 +559,54 @@ def _rule(lex: Lexicon, term_index: int, mult: float, neg: float, paired: str) -
     return ", ".join(parts) if parts else "as listed"
 
 
+_PHRASE_RULES = {
+    1: "context",
+    2: "rating change",
+    3: "rating maintained",
+    4: "rating change",
+    5: "rating by its verb",
+    6: "rating",
+    7: "numbers",
+    8: "percent",
+}
+
+
+def _phrase_rule(code: int, new: float, old: float, thing: str) -> str:
+    """Readable description of one phrase of the phrase layer, with its numbers."""
+    from backtest.kernels import phrases as ph
+
+    if code == ph.RULE_CONTEXT:
+        return f"past stance: the words between are scaled x{new:+.2f}"
+    if code in (ph.RULE_RATING_CHANGE, ph.RULE_RATING_FROM):
+        implied = " (the verb's direction)" if code == ph.RULE_RATING_FROM else ""
+        return (
+            f"rating {old:+g} -> {new:+g}{implied} on the scale buy +2 .. sell -2, "
+            f"x{ph.RATING_STEP_WEIGHT:g} a step; absorbs the verb"
+        )
+    if code == ph.RULE_RATING_MAINTAINED:
+        return (
+            f"rating {new:+g} maintained or reiterated, "
+            f"x{ph.RATING_MAINTAINED_WEIGHT:g} of a new rating"
+        )
+    if code == ph.RULE_RATING_VERB:
+        return f"rating {new:+g} after a direction verb: the verb counts, the rating adds nothing"
+    if code == ph.RULE_RATING_ALONE:
+        return f"rating {new:+g} on its own, x{ph.RATING_ALONE_WEIGHT:g}"
+    if code == ph.RULE_NUMBERS:
+        change = (new - old) / abs(old) * 100 if old else math.inf
+        return (
+            f"numbers: {new:g} from {old:g} ({change:+.1f}%) for '{thing}', weight "
+            f"min({ph.NUMBER_MAX_WEIGHT:g}, {ph.NUMBER_BASE_WEIGHT:g} + "
+            f"{ph.NUMBER_SLOPE:g} x |change|); absorbs the thing and its verbs"
+        )
+    return (
+        f"signed percentage {new:+g}% next to shares or a ticker, weight "
+        f"min({ph.PERCENT_MAX_WEIGHT:g}, {ph.PERCENT_BASE_WEIGHT:g} + {ph.PERCENT_SLOPE:g} x |%|)"
+    )
+
+
 def explain(text: str, lexicon: Lexicon | None = None) -> Explanation:
-    """The tokens, matched terms and rules behind ``score_headlines([text])[0]``."""
+    """The tokens, matched terms, phrases and rules behind ``score_headlines([text])[0]``."""
     import numpy as np
 
     from backtest.kernels.scoring import explain_text
@@ -551,13 +615,17 @@ def explain(text: str, lexicon: Lexicon | None = None) -> Explanation:
     text = text if isinstance(text, str) else ""
     buf = np.frombuffer(text.encode("utf-8", "surrogatepass"), dtype=np.uint8)
     (norm, tok_start, tok_end, it_pos, it_end, it_term, it_mult, it_neg, it_pair, it_contrib,
-     raw_sum, score) = explain_text(
+     it_by, phrases, raw_sum, score) = explain_text(
         buf, lex.table_keys, lex.table_terms, lex.table_flags, lex.weights, lex.kinds,
         lex.nt_term, ALPHA,
     )  # fmt: skip
     raw = norm.tobytes()
     tokens = tuple(raw[s:e].decode("ascii") for s, e in zip(tok_start, tok_end, strict=True))
+    ph_rule, ph_pos, ph_end = (phrases[row].astype(np.int64) for row in range(3))
+    ph_new, ph_old, ph_contrib = phrases[3], phrases[4], phrases[5]
+    shown_phrase = [" ".join(tokens[ph_pos[j] : ph_end[j] + 1]) for j in range(len(ph_rule))]
     contributions = []
+    things = {}
     for k in range(len(it_term)):
         index = int(it_term[k])
         kind = lex.kind_name(index)
@@ -571,13 +639,32 @@ def explain(text: str, lexicon: Lexicon | None = None) -> Explanation:
                 paired = f"change: {other} {shown} ({kind} x {thing.replace('_thing', '')})"
             else:
                 paired = f"counted in change with '{other}'"
+        rule = _rule(lex, index, float(it_mult[k]), float(it_neg[k]), paired)
+        by = int(it_by[k])
+        if by >= 0:
+            name = _PHRASE_RULES[int(ph_rule[by])]
+            rule += f"; {name} phrase '{shown_phrase[by]}'"
+            if kind in ("good_thing", "bad_thing"):
+                things.setdefault(by, shown)
         contributions.append(
             Contribution(
                 term=shown,
                 kind=kind,
                 base_weight=float(lex.weights[index]),
-                rule=_rule(lex, index, float(it_mult[k]), float(it_neg[k]), paired),
+                rule=rule,
                 contribution=float(it_contrib[k]),
+            )
+        )
+    for j in range(len(ph_rule)):
+        contributions.append(
+            Contribution(
+                term=shown_phrase[j],
+                kind=_PHRASE_RULES[int(ph_rule[j])],
+                base_weight=0.0,
+                rule=_phrase_rule(
+                    int(ph_rule[j]), float(ph_new[j]), float(ph_old[j]), things.get(j, "")
+                ),
+                contribution=float(ph_contrib[j]),
             )
         )
     return Explanation(

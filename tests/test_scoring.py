@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from phrase_reference import reference_phrases
 
 from backtest.errors import InputError
 from backtest.scoring import (
@@ -46,11 +47,12 @@ _PIECE = re.compile(
 )
 
 
-def reference_tokens(text: str) -> list[str]:
-    """Tokens as documented: entities decoded, ASCII lower-cased, links/cashtags/users dropped."""
+def reference_pieces(text: str) -> tuple[list[str], list[tuple[int, int]], bytes]:
+    """Tokens as documented (entities decoded, ASCII lower-cased, links/cashtags/users
+    dropped), their byte spans in the decoded text, and the decoded text."""
     raw = text.encode("utf-8", "surrogatepass")
     decoded = _ENTITY.sub(lambda m: _ENTITY_CHAR.get(m.group(), b"'"), raw).lower()
-    tokens = []
+    tokens, spans = [], []
     for m in _PIECE.finditer(decoded):
         token = m.group("token")
         if token is None:
@@ -58,7 +60,13 @@ def reference_tokens(text: str) -> list[str]:
         if token == b"rt" and re.match(rb" *@", decoded[m.end() :]):
             continue
         tokens.append(token.decode("ascii"))
-    return tokens
+        spans.append(m.span("token"))
+    return tokens, spans, decoded
+
+
+def reference_tokens(text: str) -> list[str]:
+    """The scorer's tokens of ``text`` (see ``reference_pieces``)."""
+    return reference_pieces(text)[0]
 
 
 def reference_lexicon(path: Path = DEFAULT_LEXICON_PATH) -> dict[str, tuple[float, str]]:
@@ -75,10 +83,14 @@ def reference_lexicon(path: Path = DEFAULT_LEXICON_PATH) -> dict[str, tuple[floa
     return terms
 
 
-def reference_raw_sum(text: str, lexicon: dict[str, tuple[float, str]]) -> float:
-    """Raw sum of contributions computed rule by rule over the matched items."""
-    tokens = reference_tokens(text)
-    items = []  # (first token, last token, weight, kind)
+WORD_LIKE = ("word", "rating_up", "rating_down", "expectation")
+THINGS = ("good_thing", "bad_thing")
+DIRECTIONS = ("up", "down")
+
+
+def reference_items(tokens: list[str], lexicon: dict) -> list[tuple[int, int, float, str]]:
+    """Longest-match items (first token, last token, weight, kind), left to right."""
+    items = []
     p = 0
     while p < len(tokens):
         for n in (3, 2, 1):
@@ -92,11 +104,27 @@ def reference_raw_sum(text: str, lexicon: dict[str, tuple[float, str]]) -> float
             if len(token) > 3 and token.endswith("n't") and "n't" in lexicon:
                 items.append((p, p, *lexicon["n't"]))
             p += 1
+    return items
+
+
+def reference_contributions(
+    items: list[tuple[int, int, float, str]],
+) -> tuple[list[float], dict[int, int], list[float]]:
+    """Each item's contribution before the phrase layer, direction -> paired thing, and each
+    item's negation factor."""
 
     def negation(first: int) -> float:
         factor = 1.0
-        for _, last, weight, kind in items:
-            if kind == "negator" and last < first <= last + NEGATION_WINDOW:
+        for k, (_, last, weight, kind) in enumerate(items):
+            if kind != "negator":
+                continue
+            stop = last + 1 + NEGATION_WINDOW
+            for other_first, other_last, _, other_kind in items[k + 1 :]:
+                if other_first >= stop:
+                    break
+                if other_kind == "expectation":
+                    stop = max(stop, other_last + 1 + NEGATION_WINDOW)
+            if last < first < stop:
                 factor *= weight
         return factor
 
@@ -112,11 +140,11 @@ def reference_raw_sum(text: str, lexicon: dict[str, tuple[float, str]]) -> float
 
     partner: dict[int, int] = {}
     for k, (first, last, _, kind) in enumerate(items):
-        if kind not in ("up", "down"):
+        if kind not in DIRECTIONS:
             continue
         candidates = []
         for j, (t_first, t_last, _, t_kind) in enumerate(items):
-            if t_kind not in ("good_thing", "bad_thing"):
+            if t_kind not in THINGS:
                 continue
             claimed = j in partner.values()
             if j < k and first - t_last <= PAIR_WINDOW:
@@ -127,23 +155,34 @@ def reference_raw_sum(text: str, lexicon: dict[str, tuple[float, str]]) -> float
             partner[k] = min(candidates)[3]
     paired_things = set(partner.values())
 
-    total = 0.0
+    contributions = []
     for k, (first, last, weight, kind) in enumerate(items):
-        if kind == "word" or (kind in ("good_thing", "bad_thing") and k not in paired_things):
-            total += weight * modifiers(first, last) * negation(first)
-        elif kind in ("up", "down"):
+        c = 0.0
+        if kind in WORD_LIKE or (kind in THINGS and k not in paired_things):
+            c = weight * modifiers(first, last) * negation(first)
+        elif kind in DIRECTIONS:
             if k in partner:
                 t_first, t_last, _, t_kind = items[partner[k]]
                 sign = 1.0 if t_kind == "good_thing" else -1.0
-                total += (
-                    weight
-                    * sign
-                    * modifiers(first, last)
-                    * modifiers(t_first, t_last)
-                    * negation(first)
-                )
+                c = weight * sign * modifiers(first, last) * modifiers(t_first, t_last)
+                c *= negation(first)
             else:
-                total += weight * modifiers(first, last) * negation(first)
+                c = weight * modifiers(first, last) * negation(first)
+        contributions.append(c)
+    return contributions, partner, [negation(first) for first, _, _, _ in items]
+
+
+def reference_raw_sum(text: str, lexicon: dict[str, tuple[float, str]]) -> float:
+    """Raw sum computed rule by rule: items, then the phrase layer, summed in that order."""
+    tokens, spans, decoded = reference_pieces(text)
+    items = reference_items(tokens, lexicon)
+    contributions, partner, negations = reference_contributions(items)
+    phrases = reference_phrases(tokens, spans, decoded, items, contributions, partner, negations)
+    total = 0.0
+    for c in contributions:
+        total += c
+    for phrase in phrases:
+        total += phrase[-1]
     return total
 
 

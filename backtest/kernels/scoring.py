@@ -34,6 +34,8 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from backtest.kernels.phrases import H_FROM, H_VERSUS, H_VS, H_WAS, apply_phrases
+
 KIND_NEUTRAL = 0
 KIND_WORD = 1
 KIND_NEGATOR = 2
@@ -43,6 +45,13 @@ KIND_UP = 5
 KIND_DOWN = 6
 KIND_GOOD_THING = 7
 KIND_BAD_THING = 8
+KIND_RATING = 9
+KIND_RATING_UP = 10
+KIND_RATING_DOWN = 11
+KIND_MAINTAIN = 12
+KIND_EXPECTATION = 13
+KIND_PAST = 14
+KIND_STANCE = 15
 
 NEGATION_WINDOW_TOKENS = 3
 MODIFIER_WINDOW_TOKENS = 2
@@ -166,8 +175,14 @@ def _tokenize(
     tok_start: np.ndarray,
     tok_end: np.ndarray,
     tok_hash: np.ndarray,
-) -> int:
-    """Write normalised token bytes to ``norm`` and their spans and hashes; return the count."""
+    src_start: np.ndarray,
+    src_end: np.ndarray,
+) -> tuple[int, bool]:
+    """Write normalised token bytes to ``norm``, their spans there and in ``buf`` (``src_start``,
+    ``src_end``) and their hashes; return the count, and whether a token is a frame marker
+    (from, vs, versus, was) or a number between ``+`` / ``-`` and ``%`` (the phrase layer's
+    token-level triggers, noted here to spare it a pass over the tokens)."""
+    hint = False
     n_tokens = 0
     w = 0
     i = start
@@ -195,6 +210,7 @@ def _tokenize(
         first = w
         h = FNV_OFFSET
         j = i
+        source = i
         while j < end:
             c = _ALNUM[buf[j]]
             if c != 0:
@@ -232,11 +248,19 @@ def _tokenize(
             if k < end and buf[k] == 64:
                 w = first
                 continue
+        lead = norm[first]
+        if 48 <= lead <= 57:
+            if j < end and buf[j] == 37 and source > start:
+                hint = hint or buf[source - 1] == 43 or buf[source - 1] == 45
+        elif lead == 102 or lead == 118 or lead == 119:
+            hint = hint or h == H_FROM or h == H_VS or h == H_VERSUS or h == H_WAS  # noqa: SIM109
         tok_start[n_tokens] = first
         tok_end[n_tokens] = w
         tok_hash[n_tokens] = h
+        src_start[n_tokens] = source
+        src_end[n_tokens] = j
         n_tokens += 1
-    return n_tokens
+    return n_tokens, hint
 
 
 @numba.njit(cache=True)
@@ -354,7 +378,13 @@ def _score_items(
         w = weights[it_term[k]]
         e = it_end[k]
         if kind == KIND_NEGATOR:
-            for q in range(e + 1, min(e + 1 + NEGATION_WINDOW_TOKENS, n_tokens)):
+            stop = min(e + 1 + NEGATION_WINDOW_TOKENS, n_tokens)
+            for j in range(k + 1, n_items):
+                if it_pos[j] >= stop:
+                    break
+                if kinds[it_term[j]] == KIND_EXPECTATION:
+                    stop = max(stop, min(it_end[j] + 1 + NEGATION_WINDOW_TOKENS, n_tokens))
+            for q in range(e + 1, stop):
                 neg_at[q] *= w
         elif kind in (KIND_INTENSIFIER, KIND_DAMPENER):
             for q in range(e + 1, min(e + 1 + MODIFIER_WINDOW_TOKENS, n_tokens)):
@@ -408,7 +438,7 @@ def _score_items(
         kind = kinds[it_term[k]]
         w = weights[it_term[k]]
         c = 0.0
-        if kind == KIND_WORD:
+        if kind == KIND_WORD or kind in (KIND_RATING_UP, KIND_RATING_DOWN, KIND_EXPECTATION):
             c = w * it_mult[k] * it_neg[k]
         elif kind in (KIND_UP, KIND_DOWN):
             j = it_pair[k]
@@ -454,6 +484,36 @@ def nul_offsets(buf: np.ndarray, n_texts: int) -> np.ndarray:
 
 
 @numba.njit(cache=True)
+def _needs_phrases(hint: bool, n_items: int, it_term: np.ndarray, kinds: np.ndarray) -> bool:
+    """Whether the phrase layer can change this text: a token trigger from ``_tokenize`` (a
+    frame marker or a signed number before ``%``), a rating, or a past stance marker and a
+    stance word. Most texts have none and skip the layer (about 1 in 8 embedded tweets has
+    one); the test is a superset of what any rule needs, so skipping never changes a score."""
+    if hint:
+        return True
+    past = False
+    stance = False
+    for k in range(n_items):
+        kind = kinds[it_term[k]]
+        if kind == KIND_RATING:
+            return True
+        past = past or kind == KIND_PAST
+        stance = stance or kind == KIND_STANCE
+    return past and stance
+
+
+@numba.njit(cache=True)
+def _phrase_total(n_items: int, it_contrib: np.ndarray, n_ph: int, ph: np.ndarray) -> float:
+    """The raw sum after the phrase layer: items' contributions, then phrases', in order."""
+    total = 0.0
+    for k in range(n_items):
+        total += it_contrib[k]
+    for k in range(n_ph):
+        total += ph[5, k]
+    return total
+
+
+@numba.njit(cache=True)
 def score_range(
     buf: np.ndarray,
     offsets: np.ndarray,
@@ -472,41 +532,69 @@ def score_range(
 
     The serial kernel: ``score_range(buf, offsets, 0, n, ..., scores)`` scores everything on
     the calling thread, and is all a first call compiles (``score_texts`` adds numba's parallel
-    machinery: 1-3 s more to compile here, and a thread pool to start).
+    machinery: 1-3 s more to compile here, and a thread pool to start). The phrase layer runs
+    only on texts ``_needs_phrases`` picks (arrays stay plain locals: passing them around in
+    tuples cost a refcount per array per text, half the speed).
     """
     longest = 1
     for i in range(first_text, stop_text):
         longest = max(longest, offsets[i + 1] - offsets[i])
-    most_tokens = longest // 2 + 1
+    size = longest // 2 + 1
     norm = np.empty(longest, dtype=np.uint8)
-    tok_start = np.empty(most_tokens, dtype=np.int64)
-    tok_end = np.empty(most_tokens, dtype=np.int64)
-    tok_hash = np.empty(most_tokens, dtype=np.uint64)
-    it_pos = np.empty(most_tokens, dtype=np.int64)
-    it_end = np.empty(most_tokens, dtype=np.int64)
-    it_term = np.empty(most_tokens, dtype=np.int64)
-    neg_at = np.empty(most_tokens, dtype=np.float64)
-    mod_before = np.empty(most_tokens, dtype=np.float64)
-    mod_after = np.empty(most_tokens, dtype=np.float64)
-    it_mult = np.empty(most_tokens, dtype=np.float64)
-    it_neg = np.empty(most_tokens, dtype=np.float64)
-    it_pair = np.empty(most_tokens, dtype=np.int64)
-    it_contrib = np.empty(most_tokens, dtype=np.float64)
+    tok_start = np.empty(size, dtype=np.int64)
+    tok_end = np.empty(size, dtype=np.int64)
+    tok_hash = np.empty(size, dtype=np.uint64)
+    src_start = np.empty(size, dtype=np.int64)
+    src_end = np.empty(size, dtype=np.int64)
+    tok_item = np.empty(size, dtype=np.int64)
+    values = np.empty(size, dtype=np.float64)
+    grades = np.empty(size, dtype=np.float64)
+    it_pos = np.empty(size, dtype=np.int64)
+    it_end = np.empty(size, dtype=np.int64)
+    it_term = np.empty(size, dtype=np.int64)
+    neg_at = np.empty(size, dtype=np.float64)
+    mod_before = np.empty(size, dtype=np.float64)
+    mod_after = np.empty(size, dtype=np.float64)
+    it_mult = np.empty(size, dtype=np.float64)
+    it_neg = np.empty(size, dtype=np.float64)
+    it_pair = np.empty(size, dtype=np.int64)
+    it_contrib = np.empty(size, dtype=np.float64)
+    it_by = np.empty(size, dtype=np.int64)
+    ph = _phrase_arrays(size)
     for i in range(first_text, stop_text):
-        n_tokens = _tokenize(buf, offsets[i], offsets[i + 1], norm, tok_start, tok_end, tok_hash)
+        start, end = offsets[i], offsets[i + 1]
+        n_tokens, hint = _tokenize(
+            buf, start, end, norm, tok_start, tok_end, tok_hash, src_start, src_end
+        )
         if n_tokens == 0:
             continue
         n_items = _match(
             n_tokens, norm, tok_start, tok_end, tok_hash, table_keys, table_terms, table_flags,
             nt_term, it_pos, it_end, it_term,
         )  # fmt: skip
-        if n_items == 0:
-            continue
-        total = _score_items(
-            n_tokens, n_items, it_pos, it_end, it_term, weights, kinds, neg_at, mod_before,
-            mod_after, it_mult, it_neg, it_pair, it_contrib,
-        )  # fmt: skip
+        total = 0.0
+        if n_items > 0:
+            total = _score_items(
+                n_tokens, n_items, it_pos, it_end, it_term, weights, kinds, neg_at, mod_before,
+                mod_after, it_mult, it_neg, it_pair, it_contrib,
+            )  # fmt: skip
+        if _needs_phrases(hint, n_items, it_term, kinds):
+            n_ph = apply_phrases(
+                buf, start, end, n_tokens, norm, tok_start, tok_end, tok_hash, src_start,
+                src_end, n_items, it_pos, it_end, it_term, kinds, weights, it_pair, it_neg,
+                it_contrib, it_by, tok_item, values, grades, ph,
+            )  # fmt: skip
+            if n_ph > 0:
+                total = _phrase_total(n_items, it_contrib, n_ph, ph)
         scores[i] = _normalise(total, alpha)
+
+
+@numba.njit(cache=True)
+def _phrase_arrays(size: int) -> np.ndarray:
+    """The phrase layer's output for up to ``3 * size`` phrases (every rule claims tokens or
+    items), one column a phrase: rule, first token, last token, new value, old value,
+    contribution."""
+    return np.empty((6, 3 * size), dtype=np.float64)
 
 
 @numba.njit(cache=True, parallel=True)
@@ -547,16 +635,24 @@ def explain_text(
     nt_term: int,
     alpha: float,
 ):
-    """Every step of scoring one text: normalised tokens, matched items and their contributions.
+    """Every step of scoring one text: normalised tokens, matched items, phrases, contributions.
 
     Returns ``(norm, tok_start, tok_end, it_pos, it_end, it_term, it_mult, it_neg, it_pair,
-    it_contrib, raw_sum, score)``, arrays trimmed to the token and item counts.
+    it_contrib, it_by, phrases, raw_sum, score)``, arrays trimmed to the token, item and phrase
+    counts; ``phrases`` is (6, n_phrases): rule, first token, last token, new value, old value,
+    contribution. The phrase layer always runs here: on a text ``score_range`` skips it for,
+    it finds nothing, so the sum is the same.
     """
     size = buf.shape[0] // 2 + 1
     norm = np.empty(max(buf.shape[0], 1), dtype=np.uint8)
     tok_start = np.empty(size, dtype=np.int64)
     tok_end = np.empty(size, dtype=np.int64)
     tok_hash = np.empty(size, dtype=np.uint64)
+    src_start = np.empty(size, dtype=np.int64)
+    src_end = np.empty(size, dtype=np.int64)
+    tok_item = np.empty(size, dtype=np.int64)
+    values = np.empty(size, dtype=np.float64)
+    grades = np.empty(size, dtype=np.float64)
     it_pos = np.empty(size, dtype=np.int64)
     it_end = np.empty(size, dtype=np.int64)
     it_term = np.empty(size, dtype=np.int64)
@@ -567,7 +663,11 @@ def explain_text(
     it_neg = np.empty(size, dtype=np.float64)
     it_pair = np.empty(size, dtype=np.int64)
     it_contrib = np.empty(size, dtype=np.float64)
-    n_tokens = _tokenize(buf, 0, buf.shape[0], norm, tok_start, tok_end, tok_hash)
+    it_by = np.empty(size, dtype=np.int64)
+    ph = _phrase_arrays(size)
+    n_tokens = _tokenize(
+        buf, 0, buf.shape[0], norm, tok_start, tok_end, tok_hash, src_start, src_end
+    )[0]
     n_items = _match(
         n_tokens, norm, tok_start, tok_end, tok_hash, table_keys, table_terms, table_flags,
         nt_term, it_pos, it_end, it_term,
@@ -576,6 +676,13 @@ def explain_text(
         n_tokens, n_items, it_pos, it_end, it_term, weights, kinds, neg_at, mod_before,
         mod_after, it_mult, it_neg, it_pair, it_contrib,
     )  # fmt: skip
+    n_ph = apply_phrases(
+        buf, 0, buf.shape[0], n_tokens, norm, tok_start, tok_end, tok_hash, src_start, src_end,
+        n_items, it_pos, it_end, it_term, kinds, weights, it_pair, it_neg, it_contrib, it_by,
+        tok_item, values, grades, ph,
+    )  # fmt: skip
+    if n_ph > 0:
+        total = _phrase_total(n_items, it_contrib, n_ph, ph)
     n_bytes = tok_end[n_tokens - 1] if n_tokens > 0 else 0
     return (
         norm[:n_bytes].copy(),
@@ -588,6 +695,8 @@ def explain_text(
         it_neg[:n_items].copy(),
         it_pair[:n_items].copy(),
         it_contrib[:n_items].copy(),
+        it_by[:n_items].copy(),
+        ph[:, :n_ph].copy(),
         total,
         _normalise(total, alpha),
     )
