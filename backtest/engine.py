@@ -117,6 +117,22 @@ TRADE_COLUMNS = [
     "status",
     "exit_reason",
 ]
+FILL_RULES: dict[str, Any] = {
+    "fixed_fees": 0.0,
+    "min_size": 0.0,
+    "max_size": np.inf,
+    "size_granularity": np.nan,
+    "reject_prob": 0.0,
+    "lock_cash": False,
+    "allow_partial": True,
+    "raise_reject": False,
+    "log": False,
+    "val_price": np.inf,
+    "ffill_val_price": True,
+    "update_value": False,
+}
+"""How every ``from_orders`` call of the engine fills, spelled out so vectorbt's settings
+cannot change it: no fixed fees, any size, never rejected, valued at the fill price."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -287,7 +303,7 @@ def _run_weights(
     """One ``from_orders`` call with target-percent orders and shared cash (W2-W5)."""
     import vectorbt as vbt
 
-    close_df = pd.DataFrame(np.where(np.isnan(mark), 1.0, mark), index=index, columns=columns)
+    close_df = valuation_frame(mark, index, columns)
     with warnings.catch_warnings():
         ignore_known_vectorbt_warning()
         return vbt.Portfolio.from_orders(
@@ -297,19 +313,8 @@ def _run_weights(
             direction="both",
             price=np.ascontiguousarray(price, dtype=np.float64),
             fees=float(fees),
-            fixed_fees=0.0,
             slippage=float(slippage),
-            min_size=0.0,
-            max_size=np.inf,
-            size_granularity=np.nan,
-            reject_prob=0.0,
-            lock_cash=False,
-            allow_partial=True,
-            raise_reject=False,
-            log=False,
-            val_price=np.inf,
-            ffill_val_price=True,
-            update_value=False,
+            **FILL_RULES,
             init_cash=float(initial_cash),
             cash_sharing=True,
             group_by=True,
@@ -318,6 +323,12 @@ def _run_weights(
             trades_type="positions",
             engine="numba",
         )
+
+
+def valuation_frame(mark: np.ndarray, index: pd.DatetimeIndex, columns: pd.Index) -> pd.DataFrame:
+    """The marks as vectorbt's close: before a ticker's first price its holding is flat, so
+    any positive mark (1.0) values it at cash."""
+    return pd.DataFrame(np.where(np.isnan(mark), 1.0, mark), index=index, columns=columns)
 
 
 def with_borrow(
@@ -423,8 +434,7 @@ def run_portfolio(
 
     price = np.ascontiguousarray(price, dtype=np.float64)
     size, size_type = order_arrays(pos, price)
-    # Before a ticker's first price its sleeve is flat, so any positive mark values it at cash.
-    close_df = pd.DataFrame(np.where(np.isnan(mark), 1.0, mark), index=index, columns=columns)
+    close_df = valuation_frame(mark, index, columns)
     with warnings.catch_warnings():
         ignore_known_vectorbt_warning()
         return vbt.Portfolio.from_orders(
@@ -434,19 +444,8 @@ def run_portfolio(
             direction="both",
             price=price,
             fees=_scalar_or_array(fees),
-            fixed_fees=0.0,
             slippage=_scalar_or_array(slippage),
-            min_size=0.0,
-            max_size=np.inf,
-            size_granularity=np.nan,
-            reject_prob=0.0,
-            lock_cash=False,
-            allow_partial=True,
-            raise_reject=False,
-            log=False,
-            val_price=np.inf,
-            ffill_val_price=True,
-            update_value=False,
+            **FILL_RULES,
             init_cash=_scalar_or_array(cash_per_sleeve),
             cash_sharing=False,
             call_seq="default",
