@@ -186,8 +186,9 @@ def yfinance_download(tickers: list[str], start: date, end: date) -> pd.DataFram
     return _merge(_empty_prices(), *frames)
 
 
-def _quiet_yf_download(tickers: list[str], start: date, end: date) -> pd.DataFrame:
-    """``yf.download`` with yfinance's own log lines and warnings muted for the call."""
+def _quiet_yf_download(tickers: list[str], start: date, end: date, **options: Any) -> pd.DataFrame:
+    """``yf.download`` with yfinance's own log lines and warnings muted for the call;
+    ``options`` go to it too (intraday: ``interval``, ``prepost``)."""
     import yfinance as yf
 
     logger = logging.getLogger("yfinance")
@@ -207,6 +208,7 @@ def _quiet_yf_download(tickers: list[str], start: date, end: date) -> pd.DataFra
                 group_by="column",
                 multi_level_index=True,
                 timeout=REQUEST_TIMEOUT_S,
+                **options,
             )
     finally:
         logger.disabled = was_disabled

@@ -16,10 +16,8 @@
 from __future__ import annotations
 
 import functools
-import logging
 import os
 import tempfile
-import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -29,9 +27,9 @@ import pandas as pd
 
 from backtest.data.fetch import (
     DOWNLOAD_DEADLINE_S,
-    REQUEST_TIMEOUT_S,
     TICKERS_PER_CALL,
     _download_error,
+    _quiet_yf_download,
     _run_with_deadline,
     default_cache_dir,
     normalise_tickers,
@@ -111,40 +109,15 @@ def yfinance_bars(tickers: list[str], interval: str, start: date, end: date) -> 
     frames = []
     for first in range(0, len(tickers), TICKERS_PER_CALL):
         batch = tickers[first : first + TICKERS_PER_CALL]
-        call = functools.partial(_quiet_yf_bars, batch, interval, start, end)
+        call = functools.partial(
+            _quiet_yf_download, batch, start, end, interval=interval, prepost=False
+        )
         try:
             raw = _run_with_deadline(call, DOWNLOAD_DEADLINE_S)
         except Exception as exc:
             raise _download_error(batch) from exc
         frames.append(from_yfinance_bars(raw, batch))
     return pd.concat(frames, ignore_index=True)
-
-
-def _quiet_yf_bars(tickers: list[str], interval: str, start: date, end: date) -> pd.DataFrame:
-    import yfinance as yf
-
-    logger = logging.getLogger("yfinance")
-    was_disabled = logger.disabled
-    logger.disabled = True
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return yf.download(
-                tickers,
-                start=start.isoformat(),
-                end=(end + timedelta(days=1)).isoformat(),
-                interval=interval,
-                auto_adjust=False,
-                actions=False,
-                progress=False,
-                threads=False,
-                group_by="column",
-                multi_level_index=True,
-                prepost=False,
-                timeout=REQUEST_TIMEOUT_S,
-            )
-    finally:
-        logger.disabled = was_disabled
 
 
 def from_yfinance_bars(raw: pd.DataFrame | None, tickers: Sequence[str]) -> pd.DataFrame:
