@@ -84,26 +84,11 @@ def build_panel(
             stacklevel=2,
         )
         prices = prices.loc[on_grid]
-    open_ = prices["open"].to_numpy(dtype=np.float64)
-    close = prices["close"].to_numpy(dtype=np.float64)
-    high = prices["high"].to_numpy(dtype=np.float64)
-    low = prices["low"].to_numpy(dtype=np.float64)
-    if adjust == "total_return":
-        factor = prices["adj_close"].to_numpy(dtype=np.float64) / close
-        factor = np.where(np.isfinite(factor) & (factor > 0), factor, 1.0)
-        open_, adj_close = open_ * factor, close * factor
-        high, low = high * factor, low * factor
-    else:
-        adj_close = close
     frame = pd.DataFrame(
         {
             "date": prices["date"].to_numpy(),
             "ticker": prices["ticker"].to_numpy(),
-            "open": open_,
-            "close": adj_close,
-            "quoted_close": close,
-            "high": high,
-            "low": low,
+            **adjusted_columns(prices, adjust),
         }
     )
     tickers = tuple(sorted(frame["ticker"].unique()))
@@ -147,27 +132,41 @@ def build_bar_panel(
         )
     tickers = tuple(sorted(prices["ticker"].unique()))
     column = pd.Index(tickers).get_indexer(prices["ticker"].to_numpy())
-    open_ = prices["open"].to_numpy(np.float64)
-    close = prices["close"].to_numpy(np.float64)
-    quoted = close
-    if adjust == "total_return":
-        factor = prices["adj_close"].to_numpy(np.float64) / close
-        factor = np.where(np.isfinite(factor) & (factor > 0), factor, 1.0)
-        open_, close = open_ * factor, close * factor
+    columns = adjusted_columns(prices, adjust)
 
-    def block(values: np.ndarray) -> np.ndarray:
+    def block(name: str) -> np.ndarray:
         out = np.full((len(bars), len(tickers)), np.nan)
-        out[row[on_grid], column[on_grid]] = values[on_grid]
+        out[row[on_grid], column[on_grid]] = columns[name][on_grid]
         return out
 
     return PricePanel(
         sessions=sessions,
         tickers=tickers,
-        open=block(open_),
-        close=block(close),
-        quoted_close=block(quoted),
+        open=block("open"),
+        close=block("close"),
+        quoted_close=block("quoted_close"),
         bars=bars,
+        high=block("high"),
+        low=block("low"),
     )
+
+
+def adjusted_columns(prices: pd.DataFrame, adjust: str) -> dict[str, np.ndarray]:
+    """open, close, high and low as traded, scaled by adj_close / close for
+    ``adjust="total_return"`` (rows without adj_close keep their prices), and the close as
+    given (quoted_close)."""
+    close = prices["close"].to_numpy(dtype=np.float64)
+    factor = np.ones(len(close))
+    if adjust == "total_return":
+        factor = prices["adj_close"].to_numpy(dtype=np.float64) / close
+        factor = np.where(np.isfinite(factor) & (factor > 0), factor, 1.0)
+    return {
+        "open": prices["open"].to_numpy(dtype=np.float64) * factor,
+        "close": close * factor,
+        "quoted_close": close,
+        "high": prices["high"].to_numpy(dtype=np.float64) * factor,
+        "low": prices["low"].to_numpy(dtype=np.float64) * factor,
+    }
 
 
 def detect_bar_ns(prices: pd.DataFrame, start_ns: np.ndarray, source: str) -> int:
