@@ -34,24 +34,29 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from backtest.kernels.phrases import H_FROM, H_VERSUS, H_VS, H_WAS, apply_phrases
+from backtest.kernels.phrases import (
+    H_FROM,
+    H_VERSUS,
+    H_VS,
+    H_WAS,
+    KIND_BAD_THING,
+    KIND_DOWN,
+    KIND_EXPECTATION,
+    KIND_GOOD_THING,
+    KIND_PAST,
+    KIND_RATING,
+    KIND_RATING_DOWN,
+    KIND_RATING_UP,
+    KIND_STANCE,
+    KIND_UP,
+    apply_phrases,
+)
 
 KIND_NEUTRAL = 0
 KIND_WORD = 1
 KIND_NEGATOR = 2
 KIND_INTENSIFIER = 3
 KIND_DAMPENER = 4
-KIND_UP = 5
-KIND_DOWN = 6
-KIND_GOOD_THING = 7
-KIND_BAD_THING = 8
-KIND_RATING = 9
-KIND_RATING_UP = 10
-KIND_RATING_DOWN = 11
-KIND_MAINTAIN = 12
-KIND_EXPECTATION = 13
-KIND_PAST = 14
-KIND_STANCE = 15
 
 NEGATION_WINDOW_TOKENS = 3
 MODIFIER_WINDOW_TOKENS = 2
