@@ -44,9 +44,10 @@ order. Rules, applied in this order:
    ``sign x min(PERCENT_MAX_WEIGHT, PERCENT_BASE_WEIGHT + PERCENT_SLOPE x |value|)``.
 
 The scoring kernel calls ``apply_phrases`` only on texts that hold a rating, a past stance and
-a stance word, a frame marker or a signed number before ``%`` (about one in five embedded
-tweets). Every function here is inlined into its caller (``inline="always"``): called on one text in
-five, the calls with their two dozen array arguments cost as much as the rules themselves.
+a stance word, a frame marker and a good or bad thing, or a signed number before ``%`` (a
+minority of embedded tweets). Every function here is inlined into its caller
+(``inline="always"``): called on so many texts, the calls with their two dozen array arguments
+cost as much as the rules themselves.
 """
 
 from __future__ import annotations

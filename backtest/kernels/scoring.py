@@ -62,6 +62,8 @@ NEGATION_WINDOW_TOKENS = 3
 MODIFIER_WINDOW_TOKENS = 2
 PAIR_WINDOW_TOKENS = 5
 TEXTS_CHUNKS = 256
+HINT_MARKER = 1
+HINT_PERCENT = 2
 
 FNV_OFFSET = np.uint64(0xCBF29CE484222325)
 FNV_PRIME = np.uint64(0x100000001B3)
@@ -182,12 +184,12 @@ def _tokenize(
     tok_hash: np.ndarray,
     src_start: np.ndarray,
     src_end: np.ndarray,
-) -> tuple[int, bool]:
+) -> tuple[int, int]:
     """Write normalised token bytes to ``norm``, their spans there and in ``buf`` (``src_start``,
-    ``src_end``) and their hashes; return the count, and whether a token is a frame marker
-    (from, vs, versus, was) or a number between ``+`` / ``-`` and ``%`` (the phrase layer's
-    token-level triggers, noted here to spare it a pass over the tokens)."""
-    hint = False
+    ``src_end``) and their hashes; return the count and the phrase layer's token-level
+    triggers as bits (noted here to spare it a pass over the tokens): ``HINT_MARKER`` a frame
+    marker (from, vs, versus, was), ``HINT_PERCENT`` a number between ``+`` / ``-`` and ``%``."""
+    hint = 0
     n_tokens = 0
     w = 0
     i = start
@@ -255,10 +257,13 @@ def _tokenize(
                 continue
         lead = norm[first]
         if 48 <= lead <= 57:
-            if j < end and buf[j] == 37 and source > start:
-                hint = hint or buf[source - 1] == 43 or buf[source - 1] == 45
-        elif lead == 102 or lead == 118 or lead == 119:
-            hint = hint or h == H_FROM or h == H_VS or h == H_VERSUS or h == H_WAS  # noqa: SIM109
+            signed = source > start and (buf[source - 1] == 43 or buf[source - 1] == 45)
+            if signed and j < end and buf[j] == 37:
+                hint |= HINT_PERCENT
+        elif (lead == 102 or lead == 118 or lead == 119) and (
+            h == H_FROM or h == H_VS or h == H_VERSUS or h == H_WAS  # noqa: SIM109
+        ):
+            hint |= HINT_MARKER
         tok_start[n_tokens] = first
         tok_end[n_tokens] = w
         tok_hash[n_tokens] = h
@@ -489,18 +494,20 @@ def nul_offsets(buf: np.ndarray, n_texts: int) -> np.ndarray:
 
 
 @numba.njit(cache=True)
-def _needs_phrases(hint: bool, n_items: int, it_term: np.ndarray, kinds: np.ndarray) -> bool:
-    """Whether the phrase layer can change this text: a token trigger from ``_tokenize`` (a
-    frame marker or a signed number before ``%``), a rating, or a past stance marker and a
-    stance word. Most texts have none and skip the layer (about 1 in 8 embedded tweets has
-    one); the test is a superset of what any rule needs, so skipping never changes a score."""
-    if hint:
+def _needs_phrases(hint: int, n_items: int, it_term: np.ndarray, kinds: np.ndarray) -> bool:
+    """Whether the phrase layer can change this text: a signed number before ``%``, a rating,
+    a past stance marker and a stance word, or a frame marker and a good or bad thing (a
+    numeric frame speaks only for a thing). Most texts have none and skip the layer; the test
+    is a superset of what any rule needs, so skipping never changes a score."""
+    if hint & HINT_PERCENT:
         return True
+    marker = (hint & HINT_MARKER) != 0
     past = False
     stance = False
     for k in range(n_items):
         kind = kinds[it_term[k]]
-        if kind == KIND_RATING:
+        thing = kind == KIND_GOOD_THING or kind == KIND_BAD_THING  # noqa: SIM109
+        if kind == KIND_RATING or (marker and thing):
             return True
         past = past or kind == KIND_PAST
         stance = stance or kind == KIND_STANCE
