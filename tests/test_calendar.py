@@ -326,3 +326,43 @@ def test_a_one_day_range_holds_that_session_and_a_weekend_range_none() -> None:
     assert len(load_sessions("XNYS", "2015-01-03", "2015-01-04")) == 0
     with pytest.raises(InputError, match="starts"):
         load_sessions("XNYS", "2015-01-05", "2015-01-02")
+
+
+def test_a_schedule_read_back_from_the_disk_cache_equals_the_one_built(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from backtest import calendar
+
+    monkeypatch.setenv(calendar.CACHE_ENV_VAR, str(tmp_path))
+    first, last = pd.Timestamp("2015-11-20"), pd.Timestamp("2016-03-20")
+    (built_arrays, built_tz) = calendar._build_schedule("XNYS", first, last)
+    calendar._schedule.cache_clear()
+    stored = calendar._schedule("XNYS", first, last)
+    assert len(list((tmp_path / "calendars").glob("XNYS-*.npz"))) == 1
+    calendar._schedule.cache_clear()
+    read_back = calendar._schedule("XNYS", first, last)
+    calendar._schedule.cache_clear()
+    for fresh, first_call, second_call in zip(built_arrays, stored[:3], read_back[:3], strict=True):
+        np.testing.assert_array_equal(first_call, fresh)
+        np.testing.assert_array_equal(second_call, fresh)
+        assert second_call.dtype == fresh.dtype and not second_call.flags.writeable
+    assert stored[3] == read_back[3] == built_tz == "America/New_York"
+
+
+def test_a_corrupt_schedule_cache_file_is_rebuilt(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from backtest import calendar
+
+    monkeypatch.setenv(calendar.CACHE_ENV_VAR, str(tmp_path))
+    first, last = pd.Timestamp("2015-11-20"), pd.Timestamp("2016-03-20")
+    calendar._schedule.cache_clear()
+    good = calendar._schedule("XNYS", first, last)
+    (cached,) = (tmp_path / "calendars").glob("XNYS-*.npz")
+    cached.write_bytes(b"not a zip file")
+    calendar._schedule.cache_clear()
+    rebuilt = calendar._schedule("XNYS", first, last)
+    calendar._schedule.cache_clear()
+    for before, after in zip(good[:3], rebuilt[:3], strict=True):
+        np.testing.assert_array_equal(before, after)
+    assert cached.read_bytes()[:2] == b"PK"
