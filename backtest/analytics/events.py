@@ -48,6 +48,8 @@ Z_BAND = Z_95
 """Bands are mean +- Z_BAND standard errors (95%)."""
 MEASURES = ("tradeable", "close_to_close")
 RETURN_COLUMN = {"tradeable": "traded_return", "close_to_close": "return"}
+EVENT_COLUMNS = ("session", "ticker", "score", "counted", "weight")
+"""The headline columns an event study reads (taking rows of the text columns costs more)."""
 """returns.csv's column behind each measure."""
 
 
@@ -109,6 +111,7 @@ def news_events(headlines: pd.DataFrame) -> pd.DataFrame:
     Only headlines that counted in the news flow (headlines.csv's ``counted``, with their
     ``weight``) make events, when the columns are there; older run folders count every row.
     """
+    headlines = headlines[[c for c in EVENT_COLUMNS if c in headlines.columns]]
     if "counted" in headlines.columns:
         kept = headlines["counted"].astype(bool).to_numpy()
         headlines = headlines.loc[kept].assign(
@@ -133,16 +136,14 @@ def event_study(
     values = wide.to_numpy(dtype=float)
     benchmark = equal_weight_returns(values)
     events = news_events(headlines)
-    row_of = {date: i for i, date in enumerate(wide.index)}
-    col_of = {ticker: j for j, ticker in enumerate(wide.columns)}
-    known = events["session"].isin(row_of.keys()) & events["ticker"].isin(col_of.keys())
-    events = events[known]
+    rows = wide.index.get_indexer(events["session"])
+    cols = wide.columns.get_indexer(events["ticker"])
+    known = (rows >= 0) & (cols >= 0)
+    direction_of = events["direction"].to_numpy()
     curves = {}
     for name, direction in (("bull", 1), ("bear", -1)):
-        chosen = events[events["direction"] == direction]
-        cells = [
-            (row_of[s], col_of[t]) for s, t in zip(chosen["session"], chosen["ticker"], strict=True)
-        ]
+        chosen = known & (direction_of == direction)
+        cells = np.column_stack([rows[chosen], cols[chosen]])
         car = (
             abnormal_return_from_execution if measure == "tradeable" else cumulative_abnormal_return
         )
@@ -295,6 +296,7 @@ def event_study_by_group(
     """(headlines in the group, event study of only those headlines) per group: an event is
     built from the group's headlines alone, so "stale bull news" is a (session, ticker) whose
     stale headlines sum to a positive score."""
+    headlines = headlines[[c for c in EVENT_COLUMNS if c in headlines.columns]]
     return {
         name: (
             int(mask.sum()),
