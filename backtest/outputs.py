@@ -244,7 +244,11 @@ def decoded(texts: pd.Series) -> np.ndarray:
     """Headline text with HTML entities decoded ("S&amp;P" reads "S&P"); the page escapes it."""
     import html
 
-    return np.array([html.unescape(str(t)) for t in texts], dtype=object)
+    as_text = texts.astype(str)
+    out = as_text.to_numpy(dtype=object)
+    entity = np.flatnonzero(as_text.str.contains("&", regex=False).to_numpy(bool))
+    out[entity] = [html.unescape(t) for t in out[entity]]
+    return out
 
 
 def news_block(headlines: pd.DataFrame) -> dict[str, Any]:
