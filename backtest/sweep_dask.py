@@ -18,8 +18,10 @@
    cancelled, and ``map`` scatters the data again and resubmits them, at most
    ``MAX_DATA_LOSSES`` times. Chunks that raise are not retried (``retries`` stays 0): a chunk
    is a pure function of its inputs, so it would raise again. The finished chunks' results
-   are kept, so the table is the serial one whatever died. (The local scheduler's log line
-   that the scattered data "can't be recovered" is dropped: it is recovered.)
+   are kept, so the table is the serial one whatever died. (Two log lines that read as
+   failures are dropped, since both are recovered: the local scheduler's that the scattered
+   data "can't be recovered", and a surviving worker's traceback when a copy it was fetching
+   died with the killed worker; distributed fetches it from another holder or recomputes.)
 
 The workers import ``backtest`` themselves: with a remote scheduler, install the same version
 of news-backtest in the workers' environment.
@@ -31,6 +33,8 @@ import logging
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TypeVar
+
+from distributed.diagnostics.plugin import WorkerPlugin
 
 from backtest.errors import BacktestError
 
@@ -128,6 +132,23 @@ class _RecoveredDataLoss(logging.Filter):
         return "lose scattered data" not in record.getMessage()
 
 
+class _RecoveredFetch(logging.Filter):
+    """Drops a worker's traceback for a fetch from a worker that died: distributed asks
+    another holder or recomputes the value (module docstring, step 4)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "Worker stream died during communication" not in record.getMessage()
+
+
+class QuietRecoveredFetches(WorkerPlugin):
+    """Installs ``_RecoveredFetch`` on every worker, including the ones nannies restart."""
+
+    idempotent = True
+
+    def setup(self, worker: Any) -> None:
+        logging.getLogger("distributed.worker").addFilter(_RecoveredFetch())
+
+
 @contextmanager
 def dask_executor(
     *, workers: int | None = None, scheduler: str | None = None
@@ -147,6 +168,7 @@ def dask_executor(
                 "`dask scheduler` and its workers with `dask worker ADDRESS`, or use --workers N"
             ) from None
         try:
+            client.register_plugin(QuietRecoveredFetches())
             yield DaskExecutor(client)
         finally:
             client.close()
@@ -169,6 +191,7 @@ def dask_executor(
         client = Client(cluster)
         try:
             client.wait_for_workers(workers)  # so the broadcast scatter reaches every worker
+            client.register_plugin(QuietRecoveredFetches())
             yield DaskExecutor(client)
         finally:
             client.close()

@@ -53,3 +53,25 @@ def test_workers_and_scheduler_are_exclusive() -> None:
     executor = dask_executor(workers=2, scheduler="tcp://127.0.0.1:8786")
     with pytest.raises(BacktestError, match="either --workers N or --scheduler"):
         executor.__enter__()
+
+
+def _worker_log_passes() -> tuple[bool, bool]:
+    """On a worker: does its log pass a dead peer's fetch traceback, and any other error?"""
+    import logging
+
+    log = logging.getLogger("distributed.worker")
+
+    def passes(message: str) -> bool:
+        record = log.makeRecord(log.name, logging.ERROR, __file__, 0, message, (), None)
+        return bool(log.filter(record))
+
+    return (
+        passes("Worker stream died during communication: tcp://127.0.0.1:1"),
+        passes("Compute Failed"),
+    )
+
+
+def test_workers_drop_only_the_traceback_of_a_fetch_from_a_dead_worker() -> None:
+    with dask_executor(workers=1) as executor:
+        seen = executor.client.run(_worker_log_passes)
+    assert list(seen.values()) == [(False, True)]
