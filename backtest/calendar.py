@@ -48,6 +48,7 @@ import numpy as np
 import pandas as pd
 
 from backtest.errors import InputError
+from backtest.paths import cache_subdir
 
 __all__ = [
     "DEFAULT_CALENDAR",
@@ -232,19 +233,6 @@ def _as_day(value: str | dt.date | pd.Timestamp, name: str) -> pd.Timestamp:
     return day.normalize()
 
 
-CACHE_ENV_VAR = "NEWS_BACKTEST_CACHE"
-
-
-def schedule_cache_dir() -> Path:
-    """``$NEWS_BACKTEST_CACHE/calendars``, else the user cache folder's ``calendars``."""
-    override = os.environ.get(CACHE_ENV_VAR)
-    if override:
-        return Path(override).expanduser() / "calendars"
-    from platformdirs import user_cache_dir
-
-    return Path(user_cache_dir("news-backtest")) / "calendars"
-
-
 @lru_cache(maxsize=16)
 def _schedule(
     calendar: str, first: pd.Timestamp, last: pd.Timestamp
@@ -255,7 +243,7 @@ def _schedule(
     from importlib.metadata import version
 
     name = f"{calendar}-{first:%Y%m%d}-{last:%Y%m%d}-xcals{version('exchange_calendars')}.npz"
-    cached = schedule_cache_dir() / name
+    cached = cache_subdir("calendars") / name
     try:
         with np.load(cached, allow_pickle=False) as stored:
             arrays = stored["dates"], stored["open_ns"], stored["close_ns"]

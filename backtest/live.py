@@ -96,12 +96,12 @@ def live_readings(
     """Fetch, cache and read ``tickers`` as of now (module docstring)."""
     from backtest.data.fetch import fetch_prices, normalise_tickers, yfinance_download
     from backtest.data.fetch_news import fetch_news
-    from backtest.data.news_cache import default_news_dir
+    from backtest.paths import news_cache_dir
     from backtest.reading import signal_readings
 
     names = normalise_tickers(tickers)
     moment = pd.Timestamp(now or datetime.now(UTC)).tz_convert("UTC")
-    collected = fetch_news(names, news or "yfinance", cache_dir=default_news_dir(), now=moment)
+    collected = fetch_news(names, news or "yfinance", cache_dir=news_cache_dir(), now=moment)
     fetch_prices(
         names,
         (moment - timedelta(days=LOOKBACK_DAYS)).date(),

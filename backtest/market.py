@@ -422,10 +422,11 @@ def load_inputs(
             headlines, headlines_tz=data.headlines_tz, source=headlines_source
         )
     elif data.headlines.startswith("news:") or is_news_cache(data.headlines):
-        from backtest.data.news_cache import default_news_dir, news_headlines, parse_news_spec
+        from backtest.data.news_cache import news_headlines, parse_news_spec
+        from backtest.paths import news_cache_dir
 
         wanted = parse_news_spec(data.headlines)
-        folder = default_news_dir() if wanted is not None else Path(data.headlines)
+        folder = news_cache_dir() if wanted is not None else Path(data.headlines)
         headlines_source = data.headlines
         loaded_headlines = headlines_from_frame(
             news_headlines(folder, wanted, data.news_time),

@@ -43,6 +43,7 @@ import numpy as np
 import pandas as pd
 
 from backtest.config import NewsConfig
+from backtest.paths import news_features_cache_dir
 
 STALE_BELOW_NOVELTY = 0.2
 """A story with novelty below this is 'stale' in the report, validate and the split event study."""
@@ -305,18 +306,7 @@ def published_ns_of(frame: pd.DataFrame) -> np.ndarray:
     return frame["published_at"].to_numpy("datetime64[ns]").view(np.int64)
 
 
-CACHE_ENV_VAR = "NEWS_BACKTEST_NEWS_CACHE"
 _CODE_FILES = ("news_quality.py", "scoring.py", "kernels/novelty.py")
-
-
-def cache_dir() -> Path:
-    """Where story features are kept: ``$NEWS_BACKTEST_NEWS_CACHE``, else the user cache."""
-    override = os.environ.get(CACHE_ENV_VAR)
-    if override:
-        return Path(override).expanduser()
-    from platformdirs import user_cache_dir
-
-    return Path(user_cache_dir("news-backtest")) / "news-quality"
 
 
 def content_key(headlines: pd.DataFrame, *extra: np.ndarray | str) -> str:
@@ -334,7 +324,7 @@ def content_key(headlines: pd.DataFrame, *extra: np.ndarray | str) -> str:
 
 def cached(key: str, compute: Callable[[], dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
     """``compute()``'s arrays, read from the cache file ``key`` when it is there."""
-    folder = cache_dir()
+    folder = news_features_cache_dir()
     path = folder / f"{key}.npz"
     try:
         with np.load(path, allow_pickle=False) as stored:

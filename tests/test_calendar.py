@@ -331,9 +331,9 @@ def test_a_one_day_range_holds_that_session_and_a_weekend_range_none() -> None:
 def test_a_schedule_read_back_from_the_disk_cache_equals_the_one_built(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from backtest import calendar
+    from backtest import calendar, paths
 
-    monkeypatch.setenv(calendar.CACHE_ENV_VAR, str(tmp_path))
+    monkeypatch.setenv(paths.CACHE_ENV_VAR, str(tmp_path))
     first, last = pd.Timestamp("2015-11-20"), pd.Timestamp("2016-03-20")
     (built_arrays, built_tz) = calendar._build_schedule("XNYS", first, last)
     calendar._schedule.cache_clear()
@@ -352,9 +352,9 @@ def test_a_schedule_read_back_from_the_disk_cache_equals_the_one_built(
 def test_a_corrupt_schedule_cache_file_is_rebuilt(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from backtest import calendar
+    from backtest import calendar, paths
 
-    monkeypatch.setenv(calendar.CACHE_ENV_VAR, str(tmp_path))
+    monkeypatch.setenv(paths.CACHE_ENV_VAR, str(tmp_path))
     first, last = pd.Timestamp("2015-11-20"), pd.Timestamp("2016-03-20")
     calendar._schedule.cache_clear()
     good = calendar._schedule("XNYS", first, last)

@@ -13,7 +13,6 @@ import pytest
 from backtest.data import fetch
 from backtest.data.fetch import (
     OVERLAP_DAYS,
-    default_cache_dir,
     fetch_prices,
     from_yfinance_frame,
     load_cached_prices,
@@ -515,11 +514,3 @@ def test_parse_prices_source_recognises_yf_specs():
     assert parse_prices_source(r"C:\data\prices.csv") is None
     with pytest.raises(InputError, match="not a ticker"):
         parse_prices_source("yf:AA PL")
-
-
-def test_cache_folder_comes_from_the_environment_when_set(monkeypatch, tmp_path):
-    monkeypatch.setenv("NEWS_BACKTEST_CACHE", str(tmp_path / "mine"))
-    assert default_cache_dir() == tmp_path / "mine"
-
-    monkeypatch.delenv("NEWS_BACKTEST_CACHE")
-    assert default_cache_dir().parts[-2:] == ("news-backtest", "prices")

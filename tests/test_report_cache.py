@@ -9,12 +9,13 @@ from pathlib import Path
 
 import pytest
 
+from backtest import paths
 from backtest.report import figures, html
 
 
 @pytest.fixture
 def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv(figures.CACHE_ENV_VAR, str(tmp_path / "cache"))
+    monkeypatch.setenv(paths.CACHE_ENV_VAR, str(tmp_path / "cache"))
     figures.plotly_js_gzip_base64.cache_clear()
     yield tmp_path / "cache" / "report"
     figures.plotly_js_gzip_base64.cache_clear()

@@ -132,8 +132,9 @@ def data_fetch(
     """Download daily prices from Yahoo Finance into the on-disk cache (use as --prices yf:T)."""
     import datetime as dt
 
-    from backtest.data.fetch import default_cache_dir, fetch_prices
+    from backtest.data.fetch import fetch_prices
     from backtest.errors import InputError
+    from backtest.paths import prices_cache_dir
 
     def day(value: str, flag: str) -> dt.date:
         try:
@@ -154,7 +155,7 @@ def data_fetch(
         cache_dir=cache,
         refresh=refresh,
     )
-    folder = cache or default_cache_dir()
+    folder = cache or prices_cache_dir()
     for ticker in sorted(result.paths):
         typer.echo(
             f"{ticker}: {result.new_rows.get(ticker, 0)} new rows, "

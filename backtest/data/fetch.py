@@ -50,13 +50,13 @@ import numpy as np
 import pandas as pd
 
 from backtest.errors import InputError
+from backtest.paths import CACHE_ENV_VAR, prices_cache_dir
 
 Downloader = Callable[[list[str], date, date], pd.DataFrame]
 """Download daily bars for tickers, start and end dates inclusive, as a frame with columns
 ``DOWNLOAD_COLUMNS`` (one row per ticker and session; tickers with no rows mean failure)."""
 
 DOWNLOAD_COLUMNS = ("date", "ticker", "open", "high", "low", "close", "adj_close", "volume")
-CACHE_ENV_VAR = "NEWS_BACKTEST_CACHE"
 REQUEST_TIMEOUT_S = 5.0
 DOWNLOAD_DEADLINE_S = 12.0
 TICKERS_PER_CALL = 10
@@ -112,16 +112,6 @@ class _Cached:
 
     frame: pd.DataFrame
     covered: tuple[date, date]
-
-
-def default_cache_dir() -> Path:
-    """The folder of cached prices: ``$NEWS_BACKTEST_CACHE`` if set, else the user cache folder."""
-    override = os.environ.get(CACHE_ENV_VAR)
-    if override:
-        return Path(override).expanduser()
-    from platformdirs import user_cache_dir
-
-    return Path(user_cache_dir("news-backtest")) / "prices"
 
 
 def parse_prices_source(spec: str) -> tuple[str, list[str]] | None:
@@ -269,7 +259,7 @@ def fetch_prices(
     tickers waits and then builds on these rows (module docstring).
     """
     names = normalise_tickers(tickers)
-    folder = cache_dir if cache_dir is not None else default_cache_dir()
+    folder = cache_dir if cache_dir is not None else prices_cache_dir()
     end = _effective_end(start, end)
     made = _missing_folders(folder)
     try:
@@ -345,7 +335,7 @@ def load_cached_prices(
 
     Reads the cache only, never the network; a ticker not in the cache is an ``InputError``.
     """
-    folder = cache_dir if cache_dir is not None else default_cache_dir()
+    folder = cache_dir if cache_dir is not None else prices_cache_dir()
     if tickers is None or not list(tickers):
         files = sorted(folder.glob("*.parquet")) if folder.is_dir() else []
         if not files:

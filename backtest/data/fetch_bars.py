@@ -31,10 +31,10 @@ from backtest.data.fetch import (
     _download_error,
     _quiet_yf_download,
     _run_with_deadline,
-    default_cache_dir,
     normalise_tickers,
 )
 from backtest.errors import InputError
+from backtest.paths import prices_cache_dir
 
 BarDownloader = Callable[[list[str], str, date, date], pd.DataFrame]
 """Download bars: (tickers, interval, start, end inclusive) -> frame with ``BAR_COLUMNS``."""
@@ -82,7 +82,7 @@ def interval_of_bar(bar: str) -> str:
 
 def bars_folder(interval: str, cache_dir: Path | None = None) -> Path:
     """Where one interval's bars are cached."""
-    return (cache_dir if cache_dir is not None else default_cache_dir()) / interval
+    return (cache_dir if cache_dir is not None else prices_cache_dir()) / interval
 
 
 def check_range(interval: str, start: date, end: date, today: date) -> None:

@@ -12,10 +12,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from backtest.data.news_cache import append_news, default_news_dir
+from backtest.data.news_cache import append_news
 from backtest.data.news_sources import NewsSource, news_source
 from backtest.data.tables import DataWarning
 from backtest.errors import InputError
+from backtest.paths import news_cache_dir
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,7 @@ def fetch_news(
     fixed = normalise_tickers(tickers_option, allow_empty=True) if tickers_option else None
     provider = news_source(source, tickers_option=fixed) if isinstance(source, str) else source
     names = normalise_tickers(tickers, allow_empty=provider.name == "rss")
-    folder = cache_dir if cache_dir is not None else default_news_dir()
+    folder = cache_dir if cache_dir is not None else news_cache_dir()
     batch = provider.fetch(names, now=now)
     if batch.dropped_no_time:
         warnings.warn(

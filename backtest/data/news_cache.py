@@ -27,20 +27,10 @@ import pandas as pd
 
 from backtest.data.news_sources import NEWS_COLUMNS, empty_news
 from backtest.errors import InputError
+from backtest.paths import NEWS_CACHE_ENV_VAR
 
-NEWS_CACHE_ENV_VAR = "NEWS_BACKTEST_NEWS_CACHE"
 PART_GLOB = "part-*.parquet"
 NEWS_TIMES = ("published", "first_seen")
-
-
-def default_news_dir() -> Path:
-    """``$NEWS_BACKTEST_NEWS_CACHE`` if set, else ``news`` in the user cache folder."""
-    override = os.environ.get(NEWS_CACHE_ENV_VAR)
-    if override:
-        return Path(override).expanduser()
-    from platformdirs import user_cache_dir
-
-    return Path(user_cache_dir("news-backtest")) / "news"
 
 
 def parse_news_spec(spec: str) -> list[str] | None:

@@ -17,9 +17,9 @@ def _ensure_writable_numba_cache() -> None:
     here = Path(__file__).resolve().parent
     if os.access(here, os.W_OK):
         return
-    from platformdirs import user_cache_dir
+    from backtest.paths import user_cache_subdir
 
-    folder = Path(user_cache_dir("news-backtest")) / "numba"
+    folder = user_cache_subdir("numba")
     folder.mkdir(parents=True, exist_ok=True)
     os.environ["NUMBA_CACHE_DIR"] = str(folder)
     import numba.core.config

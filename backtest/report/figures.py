@@ -25,6 +25,7 @@ import pandas as pd
 
 from backtest.analytics import stats
 from backtest.analytics.events import EventStudy, InformationCoefficient
+from backtest.paths import cache_subdir
 
 ROLLING_SHARPE_SESSIONS = 63
 STRATEGY_COLOR = "#1f5fa8"
@@ -65,21 +66,6 @@ def plotly_js() -> str:
     return get_plotlyjs()
 
 
-CACHE_ENV_VAR = "NEWS_BACKTEST_CACHE"
-"""Overrides the user cache folder (as for ``backtest data fetch``); the report keeps its
-compressed plotly.js and compiled templates under ``<cache>/report``."""
-
-
-def report_cache_dir() -> Path:
-    """``$NEWS_BACKTEST_CACHE/report``, else the user cache folder's ``report``."""
-    override = os.environ.get(CACHE_ENV_VAR)
-    if override:
-        return Path(override).expanduser() / "report"
-    from platformdirs import user_cache_dir
-
-    return Path(user_cache_dir("news-backtest")) / "report"
-
-
 @lru_cache(maxsize=1)
 def plotly_js_gzip_base64() -> str:
     """plotly.js gzipped (mtime 0, so the bytes never change) and base64-encoded: ~2.0 MB
@@ -91,7 +77,7 @@ def plotly_js_gzip_base64() -> str:
     """
     bundle = plotly_js().encode("utf-8")
     digest = hashlib.sha256(bundle).hexdigest()[:32]
-    cached = report_cache_dir() / f"plotly-{digest}.js.gz.b64"
+    cached = cache_subdir("report") / f"plotly-{digest}.js.gz.b64"
     try:
         return cached.read_text(encoding="ascii")
     except (OSError, UnicodeDecodeError):

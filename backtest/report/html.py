@@ -47,6 +47,7 @@ from backtest.analytics.events import (
 )
 from backtest.analytics.stats import STAT_DEFINITIONS
 from backtest.errors import InputError
+from backtest.paths import cache_subdir
 from backtest.report import figures as fig
 from backtest.report.formatting import DASH, format_value, is_missing
 from backtest.report.research_view import baseline_rows, factor_view, portfolio_view
@@ -1042,7 +1043,7 @@ def environment() -> Environment:
 
 
 def _bytecode_cache() -> BytecodeCache | None:
-    folder = fig.report_cache_dir() / "templates"
+    folder = cache_subdir("report") / "templates"
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError:
