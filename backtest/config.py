@@ -86,8 +86,10 @@ class SignalConfig:
 
     lexicon: str = ""
     """Lexicon CSV for the headline scorer; "" means the packaged finance lexicon."""
-    half_life: float = 2.0
-    """Half-life of a headline's weight in the news flow, in sessions (fractions allowed)."""
+    half_life: float | str = 2.0
+    """Half-life of a headline's weight in the news flow: a number of rows (sessions on daily
+    prices, bars on intraday ones; fractions allowed) or, on intraday prices, a duration
+    ("30min": 30min / bar size bars)."""
     news_normalise: Literal["sqrt_count", "none"] = "sqrt_count"
     """"sqrt_count" divides the decayed score sum by sqrt(max(1, decayed headline count)), so a
     ticker's news volume alone cannot pin its score at 100; "none" maps the raw decayed sum."""
@@ -276,6 +278,7 @@ SECTIONS: dict[str, type] = {
 }
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|min|m|h)?\s*$")
+_NUMBER = re.compile(r"^\s*[-+]?\d+(?:\.\d*)?(?:[eE][-+]?\d+)?\s*$")
 
 
 def _parse_duration_ns(text: str | float | int) -> int:
@@ -440,6 +443,18 @@ def coerce_value(key: str, value: Any, annotation: Any, source: str) -> Any:
         if isinstance(value, bool) or not isinstance(value, str | int | float):
             raise fail("a string")
         return str(value)
+    if annotation == float | str:  # a number of rows, or a duration such as "30min"
+        if isinstance(value, str) and _NUMBER.match(value):
+            value = float(value)
+        if isinstance(value, str):
+            try:
+                _parse_duration_ns(value)
+            except ValueError:
+                raise fail(
+                    'a number (sessions, or bars on intraday prices) or a duration such as "30min"'
+                ) from None
+            return value.strip()
+        return coerce_value(key, value, float, source)
     if origin is dict:
         if not isinstance(value, Mapping) or not all(
             isinstance(k, str)
@@ -466,7 +481,10 @@ def _validate(config: StrategyConfig, source: str) -> None:
     def bad(key: str, why: str, hint: str | None = None) -> InputError:
         return InputError(f"{key}: {why}", file=source, hint=hint)
 
-    if not s.half_life > 0:
+    if isinstance(s.half_life, str):
+        if not _parse_duration_ns(s.half_life) > 0:
+            raise bad("signal.half_life", f"must be a positive duration, got {s.half_life!r}")
+    elif not s.half_life > 0:
         raise bad("signal.half_life", f"must be a positive number of sessions, got {s.half_life}")
     if not s.news_scale > 0:
         raise bad("signal.news_scale", f"must be positive, got {s.news_scale}")

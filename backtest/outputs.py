@@ -41,6 +41,7 @@ from backtest.news_quality import (
     counted,
     reprints_of,
 )
+from backtest.signals import half_life_rows
 
 if TYPE_CHECKING:
     from backtest.config import StrategyConfig
@@ -132,7 +133,7 @@ def build_outputs(
         }
     )
     trades = trades_with_headlines(
-        simulation.trades, placed, panel, config.signal.half_life, config.news
+        simulation.trades, placed, panel, half_life_rows(panel, config.signal), config.news
     )
     weights = held_weights(simulation, config.execution.initial_cash)
     if baselines is None:
@@ -690,7 +691,8 @@ def trades_with_headlines(
     half_life: float,
     news: NewsConfig,
 ) -> pd.DataFrame:
-    """trades.csv: the engine's trades plus the headlines that pushed the news flow their way.
+    """trades.csv: the engine's trades plus the headlines that pushed the news flow their way
+    (``half_life`` in grid rows: ``signals.half_life_rows``).
 
     For a trade entered at session e, the candidates are the ticker's headlines tradeable in
     sessions e - ceil(HEADLINE_WINDOW_HALF_LIVES * half_life) .. e; each weighs

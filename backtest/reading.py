@@ -224,7 +224,9 @@ def _reading(
         )
     last = valid[-1]
     change = quoted[last] / quoted[valid[-2]] - 1.0 if len(valid) > 1 else None
-    half_life = config.signal.half_life
+    from backtest.signals import half_life_rows
+
+    half_life = half_life_rows(panel, config.signal)
     window = max(1, math.ceil(HEADLINE_WINDOW_HALF_LIVES * half_life))
     mine = placed.loc[
         (placed["ticker"] == ticker)

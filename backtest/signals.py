@@ -143,15 +143,16 @@ def compute_signals(
     n_sessions, n_tickers = panel.close.shape
     counts, weight = counted(placed.frame, news)
     session_idx, ticker_idx = placed.session_idx[counts], placed.ticker_idx[counts]
+    half_life = half_life_rows(panel, signal)
     flow = news_flow(
         session_idx,
         ticker_idx,
         (placed.scores * weight)[counts],
         n_sessions,
         n_tickers,
-        signal.half_life,
+        half_life,
     )
-    count = news_count(session_idx, ticker_idx, n_sessions, n_tickers, signal.half_life)
+    count = news_count(session_idx, ticker_idx, n_sessions, n_tickers, half_life)
     own = normalised_flow(flow, count, signal.news_normalise)
     news = news_score(own, signal.news_scale)
     spill = points = story_set = None
@@ -357,6 +358,22 @@ def hold_rows(panel: PricePanel, execution: ExecutionConfig) -> int:
     from backtest.config import _parse_duration_ns
 
     return max(1, -(-_parse_duration_ns(text) // panel.bars.interval_ns))
+
+
+def half_life_rows(panel: PricePanel, signal: SignalConfig) -> float:
+    """``signal.half_life`` in grid rows: a number as it is (sessions, or bars on intraday
+    prices), a duration divided by the bar size (intraday prices only)."""
+    if not isinstance(signal.half_life, str):
+        return float(signal.half_life)
+    if panel.bars is None:
+        raise InputError(
+            f"signal.half_life = {signal.half_life!r} is a duration, which needs intraday prices",
+            column="signal.half_life",
+            hint="on daily prices give a number of sessions, e.g. signal.half_life = 2",
+        )
+    from backtest.config import _parse_duration_ns
+
+    return _parse_duration_ns(signal.half_life) / panel.bars.interval_ns
 
 
 def flat_at_close_rows(panel: PricePanel, execution: ExecutionConfig) -> np.ndarray | None:

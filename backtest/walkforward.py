@@ -593,6 +593,7 @@ def walkforward_outputs(
 
     from backtest.market import prepare
     from backtest.outputs import build_outputs, trades_with_headlines
+    from backtest.signals import half_life_rows
 
     began = time.perf_counter()
     config = result.data.config
@@ -624,7 +625,7 @@ def walkforward_outputs(
                     mine,
                     placements[news_key(set_config)],
                     result.data.panel,
-                    set_config.signal.half_life,
+                    half_life_rows(result.data.panel, set_config.signal),
                     set_config.news,
                 )
             )

@@ -41,6 +41,12 @@ def test_set_override_is_type_checked_and_applied() -> None:
     assert config.data.tickers == ("AAPL", "MSFT")
 
 
+def test_half_life_is_a_number_of_rows_or_a_duration() -> None:
+    assert load_config(None, ['signal.half_life="2.5"']).signal.half_life == 2.5
+    assert load_config(None, ["signal.half_life=30min"]).signal.half_life == "30min"
+    assert load_config(None, ['signal.half_life=" 1h "']).signal.half_life == "1h"
+
+
 @pytest.mark.parametrize(
     ("override", "expected"),
     [
@@ -52,6 +58,9 @@ def test_set_override_is_type_checked_and_applied() -> None:
         ("execution.at=noon", "execution.at"),
         ("execution.hold_sessions=1.5", "execution.hold_sessions"),
         ("signal.half_life=0", "signal.half_life"),
+        ("signal.half_life=0min", "signal.half_life"),
+        ("signal.half_life=true", "signal.half_life"),
+        ('signal.half_life="-3"', "signal.half_life"),
         ("execution.latency=soon", "execution.latency"),
         ("half_life=2", "section.key=value"),
     ],

@@ -235,6 +235,27 @@ def test_a_duration_hold_needs_intraday_prices() -> None:
         run_strategy(tickers="AAPL", overrides={"execution.hold": "30min"})
 
 
+def test_a_duration_half_life_decays_over_that_many_bars() -> None:
+    """On 5-minute bars a half-life of "50min" is one of 10 bars: the same signals and trades
+    as signal.half_life = 10, and a longer duration changes the news flow."""
+    bars, headlines = planted_bars(TICKERS[:2], *RANGES[0], bar_minutes=5)
+    as_bars = run_strategy(prices=bars, headlines=headlines, overrides=INTRADAY_NEWS)
+    as_duration = run_strategy(
+        prices=bars, headlines=headlines, overrides={**INTRADAY_NEWS, "signal.half_life": "50min"}
+    )
+    pd.testing.assert_frame_equal(as_duration.signals, as_bars.signals)
+    pd.testing.assert_frame_equal(as_duration.trades, as_bars.trades)
+    longer = run_strategy(
+        prices=bars, headlines=headlines, overrides={**INTRADAY_NEWS, "signal.half_life": "1h"}
+    )
+    assert not longer.signals["news"].equals(as_bars.signals["news"])
+
+
+def test_a_duration_half_life_needs_intraday_prices() -> None:
+    with pytest.raises(InputError, match="signal.half_life"):
+        run_strategy(tickers="AAPL", overrides={"signal.half_life": "30min"})
+
+
 def test_the_report_shows_minutes_after_the_news_and_the_edge_by_latency(
     planted: tuple[pd.DataFrame, pd.DataFrame],
 ) -> None:
