@@ -234,6 +234,15 @@ class BaselinesConfig:
 
 
 @dataclass(frozen=True)
+class ReportConfig:
+    """What the report measures against."""
+
+    benchmark_ticker: str = ""
+    """Intraday event study: abnormal returns against this ticker of the prices (e.g. SPY)
+    instead of the equal-weight mean of every ticker ("")."""
+
+
+@dataclass(frozen=True)
 class StrategyConfig:
     """The whole strategy: one object passed down from the CLI to every stage."""
 
@@ -244,6 +253,7 @@ class StrategyConfig:
     news: NewsConfig = field(default_factory=NewsConfig)
     portfolio: PortfolioConfig = field(default_factory=PortfolioConfig)
     baselines: BaselinesConfig = field(default_factory=BaselinesConfig)
+    report: ReportConfig = field(default_factory=ReportConfig)
 
     def to_dict(self) -> dict[str, Any]:
         """The config as plain TOML-ready data (tuples become lists)."""
@@ -275,6 +285,7 @@ SECTIONS: dict[str, type] = {
     "news": NewsConfig,
     "portfolio": PortfolioConfig,
     "baselines": BaselinesConfig,
+    "report": ReportConfig,
 }
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|min|m|h)?\s*$")

@@ -33,6 +33,7 @@ from backtest.analytics.events import (
 from backtest.analytics.intraday import intraday_event_study
 from backtest.config import HEADLINE_WINDOW_HALF_LIVES, NewsConfig
 from backtest.data.files import file_sha256, frame_sha256
+from backtest.errors import InputError
 from backtest.kernels.composite import LABEL_NAMES
 from backtest.links import link_spillover, top_comentions
 from backtest.news_quality import (
@@ -576,7 +577,8 @@ def intraday_event_block(
     summed = np.bincount(where, weights=(placed.scores * weight)[counts][inside])
     direction = np.sign(summed).astype(np.int64)
     keep = direction != 0
-    return intraday_event_study(
+    benchmark = benchmark_column(panel, config)
+    study = intraday_event_study(
         panel.open,
         panel.close,
         panel.bars.start_ns,
@@ -584,7 +586,22 @@ def intraday_event_block(
         cells[keep] // len(panel.tickers),
         cells[keep] % len(panel.tickers),
         direction[keep],
+        benchmark_column=benchmark,
     )
+    return {**study, "against": "equal-weight" if benchmark is None else panel.tickers[benchmark]}
+
+
+def benchmark_column(panel: PricePanel, config: StrategyConfig) -> int | None:
+    """The panel column of ``report.benchmark_ticker`` (None: the equal-weight mean)."""
+    ticker = config.report.benchmark_ticker.strip().upper()
+    if not ticker:
+        return None
+    if ticker not in panel.tickers:
+        raise InputError(
+            f"report.benchmark_ticker {ticker} has no prices in the data",
+            hint="add its bars to the prices (and to data.tickers if set), or leave it empty",
+        )
+    return panel.tickers.index(ticker)
 
 
 def decay_block(points: Sequence[Any] | None) -> dict[str, Any] | None:

@@ -273,3 +273,65 @@ def test_the_report_shows_minutes_after_the_news_and_the_edge_by_latency(
     assert [p["latency"] for p in decay["points"]][:3] == ["0s", "1min", "5min"]
     page = result.report_html()
     assert 'id="intraday-event-table"' in page and 'data-figure="fig-decay"' in page
+
+
+def test_the_intraday_event_study_against_a_benchmark_ticker_subtracts_its_return() -> None:
+    """Against a benchmark column: each event's return minus the benchmark's over the same
+    bars (a plain loop), the benchmark's own events left out, missing benchmark prices drop."""
+    from backtest.analytics.intraday import intraday_event_study
+
+    rng = np.random.default_rng(3)
+    minute = 60 * 10**9
+    start_ns = np.concatenate([np.arange(20) * minute, 10**13 + np.arange(20) * minute])
+    session = np.repeat([0, 1], 20)
+    open_ = rng.uniform(90, 110, (40, 3))
+    close = rng.uniform(90, 110, (40, 3))
+    open_[25, 2] = np.nan
+    rows = np.array([2, 4, 11, 21, 23, 30, 5])
+    columns = np.array([0, 1, 0, 1, 0, 1, 2])
+    direction = np.array([1, -1, 1, 1, -1, -1, 1])
+    study = intraday_event_study(
+        open_, close, start_ns, session, rows, columns, direction, (1, 5), benchmark_column=2
+    )
+
+    def price(row: int, column: int, minutes: int | None) -> float:
+        last = max(r for r in range(40) if session[r] == session[row])
+        if minutes is not None:
+            later = [
+                r for r in range(row, last + 1) if start_ns[r] >= start_ns[row] + minutes * minute
+            ]
+            if later:
+                return open_[later[0], column]
+        return close[last, column]
+
+    for name, side in (("bull", 1), ("bear", -1)):
+        expected = []
+        for r, c, d in zip(rows, columns, direction, strict=True):
+            if d != side or c == 2:
+                continue
+            moves = [
+                (price(r, c, m) / open_[r, c] - 1) - (price(r, 2, m) / open_[r, 2] - 1)
+                for m in (1, 5, None)
+            ]
+            if np.isfinite(moves).all():
+                expected.append(moves)
+        assert study[name]["events"] == len(expected)
+        np.testing.assert_allclose(study[name]["car"], np.mean(expected, axis=0), rtol=1e-12)
+
+
+def test_the_report_names_its_benchmark_ticker_and_refuses_one_without_prices(
+    planted: tuple[pd.DataFrame, pd.DataFrame],
+) -> None:
+    bars, headlines = planted
+    overrides = {**INTRADAY_NEWS, "execution.latency": "0s", "report.benchmark_ticker": "ddd"}
+    result = run_strategy(prices=bars, headlines=headlines, overrides=overrides)
+    study = result.outputs.stats["intraday_event_study"]
+    assert study["against"] == "DDD"
+    assert study["bull"]["car"][study["horizons"].index("15")] > JUMP / 2
+    assert 'the benchmark ticker <span class="mono">DDD</span>' in result.report_html()
+    with pytest.raises(InputError, match="report.benchmark_ticker ZZZ has no prices"):
+        run_strategy(
+            prices=bars,
+            headlines=headlines,
+            overrides={**overrides, "report.benchmark_ticker": "ZZZ"},
+        )

@@ -7,8 +7,9 @@ trader could first act on, and by the session's close.
    event bar's start + h, in the same session; a horizon past the session's last bar, and
    "close", take the session's last close.
 3. Abnormal return = the ticker's return from the event price minus the equal-weight mean of
-   every ticker's return over the same bars (those with both prices). Events whose ticker
-   lacks either price are left out.
+   every ticker's return over the same bars (those with both prices), or minus a benchmark
+   ticker's return over them (``report.benchmark_ticker``; the benchmark's own events are left
+   out). Events whose ticker, or benchmark, lacks either price are left out.
 4. Per side: mean abnormal return per horizon with its standard error across events.
 """
 
@@ -45,9 +46,14 @@ def intraday_event_study(
     event_columns: np.ndarray,
     direction: np.ndarray,
     minutes: tuple[int, ...] = INTRADAY_MINUTES,
+    benchmark_column: int | None = None,
 ) -> dict[str, Any]:
     """Per side (bull, bear): events, horizons (minutes, then "close"), mean abnormal return
-    and its standard error (module docstring)."""
+    and its standard error (module docstring); against the equal-weight mean of every column,
+    or against ``benchmark_column``."""
+    if benchmark_column is not None:
+        own = event_columns != benchmark_column
+        event_rows, event_columns, direction = event_rows[own], event_columns[own], direction[own]
     found, last = horizon_rows(start_ns, session, event_rows, minutes)
     labels = [*(str(m) for m in minutes), "close"]
     n_h = len(labels)
@@ -61,6 +67,9 @@ def intraday_event_study(
         with np.errstate(divide="ignore", invalid="ignore"):
             every = later / base_all - 1.0
         ticker_ret[:, j] = every[np.arange(len(event_rows)), event_columns]
+        if benchmark_column is not None:
+            market_ret[:, j] = every[:, benchmark_column]
+            continue
         usable = np.isfinite(every)
         counts = usable.sum(axis=1)
         sums = np.where(usable, every, 0.0).sum(axis=1)

@@ -974,9 +974,11 @@ def intraday_view(stats: dict[str, Any]) -> dict[str, Any] | None:
             cars.append(format_value(mean, "pct") + band)
         sides.append({"side": side, "events": f"{int(block['events']):,}", "cars": cars})
     points = (decay or {}).get("points") or []
+    against = str((study or {}).get("against") or "equal-weight")
     return {
         "horizons": [h if h == "close" else f"+{h} min" for h in horizons],
         "sides": sides,
+        "against": None if against == "equal-weight" else against,
         "halves_at": (decay or {}).get("halves_at"),
         "decay_rows": [
             {
