@@ -57,6 +57,7 @@ __all__ = [
     "Sessions",
     "bar_grid",
     "known_at_ns",
+    "extended_bar_grid",
     "load_sessions",
     "tradeable_bar",
     "tradeable_session",
@@ -116,10 +117,34 @@ def bar_grid(sessions: Sessions, interval_ns: int) -> Bars:
     return Bars(start_ns=start_ns, session=session, interval_ns=int(interval_ns))
 
 
+def extended_bar_grid(regular: Bars, sessions: Sessions, starts_ns: np.ndarray) -> Bars:
+    """``regular`` plus the bar starts of ``starts_ns`` outside regular hours on a session's
+    day (in the exchange's zone): pre-market bars that end by the open, and bars starting at
+    or after the close. Each belongs to its day's session; starts on other days, or
+    overlapping the open, are left out."""
+    extra = np.setdiff1d(np.asarray(starts_ns, dtype=np.int64), regular.start_ns)
+    local = (
+        pd.DatetimeIndex(extra.view("datetime64[ns]")).tz_localize("UTC").tz_convert(sessions.tz)
+    )
+    day = local.tz_localize(None).normalize().as_unit("ns")
+    session = pd.DatetimeIndex(sessions.dates).as_unit("ns").get_indexer(day).astype(np.int64)
+    known = np.maximum(session, 0)
+    before_open = extra + np.int64(regular.interval_ns) <= sessions.open_ns[known]
+    after_close = extra >= sessions.close_ns[known]
+    keep = (session >= 0) & (before_open | after_close)
+    start_ns = np.concatenate([regular.start_ns, extra[keep]])
+    order = np.argsort(start_ns, kind="stable")
+    return Bars(
+        start_ns=start_ns[order],
+        session=np.concatenate([regular.session, session[keep]])[order],
+        interval_ns=regular.interval_ns,
+    )
+
+
 def tradeable_bar(known_ns: np.ndarray, bars: Bars, latency_ns: int) -> np.ndarray:
     """Index of the first bar whose start is at or after each headline's known instant plus
-    ``latency_ns`` (``len(bars)`` when none is loaded). The grid holds regular-hours bars only,
-    so news outside hours trades at the next session's first bar."""
+    ``latency_ns`` (``len(bars)`` when none is loaded). On the regular-hours grid news outside
+    hours trades at the next session's first bar; on an extended grid, at the next bar."""
     if latency_ns < 0:
         raise InputError(
             f"latency must not be negative (got {latency_ns} ns)",

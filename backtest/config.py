@@ -59,6 +59,9 @@ class DataConfig:
     """Time zone of naive bar timestamps in intraday prices (a ``timestamp`` column)."""
     bar: str = ""
     """Bar size of intraday prices ("1min", "5min", "15min", "1h"); "" detects it."""
+    extended_hours: bool = False
+    """Intraday prices: keep the bars before the open and after the close of each session's
+    day (pre-market and after-hours trading); false drops them with a warning."""
     adjust: Literal["none", "total_return"] = "none"
     """"total_return" scales open and close by adj_close / close so dividends count."""
     tickers: tuple[str, ...] = ()

@@ -108,6 +108,7 @@ class Market:
             adjust=config.data.adjust,
             source=data.prices_source,
             bar=config.data.bar,
+            extended_hours=config.data.extended_hours,
         )
 
     @property

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from backtest.calendar import bar_grid, load_sessions
+from backtest.calendar import bar_grid, extended_bar_grid, load_sessions
 
 BULLISH = "{t} shares soar to record high as profit beats estimates and guidance is raised"
 BEARISH = "{t} shares plunge as profit misses estimates, guidance is cut and a probe is opened"
@@ -23,21 +23,28 @@ def planted_bars(
     jump: float = 0.01,
     stories_per_session: int = 3,
     seed: int = 7,
+    after_hours_minutes: int = 0,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(bars, headlines): random-walk bars and headlines published mid-bar during regular
     hours; ``jump_after_minutes`` after each, the ticker's price jumps by ``jump`` in the
     story's direction and stays there. Stamps: bars in New York wall time with offset,
-    headlines in UTC ``Z``."""
+    headlines in UTC ``Z``. With ``after_hours_minutes`` the bars go on that long after each
+    close, and every story is published after the close instead."""
     rng = np.random.default_rng(seed)
     sessions = load_sessions("XNYS", start, end)
-    bars = bar_grid(sessions, bar_minutes * 60 * 10**9)
-    n = len(bars)
     minute = 60 * 10**9
+    bars = bar_grid(sessions, bar_minutes * minute)
+    if after_hours_minutes:
+        steps = np.arange(0, after_hours_minutes * minute, bar_minutes * minute)
+        bars = extended_bar_grid(bars, sessions, (sessions.close_ns[:, None] + steps).ravel())
+    n = len(bars)
     frames, stories = [], []
     for ticker in tickers:
         log_price = np.log(100.0) + np.cumsum(rng.normal(0, 0.0002, n))
         for s in range(len(sessions)):
             rows = np.flatnonzero(bars.session == s)
+            if after_hours_minutes:
+                rows = rows[bars.start_ns[rows] >= sessions.close_ns[s]]
             usable = rows[(rows >= rows[0] + 5) & (rows <= rows[-1] - jump_after_minutes - 15)]
             for row in rng.choice(usable, size=stories_per_session, replace=False):
                 up = bool(rng.random() < 0.5)

@@ -151,9 +151,12 @@ from backtest.data import fetch_bars as _bars
 
 _recorded = _pd.read_parquet({path!r})
 
-def _replayed(tickers, interval, start, end):
+def _replayed(tickers, interval, start, end, prepost=False):
     day = _recorded["timestamp"].dt.date
-    return _recorded[_recorded["ticker"].isin(tickers) & (day >= start) & (day <= end)]
+    hours = _recorded["timestamp"].dt.tz_convert("America/New_York").dt.strftime("%H:%M")
+    regular = (hours >= "09:30") & (hours < "16:00")
+    wanted = _recorded["ticker"].isin(tickers) & (day >= start) & (day <= end)
+    return _recorded[wanted & (regular | prepost)]
 
 _bars.yfinance_bars = _replayed
 """
@@ -197,3 +200,67 @@ def test_cli_fetches_bars_and_a_run_reads_them_with_yf_and_data_bar(tmp_path: Pa
     )  # fmt: skip
     assert too_old.returncode == 2
     assert "last 7 days only" in too_old.stderr and len(too_old.stderr.strip().splitlines()) == 1
+
+
+def test_yfinance_bars_ask_for_extended_hours_only_when_told(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from backtest.data import fetch_bars as bars
+
+    asked: list[bool] = []
+
+    def download(tickers: list[str], start: date, end: date, **options: object) -> pd.DataFrame:
+        asked.append(bool(options["prepost"]))
+        index = pd.DatetimeIndex(["2015-06-08 08:00"], name="Datetime").tz_localize(
+            "America/New_York"
+        )
+        columns = pd.MultiIndex.from_product(
+            [["Close", "High", "Low", "Open", "Volume"], tickers], names=["Price", "Ticker"]
+        )
+        return pd.DataFrame(np.ones((1, 5 * len(tickers))), index=index, columns=columns)
+
+    monkeypatch.setattr(bars, "_quiet_yf_download", download)
+    bars.yfinance_bars(["AAPL"], "5m", TODAY, TODAY)
+    frame = bars.yfinance_bars(["AAPL"], "5m", TODAY, TODAY, prepost=True)
+    assert asked == [False, True] and len(frame) == 1
+
+
+def test_cli_fetches_extended_hours_bars_that_a_run_trades_with_extended_hours(
+    tmp_path: Path,
+) -> None:
+    today = date.today()
+    start = today - timedelta(days=10)
+    regular = recorded_bars(["AAPL"], start, today)
+    after = regular.assign(timestamp=regular["timestamp"] + pd.Timedelta("6h30min"))
+    recorded = pd.concat([regular, after], ignore_index=True).sort_values("timestamp")
+    recorded.to_parquet(tmp_path / "recorded.parquet")
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(
+        SITECUSTOMIZE.format(path=str(tmp_path / "recorded.parquet")), encoding="utf-8"
+    )
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")]),
+        "NEWS_BACKTEST_CACHE": str(tmp_path / "cache"),
+    }
+    args = ("data", "fetch", "AAPL", "--interval", "5m", "--start", start.isoformat())
+    done = run_cli(*args, "--extended-hours", env=env)
+    assert done.returncode == 0, done.stderr
+    cached = pd.read_parquet(tmp_path / "cache" / "5m" / "AAPL.parquet")
+    hours = cached["timestamp"].dt.tz_convert("America/New_York").dt.strftime("%H:%M")
+    assert (hours >= "16:00").sum() > 100
+    news = tmp_path / "news.csv"
+    first_day = regular["timestamp"].dt.tz_convert("America/New_York").iloc[0].normalize()
+    stamp = (first_day + pd.Timedelta("17h")).isoformat()
+    news.write_text(f"timestamp,ticker,headline\n{stamp},AAPL,AAPL beats\n", encoding="utf-8")
+    ran = run_cli(
+        "run", "--prices", "yf:AAPL", "--set", 'data.bar="5min"', "--set",
+        "data.extended_hours=true", "--headlines", str(news), "--end", today.isoformat(),
+        "--out", str(tmp_path / "run"), env=env,
+    )  # fmt: skip
+    assert ran.returncode == 0, ran.stderr
+    equity = pd.read_csv(tmp_path / "run" / "equity.csv")
+    assert equity["date"].str.contains("T19:").any()
+    daily = run_cli("data", "fetch", "AAPL", "--start", start.isoformat(), "--extended-hours")
+    assert daily.returncode == 2 and "--extended-hours needs --interval" in daily.stderr

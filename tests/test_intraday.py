@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from intraday_data import planted_bars
 
-from backtest.calendar import bar_grid, load_sessions, tradeable_bar
+from backtest.calendar import bar_grid, extended_bar_grid, load_sessions, tradeable_bar
 from backtest.data.prices import prices_from_frame
 from backtest.decay import decay
 from backtest.errors import InputError
@@ -196,6 +196,77 @@ def test_bars_outside_regular_hours_are_dropped_with_a_warning() -> None:
     with pytest.warns(UserWarning, match="2 bars fall outside the regular hours"):
         panel = market.panel
     assert np.isfinite(panel.open[:, 0]).sum() == 2
+
+
+def test_extended_hours_keep_the_bars_before_the_open_and_after_the_close_of_session_days() -> None:
+    """2015-11-27 closes at 13:00 (a half day); 11-28 is a Saturday; 03-09 is after the DST
+    change. Kept: 08:00 and 09:25 (ending by the open), 13:00 and 16:30 on the half day, 19:55;
+    dropped: the 09:28 bar overlapping the open and the Saturday bar."""
+    sessions = load_sessions("XNYS", "2015-11-25", "2015-11-30")
+    regular = bar_grid(sessions, 5 * 60 * 10**9)
+    stamps = [
+        f"2015-11-{day_time}"
+        for day_time in ("27 08:00", "27 09:25", "27 09:28", "27 13:00", "27 16:30", "28 10:00",
+                         "30 19:55", "30 10:00")
+    ]  # fmt: skip
+    starts = pd.DatetimeIndex(stamps).tz_localize("America/New_York").tz_convert("UTC")
+    bars = extended_bar_grid(regular, sessions, starts.as_unit("ns").asi8)
+    added = np.setdiff1d(bars.start_ns, regular.start_ns)
+    local = pd.DatetimeIndex(added.view("datetime64[ns]")).tz_localize("UTC")
+    assert [t.strftime("%m-%d %H:%M") for t in local.tz_convert("America/New_York")] == [
+        "11-27 08:00", "11-27 09:25", "11-27 13:00", "11-27 16:30", "11-30 19:55"
+    ]  # fmt: skip
+    assert (np.diff(bars.start_ns) > 0).all() and (np.diff(bars.session) >= 0).all()
+    assert list(np.bincount(bars.session)) == [78, 42 + 4, 78 + 1]
+    march = load_sessions("XNYS", "2015-03-06", "2015-03-09")
+    after_dst = pd.DatetimeIndex(["2015-03-09 08:00"]).tz_localize("America/New_York")
+    grid = extended_bar_grid(bar_grid(march, 60 * 10**9), march, after_dst.as_unit("ns").asi8)
+    assert grid.session[np.searchsorted(grid.start_ns, after_dst.as_unit("ns").asi8[0])] == 1
+
+
+def test_with_extended_hours_after_close_news_trades_at_the_next_bar_not_the_next_open() -> None:
+    frame = pd.DataFrame(
+        {
+            "timestamp": ["2015-06-01T15:55:00-04:00", "2015-06-01T16:00:00-04:00",
+                          "2015-06-01T16:05:00-04:00", "2015-06-01T16:10:00-04:00",
+                          "2015-06-02T09:30:00-04:00", "2015-06-02T09:35:00-04:00"],
+            "ticker": "AAA",
+            "open": 1.0,
+            "close": 1.0,
+        }
+    )  # fmt: skip
+    news = pd.DataFrame(
+        {"timestamp": ["2015-06-01T20:01:00Z"], "ticker": ["AAA"], "headline": ["AAA up"]}
+    )
+    latency = {"execution.latency": "1min"}
+    extended = prepare(
+        prices=frame, headlines=news, overrides={**latency, "data.extended_hours": True}
+    )
+    row = extended.placed(extended.config).session_idx.tolist()
+    assert extended.panel.dates[row[0]] == pd.Timestamp("2015-06-01T16:05:00-04:00")
+    regular = prepare(prices=frame, headlines=news, overrides=latency)
+    with pytest.warns(UserWarning, match="extended_hours = true keeps them"):
+        row = regular.placed(regular.config).session_idx.tolist()
+    assert regular.panel.dates[row[0]] == pd.Timestamp("2015-06-02T09:30:00-04:00")
+
+
+@pytest.mark.filterwarnings("ignore:.*bars fall outside the regular hours:UserWarning")
+@pytest.mark.filterwarnings("ignore:.*tradeable only after the last session:UserWarning")
+def test_with_extended_hours_news_after_the_close_pays_within_minutes_and_without_it_does_not() -> (
+    None
+):
+    """Stories after the close, each followed 5 minutes later by a 1% jump its way: trading
+    the after-hours bars catches it; on regular hours the next open already holds it."""
+    bars, headlines = planted_bars(TICKERS[:2], *RANGES[0], after_hours_minutes=120)
+    overrides = {**INTRADAY_NEWS, "execution.hold": "30min"}
+    extended = prepare(
+        prices=bars, headlines=headlines, overrides={**overrides, "data.extended_hours": True}
+    )
+    regular = prepare(prices=bars, headlines=headlines, overrides=overrides)
+    (fast,) = decay(extended, extended.config, ["0s"]).points
+    (missed,) = decay(regular, regular.config, ["0s"]).points
+    assert fast.trades > 20 and fast.mean_trade_return > JUMP / 2 and fast.sharpe > 3, fast
+    assert missed.trades > 5 and missed.mean_trade_return < JUMP / 10, missed
 
 
 def test_a_bar_stamp_without_a_time_is_refused() -> None:

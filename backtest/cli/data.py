@@ -121,6 +121,14 @@ def data_fetch(
             help="Intraday bars: 1m (last 7 days), 2m-90m (60 days) or 1h (730 days).",
         ),
     ] = None,
+    extended_hours: Annotated[
+        bool,
+        typer.Option(
+            "--extended-hours",
+            help="Intraday: pre-market and after-hours bars too (run with "
+            "data.extended_hours = true to trade them).",
+        ),
+    ] = False,
     cache: Annotated[
         Path | None, typer.Option("--cache", help="Cache folder (default: user cache).")
     ] = None,
@@ -144,8 +152,13 @@ def data_fetch(
 
     names = [t for item in tickers for t in item.split(",") if t.strip()]
     if interval is not None:
-        fetch_intraday(names, interval, start, end, cache, day)
+        fetch_intraday(names, interval, start, end, cache, day, extended_hours=extended_hours)
         return
+    if extended_hours:
+        raise InputError(
+            "--extended-hours needs --interval: daily bars have no pre-market",
+            hint="for example --interval 5m --extended-hours",
+        )
     if start is None:
         raise InputError("--start is required for daily prices", hint="add --start YYYY-MM-DD")
     result = fetch_prices(
@@ -172,9 +185,12 @@ def fetch_intraday(
     end: str | None,
     cache: Path | None,
     day: Any,
+    *,
+    extended_hours: bool = False,
 ) -> None:
     """``backtest data fetch --interval``: intraday bars into ``<cache>/<interval>/``."""
     import datetime as dt
+    import functools
 
     from backtest.data import fetch_bars as bars
 
@@ -190,7 +206,9 @@ def fetch_intraday(
         first,
         day(end, "--end") if end else None,
         cache_dir=cache,
-        download=bars.yfinance_bars,
+        download=functools.partial(bars.yfinance_bars, prepost=True)
+        if extended_hours
+        else bars.yfinance_bars,
         today=today,
     )
     for ticker in sorted(result.paths):

@@ -103,14 +103,17 @@ def check_range(interval: str, start: date, end: date, today: date) -> None:
         )
 
 
-def yfinance_bars(tickers: list[str], interval: str, start: date, end: date) -> pd.DataFrame:
+def yfinance_bars(
+    tickers: list[str], interval: str, start: date, end: date, *, prepost: bool = False
+) -> pd.DataFrame:
     """Bars from ``yf.download(interval=...)`` as ``BAR_COLUMNS`` (yfinance's log muted; a
-    ticker with no bars raises, since yfinance itself returns an empty frame when offline)."""
+    ticker with no bars raises, since yfinance itself returns an empty frame when offline);
+    ``prepost`` asks for the pre-market and after-hours bars too."""
     frames = []
     for first in range(0, len(tickers), TICKERS_PER_CALL):
         batch = tickers[first : first + TICKERS_PER_CALL]
         call = functools.partial(
-            _quiet_yf_download, batch, start, end, interval=interval, prepost=False
+            _quiet_yf_download, batch, start, end, interval=interval, prepost=prepost
         )
         try:
             raw = _run_with_deadline(call, DOWNLOAD_DEADLINE_S)

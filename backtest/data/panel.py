@@ -6,7 +6,9 @@ price that did not trade.
 Intraday bars (prices with a ``timestamp`` column): the rows are the regular-hours bars of the
 exchange's sessions (calendar.bar_grid) at the bar size given (``data.bar``) or detected (the
 most common gap between a ticker's consecutive bars within a day). Bars outside regular hours,
-or off the grid, are dropped with a warning; missing bars stay missing.
+or off the grid, are dropped with a warning; missing bars stay missing. With
+``data.extended_hours`` the bars the data has outside regular hours on session days join the
+grid (calendar.extended_bar_grid), each in its day's session.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from backtest.calendar import Bars, Sessions, bar_grid
+from backtest.calendar import Bars, Sessions, bar_grid, extended_bar_grid
 from backtest.errors import InputError
 
 
@@ -63,17 +65,26 @@ class PricePanel:
 
 
 def build_panel(
-    prices: pd.DataFrame, sessions: Sessions, *, adjust: str, source: str, bar: str = ""
+    prices: pd.DataFrame,
+    sessions: Sessions,
+    *,
+    adjust: str,
+    source: str,
+    bar: str = "",
+    extended_hours: bool = False,
 ) -> PricePanel:
     """Pivot validated long prices onto the session grid, applying the total-return adjustment.
 
     ``adjust="total_return"`` scales open and close by adj_close / close, so dividends count; rows
     without adj_close keep the prices as given. Rows on dates that are not sessions of the
     calendar are dropped with a warning naming how many. Intraday bars go onto the bar grid
-    (module docstring; ``bar`` is the bar size, "" to detect it).
+    (module docstring; ``bar`` is the bar size, "" to detect it; ``extended_hours`` keeps the
+    bars outside regular hours).
     """
     if "timestamp" in prices.columns:
-        return build_bar_panel(prices, sessions, adjust=adjust, source=source, bar=bar)
+        return build_bar_panel(
+            prices, sessions, adjust=adjust, source=source, bar=bar, extended_hours=extended_hours
+        )
     grid = pd.DatetimeIndex(sessions.dates)
     on_grid = prices["date"].isin(grid)
     if not on_grid.all():
@@ -111,23 +122,39 @@ def build_panel(
 
 
 def build_bar_panel(
-    prices: pd.DataFrame, sessions: Sessions, *, adjust: str, source: str, bar: str
+    prices: pd.DataFrame,
+    sessions: Sessions,
+    *,
+    adjust: str,
+    source: str,
+    bar: str,
+    extended_hours: bool = False,
 ) -> PricePanel:
-    """Intraday bars onto the regular-hours bar grid of ``sessions`` (module docstring)."""
+    """Intraday bars onto the bar grid of ``sessions``: regular hours, or with
+    ``extended_hours`` also the data's bars before the open and after the close (module
+    docstring)."""
     from backtest.config import _parse_duration_ns
 
     start_ns = prices["timestamp"].to_numpy("datetime64[ns]").view(np.int64)
     interval_ns = _parse_duration_ns(bar) if bar else detect_bar_ns(prices, start_ns, source)
     bars = bar_grid(sessions, interval_ns)
+    if extended_hours:
+        bars = extended_bar_grid(bars, sessions, start_ns)
     row = np.searchsorted(bars.start_ns, start_ns)
     on_grid = row < len(bars)
     on_grid[on_grid] = bars.start_ns[row[on_grid]] == start_ns[on_grid]
     if not on_grid.all():
         first = pd.Timestamp(start_ns[~on_grid].min()).tz_localize("UTC").tz_convert(sessions.tz)
+        where = (
+            f"on days that are not {sessions.calendar} sessions or overlap an open"
+            if extended_hours
+            else f"outside the regular hours of {sessions.calendar} sessions"
+        )
         warnings.warn(
-            f"{source}: {int((~on_grid).sum())} bars fall outside the regular hours of "
-            f"{sessions.calendar} sessions or off the {interval_ns // 60_000_000_000 or 1}-minute "
-            f"grid (first {first:%Y-%m-%d %H:%M %Z}); they are ignored",
+            f"{source}: {int((~on_grid).sum())} bars fall {where} or off the "
+            f"{interval_ns // 60_000_000_000 or 1}-minute grid (first "
+            f"{first:%Y-%m-%d %H:%M %Z}); they are ignored"
+            + ("" if extended_hours else " (data.extended_hours = true keeps them)"),
             stacklevel=3,
         )
     tickers = tuple(sorted(prices["ticker"].unique()))
