@@ -11,6 +11,8 @@
    ``data.peers_directed`` or the file has its own row for the way back.
 5. Spillover flow of B = sum over A of (co-mention + peer weight A -> B) x A's own normalised
    news flow; signals.py adds ``signal.spillover`` times it to B's own.
+6. Intraday bars: stories are placed at bars but learned by session (their ``trading_day``),
+   so windows count sessions; a bar's links are those of its session.
 """
 
 from __future__ import annotations
@@ -41,7 +43,8 @@ class LinkInputs:
 
 @dataclass(frozen=True)
 class Stories:
-    """Stories sorted by tradeable session, each with its distinct ticker columns (CSR)."""
+    """Stories sorted by tradeable session, each with its distinct ticker columns (CSR);
+    ``session`` counts sessions (not bars) on intraday prices too."""
 
     session: np.ndarray
     offsets: np.ndarray
@@ -108,7 +111,8 @@ def peer_matrix(
 
 def stories(frame: pd.DataFrame, inputs: LinkInputs) -> Stories:
     """The stories of placed rows (columns row, ticker_idx, session_idx, text_hash,
-    published_at): one per (text, instant), naming its rows' tickers and its text's."""
+    published_at, and trading_day on bars): one per (text, instant), naming its rows' tickers
+    and its text's, at the session it became tradeable in."""
     if frame.empty:
         empty = np.zeros(0, dtype=np.int64)
         return Stories(empty, np.zeros(1, dtype=np.int64), empty)
@@ -128,7 +132,8 @@ def stories(frame: pd.DataFrame, inputs: LinkInputs) -> Stories:
     pairs = np.unique(owners * n_tickers + members)
     owner, member = pairs // n_tickers, pairs % n_tickers
     session = np.zeros(story_id.max() + 1, dtype=np.int64)
-    np.maximum.at(session, story_id, frame["session_idx"].to_numpy(np.int64))
+    day = "trading_day" if "trading_day" in frame.columns else "session_idx"
+    np.maximum.at(session, story_id, frame[day].to_numpy(np.int64))
     order = np.argsort(session, kind="stable")
     rank = np.empty_like(order)
     rank[order] = np.arange(len(order))
@@ -150,15 +155,21 @@ def _story_ids(text_hash: np.ndarray, published_ns: np.ndarray) -> np.ndarray:
 
 
 def link_spillover(
-    own_flow: np.ndarray, story_set: Stories, inputs: LinkInputs, signal: SignalConfig
+    own_flow: np.ndarray,
+    story_set: Stories,
+    inputs: LinkInputs,
+    signal: SignalConfig,
+    row_session: np.ndarray,
 ) -> np.ndarray:
-    """The (n_sessions, n_tickers) flow that reaches each ticker through ``signal.links``."""
+    """The (n_rows, n_tickers) flow that reaches each ticker through ``signal.links``;
+    ``row_session`` is each row's session (PricePanel.row_session)."""
     peers = inputs.peer_weights if signal.links != "comentions" else _no_peers(own_flow.shape[1])
     return spillover_flow(
         story_set.session,
         story_set.offsets,
         story_set.tickers,
         np.ascontiguousarray(own_flow, dtype=np.float64),
+        np.ascontiguousarray(row_session, dtype=np.int64),
         np.ascontiguousarray(peers),
         signal.links != "peers",
         signal.comention_window,
@@ -169,7 +180,8 @@ def link_spillover(
 def links_at(
     session: int, story_set: Stories, inputs: LinkInputs, signal: SignalConfig
 ) -> np.ndarray:
-    """The (n, n) weights A -> B of ``signal.links`` in force at grid row ``session``."""
+    """The (n, n) weights A -> B of ``signal.links`` in force at ``session`` (a session
+    index: on bars, the session of the row read)."""
     n = inputs.peer_weights.shape[0]
     weights = _no_peers(n) if signal.links == "comentions" else inputs.peer_weights.copy()
     if signal.links != "peers":
@@ -193,7 +205,8 @@ def _no_peers(n_tickers: int) -> np.ndarray:
 def top_comentions(
     story_set: Stories, tickers: tuple[str, ...], rows: slice, min_stories: int, limit: int = 15
 ) -> pd.DataFrame:
-    """The pairs named together most often in stories tradeable in ``rows`` (the period).
+    """The pairs named together most often in stories tradeable in ``rows`` (the period, in
+    sessions).
 
     Columns: ticker, peer, stories (naming both), share (of the ticker's stories that name
     the peer), share_back (of the peer's that name the ticker). Pairs below ``min_stories``

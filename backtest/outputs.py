@@ -186,7 +186,9 @@ def build_outputs(
         "ic": ic_block(signal_table, returns),
         "intraday_event_study": intraday_event_block(config, panel, placed, rows),
         "decay": decay_block(decay_points),
-        "spillover": spillover_block(config, placed, signals, rows, dates, tickers, returns, links),
+        "spillover": spillover_block(
+            config, placed, signals, rows, panel.row_session, dates, tickers, returns, links
+        ),
         "baselines": baselines,
         **daily_research_blocks(config, panel, signals, rows, weights, dates, figures),
         "data": fingerprints,
@@ -625,17 +627,21 @@ def spillover_block(
     placed: PlacedHeadlines,
     signals: SignalPanel,
     rows: slice,
+    row_session: np.ndarray,
     dates: pd.DatetimeIndex,
     tickers: list[str],
     returns: pd.DataFrame,
     links: LinkInputs | None,
 ) -> dict[str, Any] | None:
     """stats.json's ``spillover``: the strongest co-mention links of the period, the peers
-    rows used, the peer event study and the IC of the spillover flow alone (links.py)."""
+    rows used, the peer event study and the IC of the spillover flow alone (links.py);
+    ``row_session`` maps the grid rows (bars on intraday prices) to sessions."""
     if links is None or signals.stories is None or signals.spillover_flow is None:
         return None
     s = config.signal
-    top = top_comentions(signals.stories, tuple(tickers), rows, s.comention_min, TOP_LINKS)
+    period = row_session[rows]
+    sessions = slice(int(period[0]), int(period[-1]) + 1) if len(period) else slice(0, 0)
+    top = top_comentions(signals.stories, tuple(tickers), sessions, s.comention_min, TOP_LINKS)
     counts, weight = counted(placed.frame, config.news)
     news_sum = np.zeros(signals.news.shape)
     np.add.at(
@@ -644,10 +650,10 @@ def spillover_block(
         (placed.scores * weight)[counts],
     )
     own_direction = np.sign(news_sum)
-    linked = link_spillover(own_direction, signals.stories, links, s)
+    linked = link_spillover(own_direction, signals.stories, links, s, row_session)
     peer_cells = (linked != 0) & (own_direction == 0)
     session, column = np.nonzero(peer_cells[rows])
-    day = iso_dates(dates)
+    day = row_labels(dates)
     peer_events = pd.DataFrame(
         {
             "session": day[session],

@@ -166,7 +166,7 @@ def linked_tickers(
 
     s = config.signal
     own = normalised_flow(signals.news_flow[row], signals.news_count[row], s.news_normalise)
-    weights = links_at(row, signals.stories, market.links(config), s)
+    weights = links_at(int(market.panel.row_session[row]), signals.stories, market.links(config), s)
     tickers = market.tickers
     out = {}
     for b, ticker in enumerate(tickers):

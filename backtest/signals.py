@@ -156,17 +156,9 @@ def compute_signals(
     own = normalised_flow(flow, count, signal.news_normalise)
     news = news_score(own, signal.news_scale)
     spill = points = story_set = None
-    if panel.bars is not None:
-        if signal.spillover:
-            raise InputError(
-                "signal.spillover is not supported on intraday prices yet",
-                column="signal.spillover",
-                hint="use daily prices for spillover, or set signal.spillover = 0",
-            )
-        links = None
     if links is not None:
         story_set = stories(placed.frame.loc[counts], links)
-        spill = link_spillover(own, story_set, links, signal)
+        spill = link_spillover(own, story_set, links, signal, panel.row_session)
         if signal.spillover:
             own_news = news
             news = news_score(own + signal.spillover * spill, signal.news_scale)

@@ -9,6 +9,8 @@ the other holds the 2015-11-27 half day.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -21,6 +23,7 @@ from backtest.data.prices import prices_from_frame
 from backtest.decay import decay
 from backtest.errors import InputError
 from backtest.market import prepare
+from backtest.runner import RunResult
 from backtest.runner import run as run_strategy
 
 TICKERS = ("AAA", "BBB", "CCC", "DDD")
@@ -286,8 +289,6 @@ def test_close_execution_on_bars_is_refused(planted: tuple[pd.DataFrame, pd.Data
 def test_the_intraday_strategy_holds_thirty_minutes_and_closes_by_the_close(
     planted: tuple[pd.DataFrame, pd.DataFrame],
 ) -> None:
-    from pathlib import Path
-
     bars, headlines = planted
     strategy = Path(__file__).resolve().parents[1] / "strategies" / "intraday-news.toml"
     result = run_strategy(strategy, prices=bars, headlines=headlines)
@@ -406,3 +407,77 @@ def test_the_report_names_its_benchmark_ticker_and_refuses_one_without_prices(
             headlines=headlines,
             overrides={**overrides, "report.benchmark_ticker": "ZZZ"},
         )
+
+
+def peer_news_on_bars() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Minute bars of AAA (no jumps) and BBB (a 1% jump 5 minutes after each story), with
+    every story filed under AAA alone: only a link AAA -> BBB can trade BBB on them."""
+    bars_b, news = planted_bars(("BBB",), *RANGES[0], jump=JUMP)
+    bars_a, _ = planted_bars(("AAA",), *RANGES[0], stories_per_session=0, seed=8)
+    news = news.assign(ticker="AAA", headline=news["headline"].str.replace("BBB", "AAA"))
+    return pd.concat([bars_a, bars_b], ignore_index=True), news
+
+
+def bbb_trades(result: RunResult) -> pd.DataFrame:
+    trades = result.trades
+    return trades[trades["ticker"] == "BBB"]
+
+
+@pytest.mark.filterwarnings("ignore:.*tradeable only after the last session:UserWarning")
+def test_news_about_a_ticker_trades_its_peer_on_bars_through_a_peers_link(
+    tmp_path: Path,
+) -> None:
+    bars, news = peer_news_on_bars()
+    peers = tmp_path / "peers.csv"
+    peers.write_text("ticker,peer,weight\nAAA,BBB,1\n", encoding="utf-8")
+    fast = {**INTRADAY_NEWS, "execution.latency": "0s"}
+    linked = run_strategy(
+        prices=bars,
+        headlines=news,
+        overrides={
+            **fast,
+            "signal.spillover": 1.0,
+            "signal.links": "peers",
+            "data.peers": str(peers),
+            "data.peers_directed": True,
+        },
+    )
+    traded = bbb_trades(linked)
+    assert len(traded) > 20 and traded["return"].mean() > JUMP / 2, traded["return"].describe()
+    assert (linked.signals["spillover"].abs() > 0).any()
+    peer_study = linked.outputs.stats["spillover"]["peer_event_study"]
+    assert peer_study["bull"]["events"] > 0 and peer_study["bear"]["events"] > 0
+    assert bbb_trades(run_strategy(prices=bars, headlines=news, overrides=fast)).empty
+
+
+@pytest.mark.filterwarnings("ignore:.*tradeable only after the last session:UserWarning")
+def test_comention_links_on_bars_are_learned_by_session_and_only_after_their_stories() -> None:
+    """Three stories naming AAA and BBB, one in each of the first three sessions, and
+    comention_min = 3: the link holds from the fourth session's first bar, never before."""
+    bars, news = peer_news_on_bars()
+    days = load_sessions("XNYS", *RANGES[0]).dates[:3]
+    noon = pd.DatetimeIndex(days) + pd.Timedelta("12:00:00")
+    both = pd.DataFrame(
+        {
+            "timestamp": noon.tz_localize("America/New_York").strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "ticker": "AAA,BBB",
+            "headline": "AAA and BBB executives are scheduled to attend the conference",
+        }
+    )
+    result = run_strategy(
+        prices=bars,
+        headlines=pd.concat([news, both], ignore_index=True),
+        overrides={
+            **INTRADAY_NEWS,
+            "execution.latency": "0s",
+            "signal.spillover": 1.0,
+            "signal.comention_min": 3,
+        },
+    )
+    traded = bbb_trades(result)
+    entries = pd.to_datetime(traded["entry_time"], utc=True).dt.tz_convert("America/New_York")
+    fourth = load_sessions("XNYS", *RANGES[0]).dates[3]
+    assert len(traded) > 10 and traded["return"].mean() > JUMP / 2
+    assert (entries.dt.tz_localize(None).dt.normalize() >= fourth).all()
+    block = result.outputs.stats["spillover"]
+    assert block["stories"] >= 3 and block["top_comentions"][0]["stories"] == 3

@@ -64,6 +64,7 @@ def test_comention_weights_match_the_definition(
     min_stories=st.integers(1, 3),
     use_comentions=st.booleans(),
     flow_seed=st.integers(0, 2**32 - 1),
+    bars=st.booleans(),
 )
 def test_spillover_flow_matches_the_definition_with_signed_peers(
     stories: list[tuple[int, list[int]]],
@@ -71,15 +72,22 @@ def test_spillover_flow_matches_the_definition_with_signed_peers(
     min_stories: int,
     use_comentions: bool,
     flow_seed: int,
+    bars: bool,
 ) -> None:
+    """Daily rows (one per session) or bar rows (several per session, sessions skipped)."""
     rng = np.random.default_rng(flow_seed)
-    n_sessions, n = 12, 5
-    own = rng.normal(size=(n_sessions, n)) * (rng.random((n_sessions, n)) < 0.6)
+    n_rows, n = (30 if bars else 12), 5
+    row_session = (
+        np.sort(rng.integers(0, 13, n_rows)) if bars else np.arange(n_rows, dtype=np.int64)
+    )
+    own = rng.normal(size=(n_rows, n)) * (rng.random((n_rows, n)) < 0.6)
     peers = rng.normal(size=(n, n)) * (rng.random((n, n)) < 0.3)
-    got = spillover_flow(*csr(stories), own, peers, use_comentions, window, min_stories)
-    want = np.zeros((n_sessions, n))
-    for t in range(n_sessions):
-        links = reference_weights(stories, n, t, window, min_stories)
+    got = spillover_flow(
+        *csr(stories), own, row_session, peers, use_comentions, window, min_stories
+    )
+    want = np.zeros((n_rows, n))
+    for t in range(n_rows):
+        links = reference_weights(stories, n, int(row_session[t]), window, min_stories)
         for b in range(n):
             for a in range(n):
                 if a != b:
@@ -99,15 +107,20 @@ def test_a_story_links_its_tickers_only_from_the_next_session() -> None:
 def test_a_negative_peer_weight_carries_news_with_the_opposite_sign() -> None:
     own = np.array([[0.8, 0.0], [0.0, 0.0]])
     peers = np.array([[0.0, -0.5], [0.0, 0.0]])
-    spill = spillover_flow(*csr([]), own, peers, False, 60, 3)
+    spill = spillover_flow(*csr([]), own, np.arange(2), peers, False, 60, 3)
     np.testing.assert_allclose(spill, [[0.0, -0.4], [0.0, 0.0]])
 
 
 def test_a_ticker_passes_on_only_its_own_news_not_what_reached_it() -> None:
     own = np.array([[1.0, 0.0, 0.0]])
     chain = np.array([[0.0, 1.0, 0.0], [0.0, 0.0, 1.0], [0.0, 0.0, 0.0]])
-    spill = spillover_flow(*csr([]), own, chain, False, 60, 3)
+    spill = spillover_flow(*csr([]), own, np.arange(1), chain, False, 60, 3)
     np.testing.assert_allclose(spill, [[0.0, 1.0, 0.0]])
+
+
+def test_a_decreasing_row_session_is_refused() -> None:
+    with pytest.raises(ValueError, match="row_session"):
+        spillover_flow(*csr([]), np.zeros((2, 2)), np.array([1, 0]), np.zeros((2, 2)), True, 5, 1)
 
 
 def test_unsorted_stories_are_refused() -> None:

@@ -5,6 +5,8 @@ Stories arrive as a CSR structure sorted by session: story ``s`` became tradeabl
 ``story_tickers[story_offsets[s]:story_offsets[s + 1]]``. The co-mention weight of A -> B at
 session t uses only stories of sessions ``t - window_sessions .. t - 1``: a story counts for
 links from the session after it became tradeable, so a link learned at t never affects t.
+On intraday bars the flows are per bar and the windows stay in sessions: ``row_session`` maps
+each row of the flow to its session.
 """
 
 from __future__ import annotations
@@ -119,6 +121,7 @@ def spillover_flow(
     story_offsets: np.ndarray,
     story_tickers: np.ndarray,
     own_flow: np.ndarray,
+    row_session: np.ndarray,
     peer_weights: np.ndarray,
     use_comentions: bool,
     window_sessions: int,
@@ -126,33 +129,41 @@ def spillover_flow(
 ) -> np.ndarray:
     """``spill[t, b] = sum over a != b of (w_t[a, b] + peer_weights[a, b]) * own_flow[t, a]``.
 
-    ``w_t`` is ``comention_weights`` at session t (all zeros unless ``use_comentions``);
+    ``w_t`` is ``comention_weights`` at session ``row_session[t]`` (``row_session`` is
+    ``arange`` on daily rows, each bar's session on bars; it must not decrease), all zeros
+    unless ``use_comentions``;
     ``peer_weights`` is a fixed signed (n_tickers, n_tickers) matrix (zeros for none; its
     diagonal is ignored). ``own_flow`` is each ticker's own normalised news flow: a ticker
     passes on only its own news, never what reached it through links. Non-finite flow passes
     nothing. One pass over the sessions with a sliding window of pair counts:
-    O(n_stories * tickers per story^2 + n_sessions * n_tickers^2).
+    O(n_stories * tickers per story^2 + n_rows * n_tickers^2).
     """
-    n_sessions, n_tickers = own_flow.shape
+    n_rows, n_tickers = own_flow.shape
     if peer_weights.shape[0] != n_tickers or peer_weights.shape[1] != n_tickers:
         raise ValueError("peer_weights must be (n_tickers, n_tickers)")
+    if row_session.shape[0] != n_rows:
+        raise ValueError("row_session must give one session per row of own_flow")
+    for t in range(1, n_rows):
+        if row_session[t] < row_session[t - 1]:
+            raise ValueError("row_session must not decrease")
     _check(story_session, story_offsets, story_tickers, n_tickers, window_sessions, min_stories)
     counts = np.zeros((n_tickers, n_tickers), dtype=np.int64)
     stories = np.zeros(n_tickers, dtype=np.int64)
     weights = np.zeros((n_tickers, n_tickers), dtype=np.float64)
-    spill = np.zeros((n_sessions, n_tickers), dtype=np.float64)
+    spill = np.zeros((n_rows, n_tickers), dtype=np.float64)
     n_stories = story_session.shape[0]
     added = 0
     removed = 0
-    for t in range(n_sessions):
+    for t in range(n_rows):
         if use_comentions:
+            session = row_session[t]
             changed = False
-            while added < n_stories and story_session[added] < t:
+            while added < n_stories and story_session[added] < session:
                 lo, hi = story_offsets[added], story_offsets[added + 1]
                 _add_story(counts, stories, story_tickers[lo:hi], 1)
                 added += 1
                 changed = True
-            while removed < added and story_session[removed] < t - window_sessions:
+            while removed < added and story_session[removed] < session - window_sessions:
                 lo, hi = story_offsets[removed], story_offsets[removed + 1]
                 _add_story(counts, stories, story_tickers[lo:hi], -1)
                 removed += 1
