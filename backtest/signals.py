@@ -156,6 +156,8 @@ def compute_signals(
     own = normalised_flow(flow, count, signal.news_normalise)
     news = news_score(own, signal.news_scale)
     spill = points = story_set = None
+    if panel.bars is not None and not signal.spillover:
+        links = None  # the link kernel costs bars x tickers^2: on bars, only when it is used
     if links is not None:
         story_set = stories(placed.frame.loc[counts], links)
         spill = link_spillover(own, story_set, links, signal, panel.row_session)
