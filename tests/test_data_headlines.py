@@ -127,6 +127,15 @@ def test_naive_stamps_are_wall_time_in_headlines_tz(tmp_path: Path) -> None:
     assert stamps_of(path, "Europe/London") == [utc("2015-01-02T10:00Z"), utc("2015-07-02T09:00Z")]
 
 
+def test_a_date_column_and_a_time_column_are_one_stamp_in_headlines_tz(tmp_path: Path) -> None:
+    path = write_rows(
+        tmp_path / "h.csv",
+        "Date,Time,Ticker,Headline",
+        ["2015-06-03,09:00,AAPL,Up", "2015-06-03,09:00:30,MSFT,Down"],
+    )
+    assert stamps_of(path) == [utc("2015-06-03T09:00:00-04:00"), utc("2015-06-03T09:00:30-04:00")]
+
+
 def test_ambiguous_fall_back_time_takes_the_later_instant(tmp_path: Path) -> None:
     path = write_rows(tmp_path / "h.csv", "timestamp,ticker,headline", ["2015-11-01 01:30,A,x"])
     # 01:30 happens twice in New York; EST (-05:00) is the later instant.

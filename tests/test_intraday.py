@@ -182,6 +182,26 @@ def test_bar_loader_reads_naive_stamps_in_prices_tz_and_detects_the_bar() -> Non
     assert market.placed(market.config).session_idx.tolist() == [2]
 
 
+def test_a_date_column_and_a_time_column_are_read_as_bar_starts() -> None:
+    """Vendor bar exports split the stamp (Date, Time); a daily export stamped 00:00 on every
+    row stays daily."""
+    split = pd.DataFrame(
+        {
+            "Date": ["2015-06-01", "2015-06-01", "2015-06-02"],
+            "Time": ["09:30", "09:35:00", "09:30"],
+            "Symbol": "AAA",
+            "Open": 1.0,
+            "Close": 1.0,
+        }
+    )
+    prices = prices_from_frame(split, source="bars")
+    assert list(prices["timestamp"]) == list(
+        pd.to_datetime(["2015-06-01 13:30", "2015-06-01 13:35", "2015-06-02 13:30"])
+    )
+    daily = split.assign(Time="00:00")
+    assert "timestamp" not in prices_from_frame(daily.iloc[[0, 2]], source="daily").columns
+
+
 def test_bars_outside_regular_hours_are_dropped_with_a_warning() -> None:
     frame = pd.DataFrame(
         {

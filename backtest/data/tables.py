@@ -40,6 +40,11 @@ already present; among several aliases of one name the first listed wins):
 - headline: title, text, headline_text, tweet
 - source: publisher, provider
 - url: link
+
+A file that splits its stamps into a date column and a time-of-day column (``Date,Time,...``
+as many vendors export bars: ``2015-06-01`` and ``09:30``) gets one ``timestamp``, the date
+and the time joined, and no ``date``. For prices the time column must vary: a time that is the
+same on every row (daily exports stamped ``00:00``) is dropped and the rows stay daily.
 """
 
 from __future__ import annotations
@@ -195,7 +200,26 @@ def normalise_columns(frame: pd.DataFrame, *, source: str, what: str) -> pd.Data
         raise TypeError(f"{what} must be a pandas DataFrame, not {type(frame).__name__}")
     renamed = frame.reset_index(drop=True)
     renamed.columns = _canonical_columns(list(frame.columns), source, what)
-    return renamed
+    return _joined_date_and_time(renamed, what)
+
+
+_TIME_OF_DAY = r"^\s*\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?\s*$"
+
+
+def _joined_date_and_time(frame: pd.DataFrame, what: str) -> pd.DataFrame:
+    """A date column and a time-of-day ``timestamp`` column become one ``timestamp``
+    (module docstring); any other frame is returned as it is."""
+    if "date" not in frame.columns or "timestamp" not in frame.columns or what == "peers":
+        return frame
+    time = as_text(frame["timestamp"])
+    filled = time[time != ""]
+    if len(filled) == 0 or not filled.str.fullmatch(_TIME_OF_DAY).all():
+        return frame
+    if what == "prices" and filled.str.strip().nunique() == 1:
+        return frame.drop(columns="timestamp")
+    date = as_text(frame["date"]).str.strip().str.slice(0, 10)
+    joined = (date + "T" + time.str.strip()).where((date != "") & (time != ""), "")
+    return frame.drop(columns="date").assign(timestamp=joined)
 
 
 def as_text(column: pd.Series) -> pd.Series:
