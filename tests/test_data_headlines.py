@@ -169,6 +169,16 @@ def test_epoch_seconds_are_exact_utc(tmp_path: Path) -> None:
     assert stamps_of(path) == [instant]
 
 
+def test_epoch_milliseconds_are_exact_utc_and_past_2262_refused(tmp_path: Path) -> None:
+    instant = utc("2015-06-03T14:00:05.250Z")
+    millis = instant.value // 10**6
+    path = write_rows(tmp_path / "h.csv", "timestamp,ticker,headline", [f"{millis},A,x"])
+    assert stamps_of(path) == [instant]
+    late = write_rows(tmp_path / "late.csv", "timestamp,ticker,headline", ["9999999999999,A,x"])
+    with pytest.raises(InputError, match="row 1"):
+        load_headlines(late)
+
+
 def test_parquet_datetime_columns_keep_their_meaning(tmp_path: Path) -> None:
     aware = tmp_path / "aware.parquet"
     pd.DataFrame(

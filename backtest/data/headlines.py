@@ -10,7 +10,8 @@ Timestamp rules (DESIGN.md "Data contracts"), applied column-wise, never row by 
 3. A date alone (``YYYY-MM-DD``) means "time unknown": ``date_only`` is True and ``published_at``
    is 00:00 of that date in ``headlines_tz`` (in UTC). The calendar treats it as known only after
    that day's close (backtest.calendar.known_at_ns).
-4. Epoch seconds (9 to 11 digits, optional fraction) are exact UTC instants.
+4. Epoch seconds (9 to 11 digits, optional fraction) and epoch milliseconds (12 or 13 digits,
+   as many market-data APIs write them) are exact UTC instants.
 5. Datetime columns in Parquet files: tz-aware ones are exact; naive ones follow rule 2.
 
 Tickers: a cell holding several tickers ("AAPL,MSFT", "AAPL MSFT", "$AAPL;$MSFT", a JSON list)
@@ -48,6 +49,7 @@ _DATE_ONLY = r"\d{4}-\d{2}-\d{2}"
 _DATE_TIME = r"\d{4}-\d{2}-\d{2}[T ]\d{2}(?::?\d{2}(?::?\d{2}(?:[.,]\d+)?)?)?"
 _OFFSET = r"(?:[Zz]|[+-]\d{2}(?::?\d{2})?)"
 _EPOCH = r"\d{9,11}(?:\.\d+)?"
+_EPOCH_MS = r"\d{12,13}(?:\.\d+)?"
 _TICKER_SEPARATOR = r"[,;|\s]"
 _TICKER_DECORATION = r"[$\[\]'\"]"
 _TIMESTAMP_HINT = (
@@ -165,10 +167,11 @@ def parse_timestamps(
         text = text.mask(named_utc, text.str.slice(0, -3).str.rstrip() + "Z")
     date_only = text.str.fullmatch(_DATE_ONLY).to_numpy(dtype=bool)
     epoch = text.str.fullmatch(_EPOCH).to_numpy(dtype=bool)
+    epoch_ms = text.str.fullmatch(_EPOCH_MS).to_numpy(dtype=bool)
     exact = text.str.fullmatch(_DATE_TIME + r" ?" + _OFFSET).to_numpy(dtype=bool)
     naive = text.str.fullmatch(_DATE_TIME).to_numpy(dtype=bool)
     published_ns = np.zeros(len(text), dtype=np.int64)
-    parsed = date_only | epoch | exact | naive
+    parsed = date_only | epoch | epoch_ms | exact | naive
     if exact.any():
         values = pd.to_datetime(text[exact], format="ISO8601", utc=True, errors="coerce")
         published_ns[exact] = _datetime_ns(values, record[exact], file, column_name, text[exact])
@@ -183,6 +186,13 @@ def parse_timestamps(
         # 11 digits reach year 5138; past 2262 nanoseconds overflow int64 (garbage instants).
         _refuse_unparsed(seconds >= _EPOCH_MAX_S, text[epoch], record[epoch], file, column_name)
         published_ns[epoch] = np.round(seconds * 1e9).astype(np.int64)
+    if epoch_ms.any():
+        parts = text[epoch_ms].str.partition(".")
+        milliseconds = parts[0].to_numpy().astype(np.int64)
+        too_late = milliseconds >= int(_EPOCH_MAX_S) * 1000
+        _refuse_unparsed(too_late, text[epoch_ms], record[epoch_ms], file, column_name)
+        fraction = pd.to_numeric("0." + parts[2].where(parts[2] != "", "0")).to_numpy()
+        published_ns[epoch_ms] = milliseconds * 10**6 + np.round(fraction * 1e6).astype(np.int64)
     _refuse_unparsed(~parsed, text, record, file, column_name)
     return published_ns, date_only
 
