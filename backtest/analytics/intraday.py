@@ -5,7 +5,8 @@ trader could first act on, and by the session's close.
    positive (bull) or negative (bear) score; the event price is that bar's open.
 2. At each horizon h (minutes) the price is the open of the first bar starting at or after the
    event bar's start + h, in the same session; a horizon past the session's last bar, and
-   "close", take the session's last close.
+   "close", take the session's last close (with ``data.extended_hours``, its last after-hours
+   bar's).
 3. Abnormal return = the ticker's return from the event price minus the equal-weight mean of
    every ticker's return over the same bars (those with both prices), or minus a benchmark
    ticker's return over them (``report.benchmark_ticker``; the benchmark's own events are left
