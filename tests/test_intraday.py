@@ -411,10 +411,8 @@ def test_the_intraday_event_study_against_a_benchmark_ticker_subtracts_its_retur
         np.testing.assert_allclose(study[name]["car"], np.mean(expected, axis=0), rtol=1e-12)
 
 
-def test_the_report_names_its_benchmark_ticker_and_refuses_one_without_prices(
-    planted: tuple[pd.DataFrame, pd.DataFrame],
-) -> None:
-    bars, headlines = planted
+def test_the_report_names_its_benchmark_ticker_and_refuses_one_without_prices() -> None:
+    bars, headlines = planted_bars(TICKERS, *RANGES[0], jump=JUMP, jump_after_minutes=5)
     overrides = {**INTRADAY_NEWS, "execution.latency": "0s", "report.benchmark_ticker": "ddd"}
     result = run_strategy(prices=bars, headlines=headlines, overrides=overrides)
     study = result.outputs.stats["intraday_event_study"]
