@@ -206,16 +206,17 @@ def simulate(
     if borrow_bps > 0:
         equity = with_borrow(equity, _short_notional(portfolio), initial_cash, borrow_bps)
     benchmark = _sleeve_value(benchmark_portfolio, index, columns).sum(axis=1).rename("benchmark")
+    trades = _trades_frame(portfolio, index, columns, stop_reason)
     return Simulation(
-        portfolio=portfolio,
-        benchmark_portfolio=benchmark_portfolio,
+        portfolio=uncached(portfolio),
+        benchmark_portfolio=uncached(benchmark_portfolio),
         equity=equity,
         benchmark=benchmark,
         returns=equity.pct_change().rename("returns"),
         benchmark_returns=benchmark.pct_change().rename("benchmark_returns"),
         sleeve_value=sleeve_value,
         positions=pd.DataFrame(pos, index=index, columns=columns),
-        trades=_trades_frame(portfolio, index, columns, stop_reason),
+        trades=trades,
     )
 
 
@@ -276,19 +277,29 @@ def simulate_weights(
         slippage,
     )
     benchmark = _sleeve_value(benchmark_portfolio, index, columns).sum(axis=1).rename("benchmark")
+    trades = _trades_frame(portfolio, index, columns)
     return Simulation(
-        portfolio=portfolio,
-        benchmark_portfolio=benchmark_portfolio,
+        portfolio=uncached(portfolio),
+        benchmark_portfolio=uncached(benchmark_portfolio),
         equity=equity,
         benchmark=benchmark,
         returns=equity.pct_change().rename("returns"),
         benchmark_returns=benchmark.pct_change().rename("benchmark_returns"),
         sleeve_value=sleeve_value,
         positions=pd.DataFrame(sides, index=index, columns=columns),
-        trades=_trades_frame(portfolio, index, columns),
+        trades=trades,
         weights=pd.DataFrame(w, index=index, columns=columns),
         traded=pd.Series(traded_value / before, index=index, name="traded"),
     )
+
+
+def uncached(portfolio: Any) -> Any:
+    """``portfolio`` without the results vectorbt memoised while the engine read it (value,
+    cash, assets, ...: about nine float64 arrays of (sessions, tickers) a portfolio, kept
+    for its lifetime, and a reference cycle that only the garbage collector breaks)."""
+    for name in [name for name in vars(portfolio) if name.startswith("__cached_")]:
+        delattr(portfolio, name)
+    return portfolio
 
 
 def _run_weights(
@@ -320,6 +331,7 @@ def _run_weights(
             cash_sharing=True,
             group_by=True,
             call_seq="auto",
+            max_orders=orders_placed(size),
             fillna_close=False,
             trades_type="positions",
             engine="numba",
@@ -447,12 +459,15 @@ def run_portfolio(
     from ``order_arrays``. Sweeps pass many strategies' sleeves side by side: per-column arrays
     of cash, fees and slippage, ``group_by`` to sum each strategy's sleeves (cash is never
     shared), and ``max_orders`` (an upper bound on the number of orders, e.g. the number of
-    target changes) so vectorbt does not allocate one record per cell.
+    target changes) so vectorbt does not allocate one record per cell; by default the number
+    of orders placed.
     """
     import vectorbt as vbt
 
     price = np.ascontiguousarray(price, dtype=np.float64)
     size, size_type = order_arrays(pos, price)
+    if max_orders is None:
+        max_orders = orders_placed(size)
     close_df = valuation_frame(mark, index, columns)
     with warnings.catch_warnings():
         ignore_known_vectorbt_warning()
@@ -474,6 +489,12 @@ def run_portfolio(
             trades_type="exittrades",
             engine="numba",
         )
+
+
+def orders_placed(size: np.ndarray) -> int:
+    """The orders ``size`` places (its non-NaN cells, at least 1): vectorbt's record buffer,
+    which otherwise holds one 56-byte record per cell for as long as the portfolio lives."""
+    return max(1, int(np.count_nonzero(~np.isnan(size))))
 
 
 SIZE_TYPE_AMOUNT = 0
