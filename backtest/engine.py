@@ -175,6 +175,7 @@ def simulate(
     borrow_bps: float = 0.0,
     stop_fill: np.ndarray | None = None,
     stop_reason: np.ndarray | None = None,
+    benchmark: pd.Series | None = None,
 ) -> Simulation:
     """Run the strategy and its equal-weight buy-and-hold benchmark (module docstring, steps 1-7;
     borrow as in its last paragraph).
@@ -182,6 +183,9 @@ def simulate(
     ``stop_fill`` and ``stop_reason`` (kernels.stops.apply_stops) make the sessions where a
     stop fired fill at the stop's price instead of the execution price (step 3b) and name the
     exit in trades' ``exit_reason``.
+
+    ``benchmark``: the benchmark curve of an earlier simulation with the same prices, cash and
+    costs (it depends on nothing else), used as is; ``benchmark_portfolio`` is then None.
 
     ``positions``, ``exec_price`` and ``close`` are (n_sessions, n_tickers) arrays aligned with
     ``dates`` and ``tickers``; missing prices are NaN.
@@ -198,18 +202,22 @@ def simulate(
     columns = pd.Index(list(tickers), name="ticker")
 
     portfolio = run_portfolio(pos, price, mark, index, columns, cash_per_sleeve, fees, slippage)
-    benchmark_portfolio = run_portfolio(
-        np.ones_like(pos), price, mark, index, columns, cash_per_sleeve, fees, slippage
-    )
+    benchmark_portfolio = None
+    if benchmark is None:
+        benchmark_portfolio = run_portfolio(
+            np.ones_like(pos), price, mark, index, columns, cash_per_sleeve, fees, slippage
+        )
+        benchmark = _sleeve_value(benchmark_portfolio, index, columns).sum(axis=1)
+        benchmark = benchmark.rename("benchmark")
+        benchmark_portfolio = uncached(benchmark_portfolio)
     sleeve_value = _sleeve_value(portfolio, index, columns)
     equity = sleeve_value.sum(axis=1).rename("equity")
     if borrow_bps > 0:
         equity = with_borrow(equity, _short_notional(portfolio), initial_cash, borrow_bps)
-    benchmark = _sleeve_value(benchmark_portfolio, index, columns).sum(axis=1).rename("benchmark")
     trades = _trades_frame(portfolio, index, columns, stop_reason)
     return Simulation(
         portfolio=uncached(portfolio),
-        benchmark_portfolio=uncached(benchmark_portfolio),
+        benchmark_portfolio=benchmark_portfolio,
         equity=equity,
         benchmark=benchmark,
         returns=equity.pct_change().rename("returns"),
