@@ -84,9 +84,13 @@ def gc_paused() -> Iterator[None]:
     written; with vectorbt's ~3 * 10^5 objects in the heap each full collection they trigger
     costs ~0.1-0.2 s and finds almost nothing (0.5 s of the default run). Reference counting
     still frees everything as usual; cycles are collected once the block ends. Nested use and a
-    collector that was already off are respected.
+    collector that was already off are respected. The cycles left by earlier stages are
+    collected once first: the simulations of the decay curve leave some of their arrays in
+    them (~70 MB at 20 tickers x 126 sessions of minute bars), else held through the block.
     """
     was_enabled = gc.isenabled()
+    if was_enabled:
+        gc.collect()
     gc.disable()
     try:
         yield
