@@ -396,10 +396,11 @@ def returns_table(panel: PricePanel, rows: slice, at: str) -> pd.DataFrame:
         close_to_close = (close / previous - 1.0)[rows]
     traded = traded_returns(panel, rows, at)
     dates = panel.dates[rows]
+    date, ticker = grid_labels(dates, list(panel.tickers))
     return pd.DataFrame(
         {
-            "date": np.repeat(row_labels(dates), len(panel.tickers)),
-            "ticker": np.tile(list(panel.tickers), len(dates)),
+            "date": date,
+            "ticker": ticker,
             "return": close_to_close.reshape(-1),
             "traded_return": traded.reshape(-1),
         }
@@ -558,6 +559,22 @@ def period_block(dates: pd.DatetimeIndex, calendar: str) -> dict[str, Any]:
     return block
 
 
+def grid_labels(dates: pd.DatetimeIndex, tickers: list[str]) -> tuple[Any, Any]:
+    """The date and ticker columns of a (session, ticker) table in date-major order."""
+    n_dates, n_tickers = len(dates), len(tickers)
+    return (
+        taken_text(row_labels(dates), np.repeat(np.arange(n_dates), n_tickers)),
+        taken_text(tickers, np.tile(np.arange(n_tickers), n_dates)),
+    )
+
+
+def taken_text(values: Any, positions: np.ndarray) -> Any:
+    """``values[positions]`` as a str array taken by pyarrow: the same column as the object
+    array it replaces, without a Python reference per row (1.8 -> 0.26 s for the date and
+    ticker of 5 M rows)."""
+    return pd.array(np.asarray(values, dtype=object), dtype="str").take(positions)
+
+
 def signals_table(
     signals: SignalPanel,
     rows: slice,
@@ -572,11 +589,12 @@ def signals_table(
     ``spillover`` column after ``news``: the news points that came through links; ``weight``
     (held_weights) when given."""
     labels = signals.labels[rows].reshape(-1)
-    names = np.array([LABEL_NAMES[c] for c in (-1, 0, 1)], dtype=object)[labels.astype(int) + 1]
+    names = taken_text([LABEL_NAMES[c] for c in (-1, 0, 1)], labels.astype(np.int64) + 1)
+    date, ticker = grid_labels(dates, tickers)
     table = pd.DataFrame(
         {
-            "date": np.repeat(row_labels(dates), len(tickers)),
-            "ticker": np.tile(tickers, len(dates)),
+            "date": date,
+            "ticker": ticker,
             "news": signals.news[rows].reshape(-1),
             "momentum": signals.momentum[rows].reshape(-1),
             "composite": signals.composite[rows].reshape(-1),
