@@ -154,6 +154,7 @@ def decay(market: Market, config: StrategyConfig, latencies: list[str]) -> Decay
     rows = market.period(config, market.placed(config).session_idx)
     links = market.links(config)
     points = []
+    benchmarks: dict[str, pd.Series] = {}
     for label in latencies:
         at_latency = latency_config(config, label)
         placed = market.placed(at_latency)
@@ -174,7 +175,10 @@ def decay(market: Market, config: StrategyConfig, latencies: list[str]) -> Decay
             None if flat is None else flat[rows],
             hold_rows(panel, e),
         )
-        points.append(_figures(label, positions, exec_price, panel, rows, e))
+        point, benchmarks[e.at] = _figures(
+            label, positions, exec_price, panel, rows, e, benchmarks.get(e.at)
+        )
+        points.append(point)
     return DecayResult(
         config=config,
         points=tuple(points),
@@ -184,8 +188,16 @@ def decay(market: Market, config: StrategyConfig, latencies: list[str]) -> Decay
 
 
 def _figures(
-    label: str, positions: np.ndarray, exec_price: np.ndarray, panel: Any, rows: slice, e: Any
-) -> DecayPoint:
+    label: str,
+    positions: np.ndarray,
+    exec_price: np.ndarray,
+    panel: Any,
+    rows: slice,
+    e: Any,
+    benchmark: pd.Series | None,
+) -> tuple[DecayPoint, pd.Series]:
+    """One latency's point, and the benchmark curve: a latency moves only the positions, so
+    the latencies executing at the same ``e.at`` (the same prices) share one (``benchmark``)."""
     from backtest.analytics.stats import compute_stats
     from backtest.engine import simulate
 
@@ -198,6 +210,7 @@ def _figures(
         initial_cash=e.initial_cash,
         fees=e.fees,
         slippage=e.slippage,
+        benchmark=benchmark,
     )
     stats = compute_stats(
         simulation.equity,
@@ -211,7 +224,7 @@ def _figures(
     returns = returns[np.isfinite(returns)]
     mean = float(returns.mean()) if len(returns) else math.nan
     se = float(returns.std(ddof=1) / math.sqrt(len(returns))) if len(returns) > 1 else math.nan
-    return DecayPoint(
+    point = DecayPoint(
         latency=label,
         trades=int(stats["trades"] or 0),
         mean_trade_return=mean,
@@ -220,6 +233,7 @@ def _figures(
         sharpe=_number(stats["sharpe"]),
         total_return=_number(stats["total_return"]),
     )
+    return point, simulation.benchmark
 
 
 def _number(value: Any) -> float:

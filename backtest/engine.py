@@ -139,7 +139,8 @@ cannot change it: no fixed fees, any size, never rejected, valued at the fill pr
 class Simulation:
     """One backtest's results: the vectorbt portfolios and the frames the outputs are built from.
 
-    Values are in the currency of the prices; every frame/series is indexed by session date.
+    Values are in the currency of the prices; every frame/series is indexed by session date
+    (the portfolios by ``naive_index`` of it: ``labelled`` puts a bar index's zone back).
     ``trades`` has the columns ``TRADE_COLUMNS``: prices are fill prices (slippage included),
     ``fees`` is entry plus exit fees, ``pnl``/``return`` are net of fees, and open trades have
     ``exit_time`` NaT, ``exit_price`` NaN and ``pnl``/``return`` marked at the last valuation
@@ -174,6 +175,7 @@ def simulate(
     borrow_bps: float = 0.0,
     stop_fill: np.ndarray | None = None,
     stop_reason: np.ndarray | None = None,
+    benchmark: pd.Series | None = None,
 ) -> Simulation:
     """Run the strategy and its equal-weight buy-and-hold benchmark (module docstring, steps 1-7;
     borrow as in its last paragraph).
@@ -181,6 +183,9 @@ def simulate(
     ``stop_fill`` and ``stop_reason`` (kernels.stops.apply_stops) make the sessions where a
     stop fired fill at the stop's price instead of the execution price (step 3b) and name the
     exit in trades' ``exit_reason``.
+
+    ``benchmark``: the benchmark curve of an earlier simulation with the same prices, cash and
+    costs (it depends on nothing else), used as is; ``benchmark_portfolio`` is then None.
 
     ``positions``, ``exec_price`` and ``close`` are (n_sessions, n_tickers) arrays aligned with
     ``dates`` and ``tickers``; missing prices are NaN.
@@ -197,16 +202,21 @@ def simulate(
     columns = pd.Index(list(tickers), name="ticker")
 
     portfolio = run_portfolio(pos, price, mark, index, columns, cash_per_sleeve, fees, slippage)
-    benchmark_portfolio = run_portfolio(
-        np.ones_like(pos), price, mark, index, columns, cash_per_sleeve, fees, slippage
-    )
+    benchmark_portfolio = None
+    if benchmark is None:
+        benchmark_portfolio = run_portfolio(
+            np.ones_like(pos), price, mark, index, columns, cash_per_sleeve, fees, slippage
+        )
+        benchmark = _sleeve_value(benchmark_portfolio, index, columns).sum(axis=1)
+        benchmark = benchmark.rename("benchmark")
+        benchmark_portfolio = uncached(benchmark_portfolio)
     sleeve_value = _sleeve_value(portfolio, index, columns)
     equity = sleeve_value.sum(axis=1).rename("equity")
     if borrow_bps > 0:
         equity = with_borrow(equity, _short_notional(portfolio), initial_cash, borrow_bps)
-    benchmark = _sleeve_value(benchmark_portfolio, index, columns).sum(axis=1).rename("benchmark")
+    trades = _trades_frame(portfolio, index, columns, stop_reason)
     return Simulation(
-        portfolio=portfolio,
+        portfolio=uncached(portfolio),
         benchmark_portfolio=benchmark_portfolio,
         equity=equity,
         benchmark=benchmark,
@@ -214,7 +224,7 @@ def simulate(
         benchmark_returns=benchmark.pct_change().rename("benchmark_returns"),
         sleeve_value=sleeve_value,
         positions=pd.DataFrame(pos, index=index, columns=columns),
-        trades=_trades_frame(portfolio, index, columns, stop_reason),
+        trades=trades,
     )
 
 
@@ -275,19 +285,29 @@ def simulate_weights(
         slippage,
     )
     benchmark = _sleeve_value(benchmark_portfolio, index, columns).sum(axis=1).rename("benchmark")
+    trades = _trades_frame(portfolio, index, columns)
     return Simulation(
-        portfolio=portfolio,
-        benchmark_portfolio=benchmark_portfolio,
+        portfolio=uncached(portfolio),
+        benchmark_portfolio=uncached(benchmark_portfolio),
         equity=equity,
         benchmark=benchmark,
         returns=equity.pct_change().rename("returns"),
         benchmark_returns=benchmark.pct_change().rename("benchmark_returns"),
         sleeve_value=sleeve_value,
         positions=pd.DataFrame(sides, index=index, columns=columns),
-        trades=_trades_frame(portfolio, index, columns),
+        trades=trades,
         weights=pd.DataFrame(w, index=index, columns=columns),
         traded=pd.Series(traded_value / before, index=index, name="traded"),
     )
+
+
+def uncached(portfolio: Any) -> Any:
+    """``portfolio`` without the results vectorbt memoised while the engine read it (value,
+    cash, assets, ...: about nine float64 arrays of (sessions, tickers) a portfolio, kept
+    for its lifetime, and a reference cycle that only the garbage collector breaks)."""
+    for name in [name for name in vars(portfolio) if name.startswith("__cached_")]:
+        delattr(portfolio, name)
+    return portfolio
 
 
 def _run_weights(
@@ -319,6 +339,7 @@ def _run_weights(
             cash_sharing=True,
             group_by=True,
             call_seq="auto",
+            max_orders=orders_placed(size),
             fillna_close=False,
             trades_type="positions",
             engine="numba",
@@ -327,8 +348,26 @@ def _run_weights(
 
 def valuation_frame(mark: np.ndarray, index: pd.DatetimeIndex, columns: pd.Index) -> pd.DataFrame:
     """The marks as vectorbt's close: before a ticker's first price its holding is flat, so
-    any positive mark (1.0) values it at cash."""
-    return pd.DataFrame(np.where(np.isnan(mark), 1.0, mark), index=index, columns=columns)
+    any positive mark (1.0) values it at cash. Indexed by ``naive_index(index)``."""
+    return pd.DataFrame(
+        np.where(np.isnan(mark), 1.0, mark), index=naive_index(index), columns=columns
+    )
+
+
+def naive_index(index: pd.DatetimeIndex) -> pd.DatetimeIndex:
+    """A bar index as naive UTC stamps (daily dates as they are): vectorbt turns a zoned index
+    into an array of Timestamp objects at every wrap (about 0.06 s per call on a year of
+    minute bars, hundreds of calls a run); a naive one it reads as datetime64 for free."""
+    index = pd.DatetimeIndex(index)
+    return index if index.tz is None else index.tz_convert(None)
+
+
+def labelled(portfolio: Any, index: pd.DatetimeIndex) -> Any:
+    """``portfolio`` indexed by ``index`` (a zoned bar index) instead of the naive UTC stamps
+    it was simulated on; the same object when ``index`` is naive already (daily dates)."""
+    if pd.DatetimeIndex(index).tz is None:
+        return portfolio
+    return portfolio.replace(wrapper=portfolio.wrapper.replace(index=pd.DatetimeIndex(index)))
 
 
 def with_borrow(
@@ -428,12 +467,15 @@ def run_portfolio(
     from ``order_arrays``. Sweeps pass many strategies' sleeves side by side: per-column arrays
     of cash, fees and slippage, ``group_by`` to sum each strategy's sleeves (cash is never
     shared), and ``max_orders`` (an upper bound on the number of orders, e.g. the number of
-    target changes) so vectorbt does not allocate one record per cell.
+    target changes) so vectorbt does not allocate one record per cell; by default the number
+    of orders placed.
     """
     import vectorbt as vbt
 
     price = np.ascontiguousarray(price, dtype=np.float64)
     size, size_type = order_arrays(pos, price)
+    if max_orders is None:
+        max_orders = orders_placed(size)
     close_df = valuation_frame(mark, index, columns)
     with warnings.catch_warnings():
         ignore_known_vectorbt_warning()
@@ -455,6 +497,12 @@ def run_portfolio(
             trades_type="exittrades",
             engine="numba",
         )
+
+
+def orders_placed(size: np.ndarray) -> int:
+    """The orders ``size`` places (its non-NaN cells, at least 1): vectorbt's record buffer,
+    which otherwise holds one 56-byte record per cell for as long as the portfolio lives."""
+    return max(1, int(np.count_nonzero(~np.isnan(size))))
 
 
 SIZE_TYPE_AMOUNT = 0

@@ -86,9 +86,13 @@ def gc_paused() -> Iterator[None]:
     written; with vectorbt's ~3 * 10^5 objects in the heap each full collection they trigger
     costs ~0.1-0.2 s and finds almost nothing (0.5 s of the default run). Reference counting
     still frees everything as usual; cycles are collected once the block ends. Nested use and a
-    collector that was already off are respected.
+    collector that was already off are respected. The cycles left by earlier stages are
+    collected once first: the simulations of the decay curve leave some of their arrays in
+    them (~70 MB at 20 tickers x 126 sessions of minute bars), else held through the block.
     """
     was_enabled = gc.isenabled()
+    if was_enabled:
+        gc.collect()
     gc.disable()
     try:
         yield
@@ -396,10 +400,11 @@ def returns_table(panel: PricePanel, rows: slice, at: str) -> pd.DataFrame:
         close_to_close = (close / previous - 1.0)[rows]
     traded = traded_returns(panel, rows, at)
     dates = panel.dates[rows]
+    date, ticker = grid_labels(dates, list(panel.tickers))
     return pd.DataFrame(
         {
-            "date": np.repeat(row_labels(dates), len(panel.tickers)),
-            "ticker": np.tile(list(panel.tickers), len(dates)),
+            "date": date,
+            "ticker": ticker,
             "return": close_to_close.reshape(-1),
             "traded_return": traded.reshape(-1),
         }
@@ -468,10 +473,37 @@ def row_labels(values: Any) -> np.ndarray:
     index = pd.DatetimeIndex(values)
     if index.tz is None:
         return iso_dates(index)
+    fast = _stamps_with_offsets(index)
+    if fast is not None:
+        return fast
     text = np.asarray(index.strftime("%Y-%m-%dT%H:%M:%S%z"), dtype=object)
     present = ~index.isna()
     text[present] = [t[:-2] + ":" + t[-2:] for t in text[present]]
     text[~present] = np.nan
+    return text
+
+
+def _stamps_with_offsets(index: pd.DatetimeIndex) -> np.ndarray | None:
+    """``row_labels`` of zoned stamps by numpy's ISO formatting of the wall times plus each
+    distinct UTC offset's text (strftime costs ~9 us a stamp: ~1 s on a year of minute bars);
+    None where that is not strftime's text (dates outside 1970-9999, offsets not whole
+    minutes)."""
+    wall = index.tz_localize(None)
+    missing = index.isna()
+    present = wall[~missing]
+    low, high = _FAST_FORMAT_RANGE
+    if len(present) == 0 or present.min() < low or present.max() > high:
+        return None
+    offset_s = np.where(missing, 0.0, (wall - index.tz_convert(None)).total_seconds())
+    if (offset_s % 60).any():
+        return None
+    distinct, codes = np.unique(offset_s.astype(np.int64) // 60, return_inverse=True)
+    suffixes = np.array(
+        [f"{'-' if m < 0 else '+'}{abs(m) // 60:02d}:{abs(m) % 60:02d}" for m in distinct.tolist()]
+    )
+    stamps = np.datetime_as_string(wall.to_numpy("datetime64[ns]"), unit="s")
+    text = np.strings.add(stamps, suffixes[codes]).astype(object)
+    text[missing] = np.nan
     return text
 
 
@@ -531,6 +563,22 @@ def period_block(dates: pd.DatetimeIndex, calendar: str) -> dict[str, Any]:
     return block
 
 
+def grid_labels(dates: pd.DatetimeIndex, tickers: list[str]) -> tuple[Any, Any]:
+    """The date and ticker columns of a (session, ticker) table in date-major order."""
+    n_dates, n_tickers = len(dates), len(tickers)
+    return (
+        taken_text(row_labels(dates), np.repeat(np.arange(n_dates), n_tickers)),
+        taken_text(tickers, np.tile(np.arange(n_tickers), n_dates)),
+    )
+
+
+def taken_text(values: Any, positions: np.ndarray) -> Any:
+    """``values[positions]`` as a str array taken by pyarrow: the same column as the object
+    array it replaces, without a Python reference per row (1.8 -> 0.26 s for the date and
+    ticker of 5 M rows)."""
+    return pd.array(np.asarray(values, dtype=object), dtype="str").take(positions)
+
+
 def signals_table(
     signals: SignalPanel,
     rows: slice,
@@ -545,11 +593,12 @@ def signals_table(
     ``spillover`` column after ``news``: the news points that came through links; ``weight``
     (held_weights) when given."""
     labels = signals.labels[rows].reshape(-1)
-    names = np.array([LABEL_NAMES[c] for c in (-1, 0, 1)], dtype=object)[labels.astype(int) + 1]
+    names = taken_text([LABEL_NAMES[c] for c in (-1, 0, 1)], labels.astype(np.int64) + 1)
+    date, ticker = grid_labels(dates, tickers)
     table = pd.DataFrame(
         {
-            "date": np.repeat(row_labels(dates), len(tickers)),
-            "ticker": np.tile(tickers, len(dates)),
+            "date": date,
+            "ticker": ticker,
             "news": signals.news[rows].reshape(-1),
             "momentum": signals.momentum[rows].reshape(-1),
             "composite": signals.composite[rows].reshape(-1),

@@ -211,7 +211,7 @@ def simulate_run(
     started: float,
 ) -> RunResult:
     """Steps 3-5 for one strategy on placed headlines."""
-    from backtest.engine import simulate, simulate_weights
+    from backtest.engine import labelled, simulate, simulate_weights
     from backtest.outputs import build_outputs, luck_baselines, stats_frame
     from backtest.signals import (
         compute_signals,
@@ -314,8 +314,8 @@ def simulate_run(
         trades=outputs.trades,
         signals=outputs.signals,
         headlines=outputs.headlines,
-        portfolio=simulation.portfolio,
-        benchmark_portfolio=simulation.benchmark_portfolio,
+        portfolio=labelled(simulation.portfolio, simulation.equity.index),
+        benchmark_portfolio=labelled(simulation.benchmark_portfolio, simulation.equity.index),
         market=market,
         outputs=outputs,
         timings_s=timer.seconds,

@@ -17,6 +17,7 @@ from backtest.outputs import (
     TRADE_HEADLINES,
     iso_dates,
     iso_utc_seconds,
+    row_labels,
     trades_with_headlines,
 )
 
@@ -122,3 +123,17 @@ def test_iso_formatting_is_strftime(stamps: list, zone: str | None, nanos: int) 
         want = np.asarray(values.strftime(fmt), dtype=object)
         assert got.dtype == object
         assert [None if pd.isna(v) else v for v in got] == [None if pd.isna(v) else v for v in want]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    stamps=st.lists(st.one_of(STAMPS, st.none()), max_size=12),
+    zone=st.sampled_from(["UTC", "America/New_York", "Asia/Kolkata", "Africa/Monrovia"]),
+)
+def test_bar_row_labels_are_strftime_with_a_colon_in_the_offset(stamps: list, zone: str) -> None:
+    values = pd.DatetimeIndex(stamps).tz_localize("UTC").tz_convert(zone)
+    want = [
+        None if pd.isna(v) else f"{v:%Y-%m-%dT%H:%M:%S%z}"[:-2] + ":" + f"{v:%z}"[-2:]
+        for v in values
+    ]
+    assert [None if pd.isna(v) else v for v in row_labels(values)] == want

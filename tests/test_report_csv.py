@@ -146,3 +146,23 @@ def test_repeated_floats_keep_their_own_repr() -> None:
     nan_bits = np.array([0x7FF8000000000001, 0xFFF8000000000000], dtype=np.uint64).view(float)
     frame = pd.DataFrame({"x": np.concatenate([values, nan_bits])})
     assert fast_bytes(frame) == pandas_bytes(frame)
+
+
+def test_floats_of_every_magnitude_and_the_format_boundaries_are_repr() -> None:
+    """pyarrow's text is used only where it is repr's: checked on both sides of 1e-4 and
+    1e16 (where repr switches to exponents), whole numbers, and a million random values."""
+    rng = np.random.default_rng(7)
+    edges = np.array([1e-4, 1e-5, 1e15, 1e16, 9999999999999998.0, 0.5, 2.0, 123456789.0])
+    edges = np.concatenate([edges, np.nextafter(edges, 0), np.nextafter(edges, np.inf)])
+    values = np.concatenate(
+        [
+            edges,
+            -edges,
+            10.0 ** rng.uniform(-8, 20, 400_000) * rng.choice([-1.0, 1.0], 400_000),
+            rng.normal(0, 5e-4, 400_000),
+            np.round(rng.uniform(0, 1e6, 200_000), 2),
+            rng.integers(-(10**6), 10**6, 200_000) / 8.0,
+        ]
+    )
+    texts = csv_writer._float_texts(values).to_pylist()
+    assert texts == [repr(v) for v in values.tolist()]

@@ -21,6 +21,7 @@ from backtest.analytics.events import (
     news_events,
     news_groups,
     spearman_by_row,
+    wide_table,
 )
 from backtest.analytics.stats import Z_95
 from backtest.report.html import render_report
@@ -204,3 +205,33 @@ def test_news_terciles_keep_ties_together_and_cover_the_counted_rows_once() -> N
     assert tercile["novelty: high tercile"].sum() == 5  # every tied 1.0 in one group
     assert not tercile["novelty: middle tercile"].any()
     assert tercile["relevance: middle tercile"].sum() >= 1
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    n_dates=st.integers(1, 5),
+    n_tickers=st.integers(1, 4),
+    order=st.sampled_from(["grid", "shuffled", "dropped", "repeated"]),
+    seed=st.integers(0, 2**16),
+)
+def test_wide_table_is_pivot_table_on_grids_and_off_them(
+    n_dates: int, n_tickers: int, order: str, seed: int
+) -> None:
+    """A run's own (date-major, sorted) tables are reshaped; any other order, a missing or a
+    repeated row goes through pivot_table; both give pivot_table's frame exactly."""
+    rng = np.random.default_rng(seed)
+    dates = [f"2020-01-{d + 1:02d}" for d in range(n_dates)]
+    tickers = [f"T{k}" for k in range(n_tickers)]
+    values = np.where(
+        rng.random((n_dates, n_tickers)) < 0.2, np.nan, rng.normal(size=(n_dates, n_tickers))
+    )
+    table = _long(dates, tickers, values.tolist())
+    if order == "shuffled":
+        table = table.sample(frac=1.0, random_state=seed).reset_index(drop=True)
+    elif order == "dropped" and len(table) > 1:
+        table = table.drop(index=int(rng.integers(len(table)))).reset_index(drop=True)
+    elif order == "repeated":
+        table = pd.concat([table, table.iloc[:1]], ignore_index=True)
+    expected = table.pivot_table(index="date", columns="ticker", values="return", dropna=False)
+    expected = expected.sort_index().sort_index(axis=1)
+    pd.testing.assert_frame_equal(wide_table(table, "return"), expected, check_exact=True)

@@ -92,8 +92,55 @@ def has_measure(returns: pd.DataFrame, measure: str) -> bool:
 
 def wide_returns(returns: pd.DataFrame, column: str = "return") -> pd.DataFrame:
     """returns.csv (date, ticker, one return column) as a sessions x tickers frame, sorted."""
-    wide = returns.pivot_table(index="date", columns="ticker", values=column, dropna=False)
-    return wide.sort_index().sort_index(axis=1)
+    return wide_table(returns, column)
+
+
+def wide_table(table: pd.DataFrame, column: str) -> pd.DataFrame:
+    """One column of a (date, ticker) table as a sorted dates x tickers frame: pivot_table's
+    frame. A run's own tables (each date's tickers in one block, dates and tickers sorted) are
+    reshaped instead: the grouping cost ~0.4 s a call on 1 M rows, the report makes a dozen."""
+    shape = grid_shape(table)
+    if shape is None:
+        wide = table.pivot_table(index="date", columns="ticker", values=column, dropna=False)
+        return wide.sort_index().sort_index(axis=1)
+    n_dates, n_tickers = shape
+    values = table[column].to_numpy(np.float64).reshape(n_dates, n_tickers)
+    index = pd.Index(table["date"].iloc[::n_tickers].to_numpy(), name="date")
+    columns = pd.Index(table["ticker"].iloc[:n_tickers].to_numpy(), name="ticker")
+    return pd.DataFrame(values, index=index, columns=columns)
+
+
+def grid_shape(table: pd.DataFrame) -> tuple[int, int] | None:
+    """(dates, tickers) when ``table`` holds every (date, ticker) once in date-major order
+    with both sorted and unique (as a run writes signals.csv and returns.csv), else None."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if len(table) == 0 or not {"date", "ticker"} <= set(table.columns):
+        return None
+    try:
+        dates = pa.array(table["date"], from_pandas=True)
+        tickers = pa.array(table["ticker"], from_pandas=True)
+    except (pa.ArrowException, TypeError):
+        return None
+    for column in (dates, tickers):
+        text = pa.types.is_string(column.type) or pa.types.is_large_string(column.type)
+        if column.null_count or not text:
+            return None
+    changes = np.flatnonzero(pc.not_equal(dates, dates[0]).to_numpy(zero_copy_only=False))
+    n_tickers = int(changes[0]) if len(changes) else len(table)
+    if len(table) % n_tickers:
+        return None
+    n_dates = len(table) // n_tickers
+    block_dates = pd.Index(dates.take(np.arange(0, len(table), n_tickers)).to_numpy(False))
+    block_tickers = pd.Index(tickers.slice(0, n_tickers).to_numpy(False))
+    for block in (block_dates, block_tickers):
+        if not (block.is_monotonic_increasing and block.is_unique):
+            return None
+    repeated = dates.take(np.repeat(np.arange(0, len(table), n_tickers), n_tickers))
+    tiled = tickers.take(np.tile(np.arange(n_tickers), n_dates))
+    same = pc.and_(pc.equal(dates, repeated), pc.equal(tickers, tiled))
+    return (n_dates, n_tickers) if pc.all(same).as_py() else None
 
 
 def equal_weight_returns(wide: np.ndarray) -> np.ndarray:
@@ -132,7 +179,15 @@ def event_study(
     measure: str = "close_to_close",
 ) -> EventStudy:
     """Average CAR around bull and bear news events (see the module docstring)."""
-    wide = wide_returns(returns, RETURN_COLUMN[measure])
+    return wide_event_study(
+        wide_returns(returns, RETURN_COLUMN[measure]), headlines, pre, post, measure
+    )
+
+
+def wide_event_study(
+    wide: pd.DataFrame, headlines: pd.DataFrame, pre: int, post: int, measure: str
+) -> EventStudy:
+    """``event_study`` on the measure's returns already as a sessions x tickers frame."""
     values = wide.to_numpy(dtype=float)
     benchmark = equal_weight_returns(values)
     events = news_events(headlines)
@@ -227,10 +282,9 @@ def cross_sectional_ic(
 ) -> InformationCoefficient:
     """Per-session Spearman IC of the composite at t with the return it earns, summarised."""
     wide_ret = wide_returns(returns, RETURN_COLUMN[measure])
-    composite = signals.pivot_table(
-        index="date", columns="ticker", values="composite", dropna=False
-    ).sort_index()
-    composite = composite.reindex(index=wide_ret.index, columns=wide_ret.columns)
+    composite = wide_table(signals, "composite").reindex(
+        index=wide_ret.index, columns=wide_ret.columns
+    )
     next_return = wide_ret if measure == "tradeable" else wide_ret.shift(-1)
     ic = pd.Series(
         spearman_by_row(composite.to_numpy(dtype=float), next_return.to_numpy(dtype=float)),
@@ -297,10 +351,8 @@ def event_study_by_group(
     built from the group's headlines alone, so "stale bull news" is a (session, ticker) whose
     stale headlines sum to a positive score."""
     headlines = headlines[[c for c in EVENT_COLUMNS if c in headlines.columns]]
+    wide = wide_returns(returns, RETURN_COLUMN[measure])
     return {
-        name: (
-            int(mask.sum()),
-            event_study(returns, headlines.loc[mask], pre=pre, post=post, measure=measure),
-        )
+        name: (int(mask.sum()), wide_event_study(wide, headlines.loc[mask], pre, post, measure))
         for name, mask in groups.items()
     }
