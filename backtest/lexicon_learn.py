@@ -316,6 +316,12 @@ def label_headlines(
     if label not in LABELS:
         raise InputError(f"unknown label {label!r}", hint="use one of " + ", ".join(LABELS))
     data = (market if market is not None else prepare(config)).data
+    if data.released_prices is not None:
+        raise InputError(
+            "headline labels need the market's price rows, released with its intraday panel",
+            file=data.prices_source,
+            hint="label headlines with a market whose panel was not built, or on daily prices",
+        )
     prices, headlines = window_inputs(data, first, last, config.data.headlines_tz)
     if prices.empty:
         raise InputError(

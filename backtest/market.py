@@ -70,6 +70,34 @@ class LoadedData:
     prices_file: Path | None
     """The prices file, when the prices came from one file (for its sha256)."""
     headlines_file: Path | None
+    released_prices: dict[str, Any] | None = None
+    """Set once the rows of intraday ``prices`` were released (``Market.panel`` holds them): the
+    prices' fingerprint, taken before (``prices_fingerprint``)."""
+
+    def prices_fingerprint(self) -> dict[str, Any]:
+        """Path, sha256, rows, tickers and first and last day of the prices (stats.json)."""
+        if self.released_prices is not None:
+            return self.released_prices
+        from backtest.data.files import file_sha256, frame_sha256
+
+        prices = self.prices
+        return {
+            "path": self.prices_source,
+            "sha256": file_sha256(self.prices_file) if self.prices_file else frame_sha256(prices),
+            "rows": int(len(prices)),
+            "tickers": int(prices["ticker"].nunique()),
+            "start": f"{prices['date'].min():%Y-%m-%d}",
+            "end": f"{prices['date'].max():%Y-%m-%d}",
+        }
+
+    def without_price_rows(self) -> LoadedData:
+        """The same inputs with the prices' rows released and their fingerprint kept: intraday
+        bars hold ~80 bytes a row here, and the panel has what runs read."""
+        return replace(
+            self,
+            prices=self.prices.iloc[:0].copy(),
+            released_prices=self.prices_fingerprint(),
+        )
 
 
 class Market:
@@ -102,7 +130,7 @@ class Market:
         data, config = self.data, self.config
         grid_start, grid_end = session_grid_bounds(data)
         sessions = load_sessions(config.data.calendar, grid_start, grid_end)
-        return build_panel(
+        panel = build_panel(
             data.prices,
             sessions,
             adjust=config.data.adjust,
@@ -110,6 +138,10 @@ class Market:
             bar=config.data.bar,
             extended_hours=config.data.extended_hours,
         )
+        if panel.bars is not None:
+            # Intraday: the long rows are the largest thing a run holds; the panel has them.
+            self.data = data.without_price_rows()
+        return panel
 
     @property
     def tickers(self) -> tuple[str, ...]:

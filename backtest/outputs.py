@@ -861,16 +861,9 @@ def per_ticker_stats(
 
 def data_fingerprints(data: LoadedData, headlines_in_period: int) -> dict[str, Any]:
     """Paths, sha256, row counts and date ranges of the inputs, to make the run reproducible."""
-    prices, headlines = data.prices, data.headlines
+    headlines = data.headlines
     return {
-        "prices": {
-            "path": data.prices_source,
-            "sha256": file_sha256(data.prices_file) if data.prices_file else frame_sha256(prices),
-            "rows": int(len(prices)),
-            "tickers": int(prices["ticker"].nunique()),
-            "start": f"{prices['date'].min():%Y-%m-%d}",
-            "end": f"{prices['date'].max():%Y-%m-%d}",
-        },
+        "prices": data.prices_fingerprint(),
         "headlines": {
             "path": data.headlines_source,
             "sha256": (

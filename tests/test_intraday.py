@@ -123,6 +123,23 @@ def test_outputs_carry_bar_timestamps_with_offsets_and_daily_sharpe(
     assert result.summary["period"]["bars"] == len(equity)
 
 
+def test_an_intraday_market_releases_its_price_rows_once_the_panel_holds_them(
+    planted: tuple[pd.DataFrame, pd.DataFrame],
+) -> None:
+    bars, headlines = planted
+    market = prepare(prices=bars, headlines=headlines, overrides=INTRADAY_NEWS)
+    before = market.data.prices_fingerprint()
+    rows = len(market.data.prices)
+    panel = market.panel
+    assert len(market.data.prices) == 0 and list(market.data.prices.columns) == list(
+        prepare(prices=bars, headlines=headlines).data.prices.columns
+    )
+    assert market.data.prices_fingerprint() == before
+    assert before["rows"] == rows == len(bars)
+    assert np.isfinite(panel.close).sum() == len(bars)
+    assert panel.high is None and panel.quoted_close is panel.close
+
+
 @settings(max_examples=300, deadline=None)
 @given(
     known_offset_s=st.lists(st.integers(-3 * 86400, 12 * 86400), min_size=1, max_size=30),

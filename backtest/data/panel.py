@@ -159,41 +159,46 @@ def build_bar_panel(
         )
     tickers = tuple(sorted(prices["ticker"].unique()))
     column = pd.Index(tickers).get_indexer(prices["ticker"].to_numpy())
-    columns = adjusted_columns(prices, adjust)
+    row, column = row[on_grid], column[on_grid]
+    columns = adjusted_columns(prices, adjust, with_range=False)
 
     def block(name: str) -> np.ndarray:
         out = np.full((len(bars), len(tickers)), np.nan)
-        out[row[on_grid], column[on_grid]] = columns[name][on_grid]
+        out[row, column] = columns[name][on_grid]
         return out
 
+    close = block("close")
+    unadjusted = columns["quoted_close"] is columns["close"]
     return PricePanel(
         sessions=sessions,
         tickers=tickers,
         open=block("open"),
-        close=block("close"),
-        quoted_close=block("quoted_close"),
+        close=close,
+        quoted_close=close if unadjusted else block("quoted_close"),
         bars=bars,
-        high=block("high"),
-        low=block("low"),
     )
 
 
-def adjusted_columns(prices: pd.DataFrame, adjust: str) -> dict[str, np.ndarray]:
+def adjusted_columns(
+    prices: pd.DataFrame, adjust: str, *, with_range: bool = True
+) -> dict[str, np.ndarray]:
     """open, close, high and low as traded, scaled by adj_close / close for
     ``adjust="total_return"`` (rows without adj_close keep their prices), and the close as
-    given (quoted_close)."""
+    given (quoted_close: the same array as close when no row is scaled). ``with_range=False``
+    leaves out high and low (bars: only the stops read them, and stops need daily prices)."""
     close = prices["close"].to_numpy(dtype=np.float64)
-    factor = np.ones(len(close))
+    factor = None
     if adjust == "total_return":
         factor = prices["adj_close"].to_numpy(dtype=np.float64) / close
         factor = np.where(np.isfinite(factor) & (factor > 0), factor, 1.0)
-    return {
-        "open": prices["open"].to_numpy(dtype=np.float64) * factor,
-        "close": close * factor,
-        "quoted_close": close,
-        "high": prices["high"].to_numpy(dtype=np.float64) * factor,
-        "low": prices["low"].to_numpy(dtype=np.float64) * factor,
-    }
+        if (factor == 1.0).all():
+            factor = None
+    names = ("open", "high", "low") if with_range else ("open",)
+    if factor is None:
+        out = {name: prices[name].to_numpy(dtype=np.float64) for name in names}
+        return {**out, "close": close, "quoted_close": close}
+    out = {name: prices[name].to_numpy(dtype=np.float64) * factor for name in names}
+    return {**out, "close": close * factor, "quoted_close": close}
 
 
 def detect_bar_ns(prices: pd.DataFrame, start_ns: np.ndarray, source: str) -> int:
