@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from unittest import mock
 
 import numpy as np
 import pandas as pd
@@ -12,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from report_fixtures import build_run_folder
 
+from backtest.analytics import events
 from backtest.analytics.events import (
     average_ranks,
     cross_sectional_ic,
@@ -100,6 +102,17 @@ def test_spearman_matches_pearson_of_average_ranks_with_ties() -> None:
     y = np.array([[0.3, 0.1, 0.2, 0.4]])
     rx, ry = np.array([1.0, 2.5, 2.5, 4.0]), np.array([3.0, 1.0, 2.0, 4.0])
     assert spearman_by_row(x, y)[0] == pytest.approx(np.corrcoef(rx, ry)[0, 1])
+
+
+def test_spearman_by_row_ranks_a_chunk_of_rows_at_a_time_with_the_same_result() -> None:
+    rng = np.random.default_rng(7)
+    x = np.where(rng.random((50, 6)) < 0.3, np.nan, rng.normal(size=(50, 6)))
+    y = np.where(rng.random((50, 6)) < 0.3, np.nan, np.round(rng.normal(size=(50, 6)), 1))
+    whole = spearman_by_row(x, y)
+    with mock.patch.object(events, "SPEARMAN_CHUNK_ROWS", 7):
+        chunked = spearman_by_row(x, y)
+    np.testing.assert_array_equal(chunked, whole)
+    assert np.isfinite(whole).sum() > 10
 
 
 def test_ic_pairs_composite_with_the_next_sessions_return() -> None:
@@ -213,12 +226,14 @@ def test_news_terciles_keep_ties_together_and_cover_the_counted_rows_once() -> N
     n_tickers=st.integers(1, 4),
     order=st.sampled_from(["grid", "shuffled", "dropped", "repeated"]),
     seed=st.integers(0, 2**16),
+    check_rows=st.sampled_from([1, 3, events.GRID_CHECK_ROWS]),
 )
 def test_wide_table_is_pivot_table_on_grids_and_off_them(
-    n_dates: int, n_tickers: int, order: str, seed: int
+    n_dates: int, n_tickers: int, order: str, seed: int, check_rows: int
 ) -> None:
     """A run's own (date-major, sorted) tables are reshaped; any other order, a missing or a
-    repeated row goes through pivot_table; both give pivot_table's frame exactly."""
+    repeated row goes through pivot_table; both give pivot_table's frame exactly, however many
+    rows the grid check compares at a time."""
     rng = np.random.default_rng(seed)
     dates = [f"2020-01-{d + 1:02d}" for d in range(n_dates)]
     tickers = [f"T{k}" for k in range(n_tickers)]
@@ -234,4 +249,6 @@ def test_wide_table_is_pivot_table_on_grids_and_off_them(
         table = pd.concat([table, table.iloc[:1]], ignore_index=True)
     expected = table.pivot_table(index="date", columns="ticker", values="return", dropna=False)
     expected = expected.sort_index().sort_index(axis=1)
-    pd.testing.assert_frame_equal(wide_table(table, "return"), expected, check_exact=True)
+    with mock.patch.object(events, "GRID_CHECK_ROWS", check_rows):
+        wide = wide_table(table, "return")
+    pd.testing.assert_frame_equal(wide, expected, check_exact=True)

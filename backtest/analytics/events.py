@@ -137,10 +137,26 @@ def grid_shape(table: pd.DataFrame) -> tuple[int, int] | None:
     for block in (block_dates, block_tickers):
         if not (block.is_monotonic_increasing and block.is_unique):
             return None
-    repeated = dates.take(np.repeat(np.arange(0, len(table), n_tickers), n_tickers))
-    tiled = tickers.take(np.tile(np.arange(n_tickers), n_dates))
-    same = pc.and_(pc.equal(dates, repeated), pc.equal(tickers, tiled))
-    return (n_dates, n_tickers) if pc.all(same).as_py() else None
+    # Compared a block of dates at a time: the repeated texts of a year of minute bars for 500
+    # tickers would take ~1.6 GB at once.
+    dates_per_chunk = max(1, GRID_CHECK_ROWS // n_tickers)
+    for first in range(0, n_dates, dates_per_chunk):
+        n = min(dates_per_chunk, n_dates - first)
+        start, length = first * n_tickers, n * n_tickers
+        block_starts = np.arange(start, start + length, n_tickers)
+        repeated = dates.take(np.repeat(block_starts, n_tickers))
+        tiled = tickers.take(np.tile(np.arange(n_tickers), n))
+        same = pc.and_(
+            pc.equal(dates.slice(start, length), repeated),
+            pc.equal(tickers.slice(start, length), tiled),
+        )
+        if not pc.all(same).as_py():
+            return None
+    return n_dates, n_tickers
+
+
+GRID_CHECK_ROWS = 1 << 20
+"""Rows of a (date, ticker) table ``grid_shape`` compares at a time."""
 
 
 def equal_weight_returns(wide: np.ndarray) -> np.ndarray:
@@ -225,6 +241,16 @@ def spearman(x: np.ndarray, y: np.ndarray, min_count: int = MIN_TICKERS_FOR_IC) 
     correlation of the package: the report's IC and the lexicon ICs both use it.
     """
     x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    if len(x) > SPEARMAN_CHUNK_ROWS:
+        # Rows are independent: a chunk at a time bounds the temporaries (about ten per cell).
+        return np.concatenate(
+            [
+                spearman_by_row(
+                    x[i : i + SPEARMAN_CHUNK_ROWS], y[i : i + SPEARMAN_CHUNK_ROWS], min_count
+                )
+                for i in range(0, len(x), SPEARMAN_CHUNK_ROWS)
+            ]
+        )
     ok = np.isfinite(x) & np.isfinite(y)
     if ok.sum() < min_count:
         return math.nan
@@ -259,6 +285,16 @@ def spearman_by_row(
     """``spearman`` of x and y across columns, one value per row, computed for all rows at
     once (the report asks for about a dozen of these over every session)."""
     x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    if len(x) > SPEARMAN_CHUNK_ROWS:
+        # Rows are independent: a chunk at a time bounds the temporaries (about ten per cell).
+        return np.concatenate(
+            [
+                spearman_by_row(
+                    x[i : i + SPEARMAN_CHUNK_ROWS], y[i : i + SPEARMAN_CHUNK_ROWS], min_count
+                )
+                for i in range(0, len(x), SPEARMAN_CHUNK_ROWS)
+            ]
+        )
     ok = np.isfinite(x) & np.isfinite(y)
     n = ok.sum(axis=1)
     safe = np.maximum(n, 1)
@@ -275,6 +311,10 @@ def spearman_by_row(
     good = (n >= min_count) & (sx > 0) & (sy > 0)
     out[good] = (dx * dy).sum(axis=1)[good] / safe[good] / (sx[good] * sy[good])
     return out
+
+
+SPEARMAN_CHUNK_ROWS = 16_384
+"""Rows ``spearman_by_row`` ranks at a time."""
 
 
 def cross_sectional_ic(
