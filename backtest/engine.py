@@ -223,7 +223,7 @@ def simulate(
         returns=equity.pct_change().rename("returns"),
         benchmark_returns=benchmark.pct_change().rename("benchmark_returns"),
         sleeve_value=sleeve_value,
-        positions=pd.DataFrame(pos, index=index, columns=columns),
+        positions=pd.DataFrame(pos, index=index, columns=columns, copy=False),
         trades=trades,
     )
 
@@ -350,7 +350,7 @@ def valuation_frame(mark: np.ndarray, index: pd.DatetimeIndex, columns: pd.Index
     """The marks as vectorbt's close: before a ticker's first price its holding is flat, so
     any positive mark (1.0) values it at cash. Indexed by ``naive_index(index)``."""
     return pd.DataFrame(
-        np.where(np.isnan(mark), 1.0, mark), index=naive_index(index), columns=columns
+        np.where(np.isnan(mark), 1.0, mark), index=naive_index(index), columns=columns, copy=False
     )
 
 
@@ -403,7 +403,7 @@ def valuation_price(exec_price: np.ndarray, close: np.ndarray) -> np.ndarray:
     """
     close_ok = tradeable_price(close)
     mark = np.where(np.isnan(close_ok), tradeable_price(exec_price), close_ok)
-    return pd.DataFrame(mark).ffill().to_numpy(dtype=np.float64)
+    return pd.DataFrame(mark, copy=False).ffill().to_numpy(dtype=np.float64)
 
 
 def tradeable_price(price: np.ndarray) -> np.ndarray:
@@ -563,7 +563,7 @@ def _sleeve_value(portfolio: Any, index: pd.DatetimeIndex, columns: pd.Index) ->
     with warnings.catch_warnings():
         ignore_known_vectorbt_warning()
         value = np.asarray(portfolio.value(), dtype=np.float64).reshape(len(index), len(columns))
-    return pd.DataFrame(value, index=index, columns=columns)
+    return pd.DataFrame(value, index=index, columns=columns, copy=False)
 
 
 def _trades_frame(

@@ -407,7 +407,8 @@ def returns_table(panel: PricePanel, rows: slice, at: str) -> pd.DataFrame:
             "ticker": ticker,
             "return": close_to_close.reshape(-1),
             "traded_return": traded.reshape(-1),
-        }
+        },
+        copy=False,
     )
 
 
@@ -605,7 +606,8 @@ def signals_table(
             "label": names,
             "position": positions.reshape(-1).astype(np.int64),
             **({} if weights is None else {"weight": weights.reshape(-1)}),
-        }
+        },
+        copy=False,
     )
     if with_spillover and signals.spillover is not None:
         table.insert(3, "spillover", signals.spillover[rows].reshape(-1))

@@ -12,6 +12,7 @@ Nothing is written: ``RunResult.save(dir)`` writes the run folder ``backtest run
 
 from __future__ import annotations
 
+import gc
 import time
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -227,8 +228,18 @@ def simulate_run(
     panel = market.panel
     execution = config.execution
     sleeves = config.portfolio.construction == "sleeves"
+    decay_points = None
     if panel.bars is not None:
         refuse_on_bars(config)
+        with timer.stage("decay", "Measuring the edge at other latencies (intraday)"):
+            from backtest.decay import DEFAULT_LATENCIES, decay
+
+            with warnings.catch_warnings():
+                # Placements at the other latencies repeat the run's own load warnings.
+                warnings.simplefilter("ignore", UserWarning)
+                decay_points = decay(market, config, list(DEFAULT_LATENCIES)).points
+            # First, so that its simulations' memory is free before the run's own is taken.
+            gc.collect()
     with timer.stage("signals", "Computing signals"):
         signals = compute_signals(
             panel, placed, config.signal, execution, config.news, market.links(config)
@@ -277,15 +288,6 @@ def simulate_run(
             positions = simulation.positions.to_numpy(np.int8)
     with timer.stage("baselines", "Ranking against random timing and the bootstrap"):
         baselines = luck_baselines(config, panel, rows, positions, simulation)
-    decay_points = None
-    if panel.bars is not None:
-        with timer.stage("decay", "Measuring the edge at other latencies (intraday)"):
-            from backtest.decay import DEFAULT_LATENCIES, decay
-
-            with warnings.catch_warnings():
-                # Placements at the other latencies repeat the run's own load warnings.
-                warnings.simplefilter("ignore", UserWarning)
-                decay_points = decay(market, config, list(DEFAULT_LATENCIES)).points
     with timer.stage("report", "Laying out the results"):
         outputs = build_outputs(
             config=config,

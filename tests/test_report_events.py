@@ -26,6 +26,7 @@ from backtest.analytics.events import (
     wide_table,
 )
 from backtest.analytics.stats import Z_95
+from backtest.report.figures import monthly_label_counts
 from backtest.report.html import render_report
 
 
@@ -252,3 +253,22 @@ def test_wide_table_is_pivot_table_on_grids_and_off_them(
     with mock.patch.object(events, "GRID_CHECK_ROWS", check_rows):
         wide = wide_table(table, "return")
     pd.testing.assert_frame_equal(wide, expected, check_exact=True)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    rows=st.lists(
+        st.tuples(
+            st.sampled_from(["2015-01-02", "2015-01-30T15:59:00-05:00", "2015-02-02", None]),
+            st.sampled_from(["bull", "neutral", "bear", None]),
+        ),
+        max_size=40,
+    )
+)
+def test_monthly_label_counts_are_crosstab_of_the_month_and_label(
+    rows: list[tuple[str | None, str | None]],
+) -> None:
+    table = pd.DataFrame(rows, columns=["date", "label"], dtype="str")
+    expected = pd.crosstab(table["date"].str.slice(0, 7), table["label"])
+    counts = monthly_label_counts(table["date"], table["label"])
+    pd.testing.assert_frame_equal(counts, expected, check_dtype=False, check_index_type=False)

@@ -107,7 +107,7 @@ def wide_table(table: pd.DataFrame, column: str) -> pd.DataFrame:
     values = table[column].to_numpy(np.float64).reshape(n_dates, n_tickers)
     index = pd.Index(table["date"].iloc[::n_tickers].to_numpy(), name="date")
     columns = pd.Index(table["ticker"].iloc[:n_tickers].to_numpy(), name="ticker")
-    return pd.DataFrame(values, index=index, columns=columns)
+    return pd.DataFrame(values, index=index, columns=columns, copy=False)
 
 
 def grid_shape(table: pd.DataFrame) -> tuple[int, int] | None:
@@ -300,7 +300,9 @@ def spearman_by_row(
     safe = np.maximum(n, 1)
 
     def centred(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        ranks = pd.DataFrame(np.where(ok, values, np.nan)).rank(axis=1, method="average")
+        ranks = pd.DataFrame(np.where(ok, values, np.nan), copy=False).rank(
+            axis=1, method="average"
+        )
         ranks = np.where(ok, ranks.to_numpy(np.float64), 0.0)
         deviation = np.where(ok, ranks - (ranks.sum(axis=1) / safe)[:, None], 0.0)
         return deviation, np.sqrt((deviation**2).sum(axis=1) / safe)

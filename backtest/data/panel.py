@@ -203,13 +203,13 @@ def adjusted_columns(
 
 def detect_bar_ns(prices: pd.DataFrame, start_ns: np.ndarray, source: str) -> int:
     """The most common gap between a ticker's consecutive bars on the same day."""
-    frame = pd.DataFrame(
-        {"ticker": prices["ticker"].to_numpy(), "day": prices["date"].to_numpy(), "t": start_ns}
-    ).sort_values(["ticker", "t"], kind="stable")
-    same = (frame["ticker"].to_numpy()[1:] == frame["ticker"].to_numpy()[:-1]) & (
-        frame["day"].to_numpy()[1:] == frame["day"].to_numpy()[:-1]
-    )
-    gaps = np.diff(frame["t"].to_numpy())[same]
+    ticker = pd.factorize(prices["ticker"])[0]
+    day = prices["date"].to_numpy("datetime64[ns]").view(np.int64)
+    if not _sorted_by(ticker, start_ns):
+        order = np.lexsort((start_ns, ticker))
+        ticker, day, start_ns = ticker[order], day[order], start_ns[order]
+    same = (ticker[1:] == ticker[:-1]) & (day[1:] == day[:-1])
+    gaps = np.diff(start_ns)[same]
     gaps = gaps[gaps > 0]
     if len(gaps) == 0:
         raise InputError(
@@ -220,3 +220,9 @@ def detect_bar_ns(prices: pd.DataFrame, start_ns: np.ndarray, source: str) -> in
         )
     values, counts = np.unique(gaps, return_counts=True)
     return int(values[np.argmax(counts)])
+
+
+def _sorted_by(key: np.ndarray, then: np.ndarray) -> bool:
+    """Whether rows are sorted by ``key``, then by ``then`` (as loaded prices are)."""
+    step = np.diff(key)
+    return bool((step >= 0).all() and (np.diff(then)[step == 0] >= 0).all())

@@ -286,10 +286,27 @@ def contribution_figure(tickers: Sequence[str], pnl: Sequence[float]) -> Figure:
     }
 
 
+def monthly_label_counts(date: pd.Series, label: pd.Series) -> pd.DataFrame:
+    """``pd.crosstab(date.str.slice(0, 7), label)``: readings per month (rows, sorted) and label
+    (columns, sorted), rows without a date or label left out. Counted from the distinct dates'
+    months, so a year of minute bars for 500 tickers slices 98k texts, not 49 M."""
+    date_code, dates = pd.factorize(date)
+    month_of_date, months = pd.factorize(pd.Index(dates).str.slice(0, 7), sort=True)
+    label_code, labels = pd.factorize(label, sort=True)
+    known = (date_code >= 0) & (label_code >= 0)
+    cell = month_of_date[date_code[known]] * len(labels) + label_code[known]
+    counts = np.bincount(cell, minlength=len(months) * len(labels))
+    table = pd.DataFrame(
+        counts.reshape(len(months), len(labels)),
+        index=pd.Index(months, name=date.name),
+        columns=pd.Index(labels, name=label.name),
+    )
+    return table.loc[table.sum(axis=1) > 0, table.sum(axis=0) > 0]
+
+
 def label_share_figure(signals: pd.DataFrame) -> Figure:
     """Share of (session, ticker) readings labelled bull / neutral / bear, per month, stacked."""
-    month = signals["date"].str.slice(0, 7)
-    counts = pd.crosstab(month, signals["label"])
+    counts = monthly_label_counts(signals["date"], signals["label"])
     shares = counts.div(counts.sum(axis=1), axis=0)
     data = []
     for label in ("bull", "neutral", "bear"):
