@@ -141,6 +141,9 @@ def build_outputs(
         simulation.trades, placed, panel, half_life_rows(panel, config.signal), config.news
     )
     weights = held_weights(simulation, config.execution.initial_cash)
+    # One date and one ticker column for both per-row tables: on a year of minute bars for
+    # 500 tickers each is ~1.5 GB of text.
+    grid = grid_labels(dates, tickers)
     if baselines is None:
         baselines = luck_baselines(config, panel, rows, positions, simulation)
     signal_table = signals_table(
@@ -151,9 +154,10 @@ def build_outputs(
         tickers,
         weights,
         with_spillover=bool(config.signal.spillover),
+        grid=grid,
     )
     headline_table = headlines_table(period_headlines, panel, config.news)
-    returns = returns_table(panel, rows, config.execution.at)
+    returns = returns_table(panel, rows, config.execution.at, grid=grid)
 
     figures = compute_stats(
         simulation.equity,
@@ -390,17 +394,19 @@ def factor_block(composite: np.ndarray, exec_price: np.ndarray, rows: slice) -> 
     )
 
 
-def returns_table(panel: PricePanel, rows: slice, at: str) -> pd.DataFrame:
+def returns_table(
+    panel: PricePanel, rows: slice, at: str, *, grid: tuple[Any, Any] | None = None
+) -> pd.DataFrame:
     """returns.csv: per (session, ticker) of the period, ``return`` = close(t-1) -> close(t)
     and ``traded_return`` = the execution price of t -> that of t+1 (what a position entered
-    at t earns first: open to open for open execution, close to close for close execution)."""
+    at t earns first: open to open for open execution, close to close for close execution).
+    ``grid``: the period's ``grid_labels``, when the caller has them."""
     close = panel.close
     previous = np.vstack([np.full((1, close.shape[1]), np.nan), close[:-1]])
     with np.errstate(divide="ignore", invalid="ignore"):
         close_to_close = (close / previous - 1.0)[rows]
     traded = traded_returns(panel, rows, at)
-    dates = panel.dates[rows]
-    date, ticker = grid_labels(dates, list(panel.tickers))
+    date, ticker = grid_labels(panel.dates[rows], list(panel.tickers)) if grid is None else grid
     return pd.DataFrame(
         {
             "date": date,
@@ -589,13 +595,15 @@ def signals_table(
     weights: np.ndarray | None = None,
     *,
     with_spillover: bool = False,
+    grid: tuple[Any, Any] | None = None,
 ) -> pd.DataFrame:
     """signals.csv: one row per (session, ticker) of the period; with spillover on, a
     ``spillover`` column after ``news``: the news points that came through links; ``weight``
-    (held_weights) when given."""
+    (held_weights) when given. ``grid``: the period's ``grid_labels``, when the caller has
+    them."""
     labels = signals.labels[rows].reshape(-1)
     names = taken_text([LABEL_NAMES[c] for c in (-1, 0, 1)], labels.astype(np.int64) + 1)
-    date, ticker = grid_labels(dates, tickers)
+    date, ticker = grid_labels(dates, tickers) if grid is None else grid
     table = pd.DataFrame(
         {
             "date": date,

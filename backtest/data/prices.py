@@ -206,25 +206,31 @@ def prices_from_frame(
     else:
         dates = _session_dates(raw["date"], record, source)
     numbers = {}
+    absent = np.full(len(raw), np.nan)
     for name in _NUMBERS:
-        if name in raw.columns:
-            numbers[name] = _numbers(raw[name], name, record, source)
-        else:
-            numbers[name] = np.full(len(raw), np.nan)
+        numbers[name] = _numbers(raw[name], name, record, source) if name in raw else absent
     del raw
     order = np.lexsort((dates.view(np.int64), codes))
     keep = _deduplicate(codes[order], dates[order], record[order], numbers, order, names, source)
     order = order[keep]
+    in_order = len(order) == len(record) and bool((order[1:] > order[:-1]).all())
+
+    def taken(values: np.ndarray) -> np.ndarray:
+        return values if in_order else values[order]
+
+    # Without copies where nothing moves (rows already sorted, one NaN array for every absent
+    # column): a year of minute bars for 500 tickers is 49 M rows, 0.4 GB a column.
     columns: dict[str, object] = {
-        "date": day[order] if bars else dates[order],
-        "ticker": pd.array(names, dtype="str").take(codes[order]),
+        "date": taken(day if bars else dates),
+        "ticker": pd.array(names, dtype="str").take(taken(codes)),
     }
     for name in _NUMBERS:
-        columns[name] = numbers[name][order]
-    columns["record"] = record[order]
+        values = numbers[name]
+        columns[name] = absent[: len(order)] if values is absent else taken(values)
+    columns["record"] = taken(record)
     if bars:
-        columns["timestamp"] = dates[order]
-    frame = pd.DataFrame(columns)
+        columns["timestamp"] = taken(dates)
+    frame = pd.DataFrame(columns, copy=False)
     return frame[list(_columns_of(frame))]
 
 
