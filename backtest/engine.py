@@ -562,8 +562,39 @@ def _sleeve_value(portfolio: Any, index: pd.DatetimeIndex, columns: pd.Index) ->
     """Per-ticker sleeve value at each session's close (step 5)."""
     with warnings.catch_warnings():
         ignore_known_vectorbt_warning()
-        value = np.asarray(portfolio.value(), dtype=np.float64).reshape(len(index), len(columns))
-    return pd.DataFrame(value, index=index, columns=columns, copy=False)
+        value = np.asarray(ungrouped_value(portfolio), dtype=np.float64)
+    # Column-major, as a DataFrame's own block is: sums across tickers add in that order.
+    value = np.asfortranarray(value.reshape(len(index), len(columns)))
+    return pd.DataFrame(value, index, columns, copy=False)
+
+
+def ungrouped_value(portfolio: Any) -> np.ndarray:
+    """``portfolio.value()`` of an ungrouped portfolio without shared cash, computed by the
+    same vectorbt functions in the same order, but on plain arrays freed as soon as they are
+    used: ``value()`` wraps each of its six intermediate (bars x tickers) arrays in a copied
+    DataFrame and keeps them all alive until it returns (~1 GB per million bar cells)."""
+    from vectorbt.base.reshape_fns import to_1d_array, to_2d_array
+    from vectorbt.portfolio import dispatch
+    from vectorbt.portfolio.enums import Direction
+
+    grouper = portfolio.wrapper.grouper
+    if grouper.is_grouped() or portfolio.cash_sharing or portfolio.fillna_close:
+        return np.asarray(portfolio.value(), dtype=np.float64)
+    engine = portfolio.engine
+    shape, orders = portfolio.wrapper.shape_2d, portfolio.orders
+    records, col_map = orders.values, orders.col_mapper.col_map
+    asset_flow = dispatch.asset_flow(shape, records, col_map, Direction.Both, engine=engine)
+    assets = dispatch.assets(asset_flow, engine=engine)
+    del asset_flow
+    close = to_2d_array(portfolio.close).copy()
+    close[assets == 0] = 0.0
+    asset_value = dispatch.asset_value(close, assets, engine=engine)
+    del close, assets
+    cash_flow = dispatch.cash_flow(shape, records, col_map, False, engine=engine)
+    init_cash = to_1d_array(portfolio.get_init_cash(group_by=False))
+    cash = dispatch.cash(cash_flow, init_cash, engine=engine)
+    del cash_flow
+    return dispatch.value(cash, asset_value, engine=engine)
 
 
 def _trades_frame(

@@ -23,6 +23,7 @@ from backtest.engine import (
     run_portfolio,
     simulate,
     tradeable_price,
+    ungrouped_value,
     valuation_price,
 )
 
@@ -159,3 +160,29 @@ def test_orders_never_exceed_the_target_changes_sweeps_bound_max_orders_by():
         rtol=1e-12,
     )
     assert len(bounded.orders.records_arr) == len(unbounded.orders.records_arr)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    n_sessions=st.integers(2, 40),
+    n_tickers=st.integers(1, 4),
+    fees=st.sampled_from([0.0, 0.001]),
+)
+def test_sleeve_values_are_vectorbts_value_bit_for_bit(
+    seed: int, n_sessions: int, n_tickers: int, fees: float
+) -> None:
+    """The lean valuation (vectorbt's functions on plain arrays) is ``Portfolio.value()``."""
+    pos, exec_price, close = _hostile_market(
+        np.random.default_rng(seed), n_sessions, n_tickers, 0.2
+    )
+    mark = valuation_price(exec_price, close)
+    index = pd.bdate_range("2015-01-05", periods=n_sessions)
+    columns = pd.Index([f"T{k}" for k in range(n_tickers)], name="ticker")
+    portfolio = run_portfolio(
+        pos, tradeable_price(exec_price), mark, index, columns, 1000.0, fees, 0.001
+    )
+    expected = np.asarray(portfolio.value(), dtype=np.float64)
+    np.testing.assert_array_equal(
+        ungrouped_value(portfolio).view(np.int64), expected.view(np.int64)
+    )
