@@ -190,10 +190,18 @@ def calmar_ratio(annual: float | None, depth: float) -> float | None:
 
 def exposure(positions: np.ndarray | pd.DataFrame) -> float | None:
     """Share of (session, ticker) cells holding a non-zero position."""
-    pos = np.asarray(positions, dtype=np.float64)
+    pos = np.asarray(positions)
     if pos.size == 0:
         return None
-    return float(np.mean(np.nan_to_num(pos) != 0))
+    held = 0
+    for i in range(0, len(pos), ROWS_PER_CHUNK):
+        block = np.asarray(pos[i : i + ROWS_PER_CHUNK], dtype=np.float64)
+        held += int(np.count_nonzero(np.nan_to_num(block) != 0))
+    return float(held / pos.size)
+
+
+ROWS_PER_CHUNK = 16_384
+"""Rows ``exposure`` and ``turnover`` convert at a time (a year of minute bars has 98k)."""
 
 
 def turnover(
@@ -209,10 +217,15 @@ def turnover(
     year. On intraday bars (``row_session``: each row's session) a session's changes are summed
     over its bars first.
     """
-    pos = np.nan_to_num(np.asarray(positions, dtype=np.float64))
+    pos = np.asarray(positions)
     if pos.ndim != 2 or pos.size == 0:
         return None
-    change = np.abs(np.diff(pos, axis=0, prepend=np.zeros((1, pos.shape[1])))).sum(axis=1)
+    change = np.empty(len(pos))
+    previous = np.zeros((1, pos.shape[1]))
+    for i in range(0, len(pos), ROWS_PER_CHUNK):
+        block = np.nan_to_num(np.asarray(pos[i : i + ROWS_PER_CHUNK], dtype=np.float64))
+        change[i : i + len(block)] = np.abs(np.diff(block, axis=0, prepend=previous)).sum(axis=1)
+        previous = block[-1:]
     if row_session is not None:
         day = row_session - row_session[0]
         change = np.bincount(day, weights=change)[np.bincount(day) > 0]
@@ -349,7 +362,7 @@ def compute_stats(
     session over the equity before it): its turnover is then ``traded_turnover``, not the
     sleeves' position formula.
     """
-    pos = np.asarray(positions, dtype=np.float64)
+    pos = np.asarray(positions)
     sessions = pd.DatetimeIndex(equity.index)
     if row_session is not None:
         equity = session_closes(equity, row_session)
@@ -368,7 +381,7 @@ def compute_stats(
         avg_holding_sessions=avg_holding_sessions(trades, sessions, row_session),
     )
     bench = curve_stats(benchmark, initial_value=initial_value, periods_per_year=periods_per_year)
-    bench_pos = np.ones_like(pos)
+    bench_pos = np.broadcast_to(1.0, pos.shape)
     bench.update(
         hit_rate=None,
         profit_factor=None,

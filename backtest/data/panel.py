@@ -157,8 +157,8 @@ def build_bar_panel(
             + ("" if extended_hours else " (data.extended_hours = true keeps them)"),
             stacklevel=3,
         )
-    tickers = tuple(sorted(prices["ticker"].unique()))
-    column = pd.Index(tickers).get_indexer(prices["ticker"].to_numpy())
+    column, names = pd.factorize(prices["ticker"], sort=True)
+    tickers = tuple(str(name) for name in names)
     row, column = row[on_grid], column[on_grid]
     columns = adjusted_columns(prices, adjust, with_range=False)
 
