@@ -18,6 +18,7 @@ changes, so every row shares the scores, the prices, the period and the costs:
 
 from __future__ import annotations
 
+import gc
 import math
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
@@ -179,6 +180,9 @@ def decay(market: Market, config: StrategyConfig, latencies: list[str]) -> Decay
             label, positions, exec_price, panel, rows, e, benchmarks.get(e.at)
         )
         points.append(point)
+        # A simulation's vectorbt objects hold cycles: free each latency's (bars x tickers
+        # arrays) before the next is simulated, not at some later collection.
+        gc.collect()
     return DecayResult(
         config=config,
         points=tuple(points),
