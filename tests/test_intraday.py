@@ -516,3 +516,22 @@ def test_comention_links_on_bars_are_learned_by_session_and_only_after_their_sto
     assert (entries.dt.tz_localize(None).dt.normalize() >= fourth).all()
     block = result.outputs.stats["spillover"]
     assert block["stories"] >= 3 and block["top_comentions"][0]["stories"] == 3
+
+
+def test_the_bar_size_is_detected_the_same_from_rows_in_any_order() -> None:
+    from backtest.data.panel import detect_bar_ns
+
+    day = pd.Timestamp("2015-03-02 14:30", tz="UTC")
+    rows = []
+    for ticker, step_min in (("AAA", 5), ("BBB", 5), ("CCC", 1)):
+        for k in range(12):
+            rows.append((ticker, day + pd.Timedelta(minutes=step_min * k)))
+    frame = pd.DataFrame(rows, columns=["ticker", "timestamp"])
+    frame["date"] = frame["timestamp"].dt.tz_localize(None).dt.normalize()
+    start_ns = frame["timestamp"].to_numpy("datetime64[ns]").view(np.int64)
+    assert detect_bar_ns(frame, start_ns, "bars") == 5 * 60 * 10**9
+    latest_first = np.arange(len(frame))[::-1]
+    assert (
+        detect_bar_ns(frame.iloc[latest_first].reset_index(drop=True), start_ns[latest_first], "")
+        == 5 * 60 * 10**9
+    )
