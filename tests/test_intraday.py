@@ -428,6 +428,30 @@ def test_the_intraday_event_study_against_a_benchmark_ticker_subtracts_its_retur
         np.testing.assert_allclose(study[name]["car"], np.mean(expected, axis=0), rtol=1e-12)
 
 
+@pytest.mark.parametrize("against", [None, 2])
+def test_the_intraday_event_study_prices_events_a_block_at_a_time_with_the_same_figures(
+    against: int | None,
+) -> None:
+    from unittest import mock
+
+    from backtest.analytics import intraday
+
+    rng = np.random.default_rng(5)
+    minute = 60 * 10**9
+    start_ns = np.concatenate([np.arange(30) * minute, 10**13 + np.arange(30) * minute])
+    session = np.repeat([0, 1], 30)
+    open_ = np.where(rng.random((60, 4)) < 0.1, np.nan, rng.uniform(90, 110, (60, 4)))
+    close = rng.uniform(90, 110, (60, 4))
+    rows = rng.integers(0, 60, 25)
+    columns = rng.integers(0, 4, 25)
+    direction = rng.choice([-1, 1], 25)
+    args = (open_, close, start_ns, session, rows, columns, direction, (1, 5, 15))
+    whole = intraday.intraday_event_study(*args, benchmark_column=against)
+    with mock.patch.object(intraday, "EVENT_STUDY_CELLS", 7):
+        blocks = intraday.intraday_event_study(*args, benchmark_column=against)
+    assert blocks == whole and whole["bull"] is not None and whole["bear"] is not None
+
+
 def test_the_report_names_its_benchmark_ticker_and_refuses_one_without_prices() -> None:
     bars, headlines = planted_bars(TICKERS, *RANGES[0], jump=JUMP, jump_after_minutes=5)
     overrides = {**INTRADAY_NEWS, "execution.latency": "0s", "report.benchmark_ticker": "ddd"}

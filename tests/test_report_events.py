@@ -22,6 +22,7 @@ from backtest.analytics.events import (
     event_study_by_group,
     news_events,
     news_groups,
+    spearman,
     spearman_by_row,
     wide_table,
 )
@@ -110,10 +111,20 @@ def test_spearman_by_row_ranks_a_chunk_of_rows_at_a_time_with_the_same_result() 
     x = np.where(rng.random((50, 6)) < 0.3, np.nan, rng.normal(size=(50, 6)))
     y = np.where(rng.random((50, 6)) < 0.3, np.nan, np.round(rng.normal(size=(50, 6)), 1))
     whole = spearman_by_row(x, y)
-    with mock.patch.object(events, "SPEARMAN_CHUNK_ROWS", 7):
+    with mock.patch.object(events, "SPEARMAN_CHUNK_CELLS", 40):
         chunked = spearman_by_row(x, y)
     np.testing.assert_array_equal(chunked, whole)
     assert np.isfinite(whole).sum() > 10
+
+
+def test_spearman_of_a_long_pair_of_series_is_one_number() -> None:
+    rng = np.random.default_rng(11)
+    x = rng.normal(size=40_000)
+    y = x + rng.normal(size=40_000)
+    rho = spearman(x, y)
+    assert isinstance(rho, float)
+    ranks = pd.Series(x).rank().to_numpy(), pd.Series(y).rank().to_numpy()
+    assert rho == pytest.approx(np.corrcoef(*ranks)[0, 1], rel=1e-12)
 
 
 def test_ic_pairs_composite_with_the_next_sessions_return() -> None:

@@ -241,16 +241,6 @@ def spearman(x: np.ndarray, y: np.ndarray, min_count: int = MIN_TICKERS_FOR_IC) 
     correlation of the package: the report's IC and the lexicon ICs both use it.
     """
     x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
-    if len(x) > SPEARMAN_CHUNK_ROWS:
-        # Rows are independent: a chunk at a time bounds the temporaries (about ten per cell).
-        return np.concatenate(
-            [
-                spearman_by_row(
-                    x[i : i + SPEARMAN_CHUNK_ROWS], y[i : i + SPEARMAN_CHUNK_ROWS], min_count
-                )
-                for i in range(0, len(x), SPEARMAN_CHUNK_ROWS)
-            ]
-        )
     ok = np.isfinite(x) & np.isfinite(y)
     if ok.sum() < min_count:
         return math.nan
@@ -285,14 +275,13 @@ def spearman_by_row(
     """``spearman`` of x and y across columns, one value per row, computed for all rows at
     once (the report asks for about a dozen of these over every session)."""
     x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
-    if len(x) > SPEARMAN_CHUNK_ROWS:
+    per_chunk = max(1, SPEARMAN_CHUNK_CELLS // max(1, x.shape[-1]))
+    if len(x) > per_chunk:
         # Rows are independent: a chunk at a time bounds the temporaries (about ten per cell).
         return np.concatenate(
             [
-                spearman_by_row(
-                    x[i : i + SPEARMAN_CHUNK_ROWS], y[i : i + SPEARMAN_CHUNK_ROWS], min_count
-                )
-                for i in range(0, len(x), SPEARMAN_CHUNK_ROWS)
+                spearman_by_row(x[i : i + per_chunk], y[i : i + per_chunk], min_count)
+                for i in range(0, len(x), per_chunk)
             ]
         )
     ok = np.isfinite(x) & np.isfinite(y)
@@ -315,8 +304,8 @@ def spearman_by_row(
     return out
 
 
-SPEARMAN_CHUNK_ROWS = 16_384
-"""Rows ``spearman_by_row`` ranks at a time."""
+SPEARMAN_CHUNK_CELLS = 1 << 21
+"""Cells (rows x columns) ``spearman_by_row`` ranks at a time."""
 
 
 def cross_sectional_ic(

@@ -60,21 +60,23 @@ def intraday_event_study(
     n_h = len(labels)
     ticker_ret = np.full((len(event_rows), n_h), np.nan)
     market_ret = np.full((len(event_rows), n_h), np.nan)
-    base_all = open_[event_rows]
-    for j in range(n_h):
-        at_close = found[:, j] < 0 if j < len(minutes) else np.ones(len(event_rows), bool)
-        row = np.where(at_close, last, found[:, j] if j < len(minutes) else last)
-        later = np.where(at_close[:, None], close[row], open_[row])
-        with np.errstate(divide="ignore", invalid="ignore"):
-            every = later / base_all - 1.0
-        ticker_ret[:, j] = every[np.arange(len(event_rows)), event_columns]
-        if benchmark_column is not None:
-            market_ret[:, j] = every[:, benchmark_column]
-            continue
-        usable = np.isfinite(every)
-        counts = usable.sum(axis=1)
-        sums = np.where(usable, every, 0.0).sum(axis=1)
-        market_ret[:, j] = np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
+    # Events a block at a time: each step holds a few (events x tickers) arrays, 3 events per
+    # ticker and session of 500 tickers would be ~1.5 GB apiece at once.
+    per_block = max(1, EVENT_STUDY_CELLS // max(1, open_.shape[1]))
+    for first in range(0, len(event_rows), per_block):
+        block = slice(first, first + per_block)
+        _returns_after(
+            open_,
+            close,
+            event_rows[block],
+            event_columns[block],
+            found[block],
+            last[block],
+            len(minutes),
+            benchmark_column,
+            ticker_ret[block],
+            market_ret[block],
+        )
     abnormal = ticker_ret - market_ret
     out: dict[str, Any] = {"horizons": labels}
     for name, side in (("bull", 1), ("bear", -1)):
@@ -94,3 +96,38 @@ def intraday_event_study(
             }
         )
     return out
+
+
+EVENT_STUDY_CELLS = 1 << 21
+"""(event, ticker) cells ``intraday_event_study`` prices at a time."""
+
+
+def _returns_after(
+    open_: np.ndarray,
+    close: np.ndarray,
+    event_rows: np.ndarray,
+    event_columns: np.ndarray,
+    found: np.ndarray,
+    last: np.ndarray,
+    n_minutes: int,
+    benchmark_column: int | None,
+    ticker_ret: np.ndarray,
+    market_ret: np.ndarray,
+) -> None:
+    """Steps 2-3 for a block of events: each horizon's own and market return, into
+    ``ticker_ret`` and ``market_ret`` (views of the block's rows)."""
+    base_all = open_[event_rows]
+    for j in range(n_minutes + 1):
+        at_close = found[:, j] < 0 if j < n_minutes else np.ones(len(event_rows), bool)
+        row = np.where(at_close, last, found[:, j] if j < n_minutes else last)
+        later = np.where(at_close[:, None], close[row], open_[row])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            every = later / base_all - 1.0
+        ticker_ret[:, j] = every[np.arange(len(event_rows)), event_columns]
+        if benchmark_column is not None:
+            market_ret[:, j] = every[:, benchmark_column]
+            continue
+        usable = np.isfinite(every)
+        counts = usable.sum(axis=1)
+        sums = np.where(usable, every, 0.0).sum(axis=1)
+        market_ret[:, j] = np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
