@@ -112,7 +112,7 @@ def main() -> None:
     wall, peak_gib, stdout, command = run_cli(prices, headlines, folder / "run")
     lines = stdout.splitlines()
     header = next((i for i, line in enumerate(lines) if line.startswith("stage ")), len(lines))
-    stages = [line for line in lines[header:] if line.strip()]
+    stages = [line for line in lines[header:] if line.strip() and not line.startswith("Run ")]
     text = "\n".join(
         [
             "# Intraday scale benchmark",
