@@ -147,17 +147,10 @@ def build_outputs(
     if baselines is None:
         baselines = luck_baselines(config, panel, rows, positions, simulation)
     signal_table = signals_table(
-        signals,
-        rows,
-        positions,
-        dates,
-        tickers,
-        weights,
-        with_spillover=bool(config.signal.spillover),
-        grid=grid,
+        signals, rows, positions, grid, weights, with_spillover=bool(config.signal.spillover)
     )
     headline_table = headlines_table(period_headlines, panel, config.news)
-    returns = returns_table(panel, rows, config.execution.at, grid=grid)
+    returns = returns_table(panel, rows, config.execution.at, grid)
 
     figures = compute_stats(
         simulation.equity,
@@ -394,19 +387,17 @@ def factor_block(composite: np.ndarray, exec_price: np.ndarray, rows: slice) -> 
     )
 
 
-def returns_table(
-    panel: PricePanel, rows: slice, at: str, *, grid: tuple[Any, Any] | None = None
-) -> pd.DataFrame:
+def returns_table(panel: PricePanel, rows: slice, at: str, grid: tuple[Any, Any]) -> pd.DataFrame:
     """returns.csv: per (session, ticker) of the period, ``return`` = close(t-1) -> close(t)
     and ``traded_return`` = the execution price of t -> that of t+1 (what a position entered
     at t earns first: open to open for open execution, close to close for close execution).
-    ``grid``: the period's ``grid_labels``, when the caller has them."""
+    ``grid``: the period's ``grid_labels``."""
     close = panel.close
     previous = np.vstack([np.full((1, close.shape[1]), np.nan), close[:-1]])
     with np.errstate(divide="ignore", invalid="ignore"):
         close_to_close = (close / previous - 1.0)[rows]
     traded = traded_returns(panel, rows, at)
-    date, ticker = grid_labels(panel.dates[rows], list(panel.tickers)) if grid is None else grid
+    date, ticker = grid
     return pd.DataFrame(
         {
             "date": date,
@@ -590,20 +581,17 @@ def signals_table(
     signals: SignalPanel,
     rows: slice,
     positions: np.ndarray,
-    dates: pd.DatetimeIndex,
-    tickers: list[str],
+    grid: tuple[Any, Any],
     weights: np.ndarray | None = None,
     *,
     with_spillover: bool = False,
-    grid: tuple[Any, Any] | None = None,
 ) -> pd.DataFrame:
-    """signals.csv: one row per (session, ticker) of the period; with spillover on, a
-    ``spillover`` column after ``news``: the news points that came through links; ``weight``
-    (held_weights) when given. ``grid``: the period's ``grid_labels``, when the caller has
-    them."""
+    """signals.csv: one row per (session, ticker) of the period (``grid``: its
+    ``grid_labels``); with spillover on, a ``spillover`` column after ``news``: the news points
+    that came through links; ``weight`` (held_weights) when given."""
     labels = signals.labels[rows].reshape(-1)
     names = taken_text([LABEL_NAMES[c] for c in (-1, 0, 1)], labels.astype(np.int64) + 1)
-    date, ticker = grid_labels(dates, tickers) if grid is None else grid
+    date, ticker = grid
     table = pd.DataFrame(
         {
             "date": date,

@@ -12,7 +12,6 @@ Nothing is written: ``RunResult.save(dir)`` writes the run folder ``backtest run
 
 from __future__ import annotations
 
-import gc
 import time
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -237,9 +236,9 @@ def simulate_run(
             with warnings.catch_warnings():
                 # Placements at the other latencies repeat the run's own load warnings.
                 warnings.simplefilter("ignore", UserWarning)
+                # First: its simulations' memory is free (decay collects it) before the run's
+                # own signals and simulation are taken.
                 decay_points = decay(market, config, list(DEFAULT_LATENCIES)).points
-            # First, so that its simulations' memory is free before the run's own is taken.
-            gc.collect()
     with timer.stage("signals", "Computing signals"):
         signals = compute_signals(
             panel, placed, config.signal, execution, config.news, market.links(config)

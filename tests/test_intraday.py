@@ -434,7 +434,7 @@ def test_the_intraday_event_study_prices_events_a_block_at_a_time_with_the_same_
 ) -> None:
     from unittest import mock
 
-    from backtest.analytics import intraday
+    from backtest.analytics import blocks, intraday
 
     rng = np.random.default_rng(5)
     minute = 60 * 10**9
@@ -447,7 +447,7 @@ def test_the_intraday_event_study_prices_events_a_block_at_a_time_with_the_same_
     direction = rng.choice([-1, 1], 25)
     args = (open_, close, start_ns, session, rows, columns, direction, (1, 5, 15))
     whole = intraday.intraday_event_study(*args, benchmark_column=against)
-    with mock.patch.object(intraday, "EVENT_STUDY_CELLS", 7):
+    with mock.patch.object(blocks, "BLOCK_CELLS", 7):
         blocks = intraday.intraday_event_study(*args, benchmark_column=against)
     assert blocks == whole and whole["bull"] is not None and whole["bear"] is not None
 

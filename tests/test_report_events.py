@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from report_fixtures import build_run_folder
 
-from backtest.analytics import events
+from backtest.analytics import blocks
 from backtest.analytics.events import (
     average_ranks,
     cross_sectional_ic,
@@ -111,7 +111,7 @@ def test_spearman_by_row_ranks_a_chunk_of_rows_at_a_time_with_the_same_result() 
     x = np.where(rng.random((50, 6)) < 0.3, np.nan, rng.normal(size=(50, 6)))
     y = np.where(rng.random((50, 6)) < 0.3, np.nan, np.round(rng.normal(size=(50, 6)), 1))
     whole = spearman_by_row(x, y)
-    with mock.patch.object(events, "SPEARMAN_CHUNK_CELLS", 40):
+    with mock.patch.object(blocks, "BLOCK_CELLS", 40):
         chunked = spearman_by_row(x, y)
     np.testing.assert_array_equal(chunked, whole)
     assert np.isfinite(whole).sum() > 10
@@ -238,10 +238,10 @@ def test_news_terciles_keep_ties_together_and_cover_the_counted_rows_once() -> N
     n_tickers=st.integers(1, 4),
     order=st.sampled_from(["grid", "shuffled", "dropped", "repeated"]),
     seed=st.integers(0, 2**16),
-    check_rows=st.sampled_from([1, 3, events.GRID_CHECK_ROWS]),
+    check_cells=st.sampled_from([1, 3, blocks.BLOCK_CELLS]),
 )
 def test_wide_table_is_pivot_table_on_grids_and_off_them(
-    n_dates: int, n_tickers: int, order: str, seed: int, check_rows: int
+    n_dates: int, n_tickers: int, order: str, seed: int, check_cells: int
 ) -> None:
     """A run's own (date-major, sorted) tables are reshaped; any other order, a missing or a
     repeated row goes through pivot_table; both give pivot_table's frame exactly, however many
@@ -261,7 +261,7 @@ def test_wide_table_is_pivot_table_on_grids_and_off_them(
         table = pd.concat([table, table.iloc[:1]], ignore_index=True)
     expected = table.pivot_table(index="date", columns="ticker", values="return", dropna=False)
     expected = expected.sort_index().sort_index(axis=1)
-    with mock.patch.object(events, "GRID_CHECK_ROWS", check_rows):
+    with mock.patch.object(blocks, "BLOCK_CELLS", check_cells):
         wide = wide_table(table, "return")
     pd.testing.assert_frame_equal(wide, expected, check_exact=True)
 
@@ -283,3 +283,14 @@ def test_monthly_label_counts_are_crosstab_of_the_month_and_label(
     expected = pd.crosstab(table["date"].str.slice(0, 7), table["label"])
     counts = monthly_label_counts(table["date"], table["label"])
     pd.testing.assert_frame_equal(counts, expected, check_dtype=False, check_index_type=False)
+
+
+@given(n_rows=st.integers(0, 50), n_columns=st.integers(0, 9), cells=st.integers(1, 30))
+def test_row_blocks_cover_the_rows_in_order_within_the_cell_budget(
+    n_rows: int, n_columns: int, cells: int
+) -> None:
+    with mock.patch.object(blocks, "BLOCK_CELLS", cells):
+        slices = list(blocks.row_blocks(n_rows, n_columns))
+    assert [i for s in slices for i in range(n_rows)[s]] == list(range(n_rows))
+    assert all(s.stop > s.start for s in slices)
+    assert all((s.stop - s.start) * n_columns <= cells or s.stop - s.start == 1 for s in slices)

@@ -35,6 +35,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from backtest.analytics.blocks import row_blocks
 from backtest.analytics.stats import (
     Z_95,
     abnormal_return_from_execution,
@@ -139,10 +140,9 @@ def grid_shape(table: pd.DataFrame) -> tuple[int, int] | None:
             return None
     # Compared a block of dates at a time: the repeated texts of a year of minute bars for 500
     # tickers would take ~1.6 GB at once.
-    dates_per_chunk = max(1, GRID_CHECK_ROWS // n_tickers)
-    for first in range(0, n_dates, dates_per_chunk):
-        n = min(dates_per_chunk, n_dates - first)
-        start, length = first * n_tickers, n * n_tickers
+    for block in row_blocks(n_dates, n_tickers):
+        n = block.stop - block.start
+        start, length = block.start * n_tickers, n * n_tickers
         block_starts = np.arange(start, start + length, n_tickers)
         repeated = dates.take(np.repeat(block_starts, n_tickers))
         tiled = tickers.take(np.tile(np.arange(n_tickers), n))
@@ -153,10 +153,6 @@ def grid_shape(table: pd.DataFrame) -> tuple[int, int] | None:
         if not pc.all(same).as_py():
             return None
     return n_dates, n_tickers
-
-
-GRID_CHECK_ROWS = 1 << 20
-"""Rows of a (date, ticker) table ``grid_shape`` compares at a time."""
 
 
 def equal_weight_returns(wide: np.ndarray) -> np.ndarray:
@@ -275,15 +271,10 @@ def spearman_by_row(
     """``spearman`` of x and y across columns, one value per row, computed for all rows at
     once (the report asks for about a dozen of these over every session)."""
     x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
-    per_chunk = max(1, SPEARMAN_CHUNK_CELLS // max(1, x.shape[-1]))
-    if len(x) > per_chunk:
-        # Rows are independent: a chunk at a time bounds the temporaries (about ten per cell).
-        return np.concatenate(
-            [
-                spearman_by_row(x[i : i + per_chunk], y[i : i + per_chunk], min_count)
-                for i in range(0, len(x), per_chunk)
-            ]
-        )
+    blocks = list(row_blocks(len(x), x.shape[-1]))
+    if len(blocks) > 1:
+        # About ten temporaries per cell: a block of rows at a time (analytics.blocks).
+        return np.concatenate([spearman_by_row(x[b], y[b], min_count) for b in blocks])
     ok = np.isfinite(x) & np.isfinite(y)
     n = ok.sum(axis=1)
     safe = np.maximum(n, 1)
@@ -302,10 +293,6 @@ def spearman_by_row(
     good = (n >= min_count) & (sx > 0) & (sy > 0)
     out[good] = (dx * dy).sum(axis=1)[good] / safe[good] / (sx[good] * sy[good])
     return out
-
-
-SPEARMAN_CHUNK_CELLS = 1 << 21
-"""Cells (rows x columns) ``spearman_by_row`` ranks at a time."""
 
 
 def cross_sectional_ic(

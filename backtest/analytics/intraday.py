@@ -21,6 +21,8 @@ from typing import Any
 
 import numpy as np
 
+from backtest.analytics.blocks import row_blocks
+
 INTRADAY_MINUTES = (1, 5, 15, 30, 60)
 """Horizons of the intraday event study, in minutes after the event bar's start."""
 
@@ -62,9 +64,7 @@ def intraday_event_study(
     market_ret = np.full((len(event_rows), n_h), np.nan)
     # Events a block at a time: each step holds a few (events x tickers) arrays, 3 events per
     # ticker and session of 500 tickers would be ~1.5 GB apiece at once.
-    per_block = max(1, EVENT_STUDY_CELLS // max(1, open_.shape[1]))
-    for first in range(0, len(event_rows), per_block):
-        block = slice(first, first + per_block)
+    for block in row_blocks(len(event_rows), open_.shape[1]):
         _returns_after(
             open_,
             close,
@@ -96,10 +96,6 @@ def intraday_event_study(
             }
         )
     return out
-
-
-EVENT_STUDY_CELLS = 1 << 21
-"""(event, ticker) cells ``intraday_event_study`` prices at a time."""
 
 
 def _returns_after(

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from backtest.analytics.blocks import row_blocks
+
 PERIODS_PER_YEAR = 252
 CAR_WINDOW = (-5, 10)
 Z_95 = 1.96
@@ -190,18 +192,14 @@ def calmar_ratio(annual: float | None, depth: float) -> float | None:
 
 def exposure(positions: np.ndarray | pd.DataFrame) -> float | None:
     """Share of (session, ticker) cells holding a non-zero position."""
-    pos = np.asarray(positions)
+    pos = np.atleast_1d(np.asarray(positions))
     if pos.size == 0:
         return None
     held = 0
-    for i in range(0, len(pos), ROWS_PER_CHUNK):
-        block = np.asarray(pos[i : i + ROWS_PER_CHUNK], dtype=np.float64)
+    for rows in row_blocks(len(pos), pos.size // len(pos)):
+        block = np.asarray(pos[rows], dtype=np.float64)
         held += int(np.count_nonzero(np.nan_to_num(block) != 0))
     return float(held / pos.size)
-
-
-ROWS_PER_CHUNK = 16_384
-"""Rows ``exposure`` and ``turnover`` convert at a time (a year of minute bars has 98k)."""
 
 
 def turnover(
@@ -222,9 +220,9 @@ def turnover(
         return None
     change = np.empty(len(pos))
     previous = np.zeros((1, pos.shape[1]))
-    for i in range(0, len(pos), ROWS_PER_CHUNK):
-        block = np.nan_to_num(np.asarray(pos[i : i + ROWS_PER_CHUNK], dtype=np.float64))
-        change[i : i + len(block)] = np.abs(np.diff(block, axis=0, prepend=previous)).sum(axis=1)
+    for rows in row_blocks(len(pos), pos.shape[1]):
+        block = np.nan_to_num(np.asarray(pos[rows], dtype=np.float64))
+        change[rows] = np.abs(np.diff(block, axis=0, prepend=previous)).sum(axis=1)
         previous = block[-1:]
     if row_session is not None:
         day = row_session - row_session[0]
