@@ -209,7 +209,7 @@ def simulate(
         )
         benchmark = _sleeve_value(benchmark_portfolio, index, columns).sum(axis=1)
         benchmark = benchmark.rename("benchmark")
-        benchmark_portfolio = uncached(benchmark_portfolio)
+        benchmark_portfolio = on_close_of(portfolio, uncached(benchmark_portfolio))
     sleeve_value = _sleeve_value(portfolio, index, columns)
     equity = sleeve_value.sum(axis=1).rename("equity")
     if borrow_bps > 0:
@@ -288,7 +288,7 @@ def simulate_weights(
     trades = _trades_frame(portfolio, index, columns)
     return Simulation(
         portfolio=uncached(portfolio),
-        benchmark_portfolio=uncached(benchmark_portfolio),
+        benchmark_portfolio=on_close_of(portfolio, uncached(benchmark_portfolio)),
         equity=equity,
         benchmark=benchmark,
         returns=equity.pct_change().rename("returns"),
@@ -310,6 +310,12 @@ def uncached(portfolio: Any) -> Any:
     return portfolio
 
 
+def on_close_of(source: Any, portfolio: Any) -> Any:
+    """``portfolio`` valued on ``source``'s close frame, which holds the same marks: the
+    strategy and its benchmark share one (bars x tickers) array (``SharedClosePortfolio``)."""
+    return portfolio.replace(close=source.close)
+
+
 def _run_weights(
     size: np.ndarray,
     price: np.ndarray,
@@ -321,12 +327,12 @@ def _run_weights(
     slippage: float,
 ) -> Any:
     """One ``from_orders`` call with target-percent orders and shared cash (W2-W5)."""
-    import vectorbt as vbt
+    from backtest.vbt_portfolio import SharedClosePortfolio
 
     close_df = valuation_frame(mark, index, columns)
     with warnings.catch_warnings():
         ignore_known_vectorbt_warning()
-        return vbt.Portfolio.from_orders(
+        return SharedClosePortfolio.from_orders(
             close_df,
             size=size,
             size_type="targetpercent",
@@ -470,7 +476,7 @@ def run_portfolio(
     target changes) so vectorbt does not allocate one record per cell; by default the number
     of orders placed.
     """
-    import vectorbt as vbt
+    from backtest.vbt_portfolio import SharedClosePortfolio
 
     price = np.ascontiguousarray(price, dtype=np.float64)
     size, size_type = order_arrays(pos, price)
@@ -479,7 +485,7 @@ def run_portfolio(
     close_df = valuation_frame(mark, index, columns)
     with warnings.catch_warnings():
         ignore_known_vectorbt_warning()
-        return vbt.Portfolio.from_orders(
+        return SharedClosePortfolio.from_orders(
             close_df,
             size=size,
             size_type=size_type,

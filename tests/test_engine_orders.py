@@ -186,3 +186,53 @@ def test_sleeve_values_are_vectorbts_value_bit_for_bit(
     np.testing.assert_array_equal(
         ungrouped_value(portfolio).view(np.int64), expected.view(np.int64)
     )
+
+
+def test_strategy_benchmark_and_their_zoned_copies_hold_one_close_array():
+    """vectorbt copies the close at each wrap (pandas 3); the engine's portfolios do not: the
+    strategy, its benchmark and both relabelled to a zoned bar index read one array."""
+    import vectorbt as vbt
+
+    from backtest.engine import labelled
+
+    rng = np.random.default_rng(11)
+    pos, exec_price, close = _hostile_market(rng, 60, 3, 0.1)
+    zoned = pd.date_range("2024-03-08 09:30", periods=60, freq="min", tz="America/New_York")
+    simulation = simulate(
+        pos,
+        exec_price,
+        close,
+        dates=zoned,
+        tickers=["A", "B", "C"],
+        initial_cash=9_000.0,
+        fees=0.001,
+        slippage=0.0,
+    )
+    portfolios = [simulation.portfolio, simulation.benchmark_portfolio]
+    portfolios += [labelled(p, zoned) for p in portfolios]
+    arrays = [p.close.to_numpy() for p in portfolios]
+    assert all(np.shares_memory(arrays[0], a) for a in arrays[1:])
+    assert all(isinstance(p, vbt.Portfolio) for p in portfolios)
+    assert portfolios[2].close.index.equals(zoned)
+    assert all(list(np.asarray(p.value()).shape) == [60, 3] for p in portfolios)
+    assert all(list(p.value().columns) == ["A", "B", "C"] for p in portfolios)
+    assert portfolios[0].close.index.tz is None
+    plain = vbt.Portfolio(**simulation.portfolio.config)
+    np.testing.assert_array_equal(
+        np.asarray(plain.value()), np.asarray(simulation.portfolio.value())
+    )
+    np.testing.assert_array_equal(plain.close.to_numpy(), arrays[0])
+    assert not np.shares_memory(plain.close.to_numpy(), arrays[0])
+
+
+def test_a_shared_close_portfolio_still_selects_columns():
+    """Selecting columns builds portfolios of other shapes: they take vectorbt's broadcast."""
+    pos, exec_price, close = _hostile_market(np.random.default_rng(3), 30, 4, 0.1)
+    simulation = _simulate(pos, exec_price, close, fees=0.001)
+    full = simulation.portfolio
+    one = full["T2"]
+    np.testing.assert_array_equal(np.asarray(one.value()), np.asarray(full.value())[:, 2])
+    pair = full.iloc[[1, 3]]
+    assert list(pair.close.columns) == ["T1", "T3"]
+    np.testing.assert_array_equal(pair.close.to_numpy(), full.close.to_numpy()[:, [1, 3]])
+    np.testing.assert_array_equal(np.asarray(pair.value()), np.asarray(full.value())[:, [1, 3]])

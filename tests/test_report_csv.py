@@ -48,7 +48,9 @@ def frames(draw: st.DrawFn) -> pd.DataFrame:
     n = draw(st.integers(0, 12))
     kinds = draw(
         st.lists(
-            st.sampled_from(["str", "object", "float", "int", "uint8", "bool"]),
+            st.sampled_from(
+                ["str", "object", "float", "int", "uint8", "bool", "category", "object category"]
+            ),
             min_size=1,
             max_size=5,
         )
@@ -62,6 +64,14 @@ def frames(draw: st.DrawFn) -> pd.DataFrame:
         elif kind == "object":
             values = draw(st.lists(MISSING_TEXT, min_size=n, max_size=n))
             data[name] = pd.Series(values, dtype=object)
+        elif kind in ("category", "object category"):
+            # Texts with repeats and missing cells, unused and unsorted categories too.
+            pool = draw(st.lists(TEXT, min_size=1, max_size=4, unique=True))
+            values = draw(
+                st.lists(st.one_of(st.sampled_from(pool), st.none()), min_size=n, max_size=n)
+            )
+            categories = pd.Index(pool, dtype="str" if kind == "category" else object)
+            data[name] = pd.Categorical(values, categories=categories)
         elif kind == "float":
             data[name] = np.array(draw(st.lists(FLOATS, min_size=n, max_size=n)), dtype=float)
         elif kind == "int":
@@ -104,7 +114,7 @@ UNSUPPORTED = {
     "mixed object": pd.DataFrame({"x": pd.Series(["a", 1, 2.5, b"b"], dtype=object)}),
     "bytes object": pd.DataFrame({"x": pd.Series([b"a", b"b"], dtype=object)}),
     "nullable int": pd.DataFrame({"x": pd.array([1, None], dtype="Int64")}),
-    "category": pd.DataFrame({"x": pd.Categorical(["a", "b", "a"])}),
+    "numeric category": pd.DataFrame({"x": pd.Categorical([1.5, 2.0, 1.5])}),
     "int column name": pd.DataFrame({0: [1.0, 2.0]}),
     "duplicate names": pd.DataFrame([[1, 2]], columns=["a", "a"]),
 }

@@ -294,3 +294,38 @@ def test_row_blocks_cover_the_rows_in_order_within_the_cell_budget(
     assert [i for s in slices for i in range(n_rows)[s]] == list(range(n_rows))
     assert all(s.stop > s.start for s in slices)
     assert all((s.stop - s.start) * n_columns <= cells or s.stop - s.start == 1 for s in slices)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    n_dates=st.integers(1, 30),
+    n_tickers=st.integers(1, 6),
+    seed=st.integers(0, 2**32 - 1),
+    drop=st.booleans(),
+)
+def test_categorical_run_tables_reshape_as_their_texts_do(
+    n_dates: int, n_tickers: int, seed: int, drop: bool
+) -> None:
+    """A run keeps date and ticker as categoricals: wide_table gives the frame the same
+    table with texts gives, and a table that is not the whole grid is pivoted, not reshaped."""
+    from backtest.analytics.events import grid_shape, wide_table
+    from backtest.outputs import grid_labels
+
+    rng = np.random.default_rng(seed)
+    dates = pd.date_range("2024-03-08 09:30", periods=n_dates, freq="min", tz="America/New_York")
+    tickers = sorted(f"T{k:02d}" for k in rng.choice(100, n_tickers, replace=False))
+    date, ticker = grid_labels(dates, tickers)
+    table = pd.DataFrame({"date": date, "ticker": ticker, "x": rng.normal(size=len(date))})
+    if drop and len(table) > 1:
+        table = table.drop(index=int(rng.integers(len(table)))).reset_index(drop=True)
+    texts = table.astype({"date": "str", "ticker": "str"})
+    assert isinstance(table["date"].dtype, pd.CategoricalDtype)
+    if drop and n_dates * n_tickers > 1:
+        assert grid_shape(table) is None  # a category without its rows
+    else:
+        assert grid_shape(table) == grid_shape(texts) == (n_dates, n_tickers)
+    expected = wide_table(texts, "x")
+    got = wide_table(table, "x")
+    np.testing.assert_array_equal(got.to_numpy(), expected.to_numpy())
+    assert list(got.index.astype(str)) == list(expected.index)
+    assert list(got.columns.astype(str)) == list(expected.columns)

@@ -119,6 +119,8 @@ def grid_shape(table: pd.DataFrame) -> tuple[int, int] | None:
 
     if len(table) == 0 or not {"date", "ticker"} <= set(table.columns):
         return None
+    if all(isinstance(table[c].dtype, pd.CategoricalDtype) for c in ("date", "ticker")):
+        return _categorical_grid_shape(table["date"].array, table["ticker"].array)
     try:
         dates = pa.array(table["date"], from_pandas=True)
         tickers = pa.array(table["ticker"], from_pandas=True)
@@ -151,6 +153,30 @@ def grid_shape(table: pd.DataFrame) -> tuple[int, int] | None:
             pc.equal(tickers.slice(start, length), tiled),
         )
         if not pc.all(same).as_py():
+            return None
+    return n_dates, n_tickers
+
+
+def _categorical_grid_shape(
+    dates: pd.Categorical, tickers: pd.Categorical
+) -> tuple[int, int] | None:
+    """``grid_shape`` of categorical date and ticker columns (a run's own tables), read from
+    their codes: every category once per block, in the categories' (sorted) order."""
+    n_dates, n_tickers = len(dates.categories), len(tickers.categories)
+    if n_dates * n_tickers != len(dates):
+        return None
+    for categories in (dates.categories, tickers.categories):
+        if not (categories.is_monotonic_increasing and pd.api.types.is_string_dtype(categories)):
+            return None
+    for block in row_blocks(n_dates, n_tickers):
+        cells = slice(block.start * n_tickers, block.stop * n_tickers)
+        n = block.stop - block.start
+        if not (
+            np.array_equal(
+                dates.codes[cells], np.repeat(np.arange(block.start, block.stop), n_tickers)
+            )
+            and np.array_equal(tickers.codes[cells], np.tile(np.arange(n_tickers), n))
+        ):
             return None
     return n_dates, n_tickers
 
