@@ -166,11 +166,12 @@ def decay(market: Market, config: StrategyConfig, latencies: list[str]) -> Decay
                 else pushed_to_next_session(placed, panel.bars.session)
             )
         e = at_latency.execution
-        signals = compute_signals(panel, placed, at_latency.signal, e, at_latency.news, links)
+        # Only the labels: the other signal arrays (five of bars x tickers) are freed here.
+        labels = compute_signals(panel, placed, at_latency.signal, e, at_latency.news, links).labels
         exec_price = execution_prices(panel, e)[rows]
         flat = flat_at_close_rows(panel, e)
         positions = period_positions(
-            signals.labels[rows],
+            labels[rows],
             exec_price,
             e,
             None if flat is None else flat[rows],
