@@ -65,7 +65,8 @@ class RunResult:
     trades: pd.DataFrame
     """trades.csv's columns: one row a trade, with the headlines behind it."""
     signals: pd.DataFrame
-    """signals.csv's columns: one row per (session, ticker)."""
+    """signals.csv's columns: one row per (session, ticker); date, ticker and label are
+    categoricals (one text per distinct value)."""
     headlines: pd.DataFrame
     """headlines.csv's columns: every headline of the period with its tradeable session."""
     portfolio: Any
