@@ -311,7 +311,8 @@ def as_read_back(frame: pd.DataFrame, name: str) -> pd.DataFrame | None:
     """``frame`` as ``_read_csv`` reads it back from the CSV ``write_csv`` makes of it, or None
     when that is not certain (then read the file).
 
-    Text columns (TEXT_COLUMNS) become str with missing values as ""; float64, integer and bool
+    Text columns (TEXT_COLUMNS) become str with missing values as "" (categoricals of texts
+    stay categorical, with missing values as ""); float64, integer and bool
     columns keep their values (floats are written by repr and read back exactly; integers as
     int64). Anything else - another dtype, a text holding NUL, an empty table (whose columns
     read back as text), a missing required column - returns None.
@@ -329,7 +330,12 @@ def as_read_back(frame: pd.DataFrame, name: str) -> pd.DataFrame | None:
     for column in columns:
         values = frame[column]
         dtype = values.dtype
-        if column in text_columns:
+        if column in text_columns and isinstance(dtype, pd.CategoricalDtype):
+            text = _categorical_read_back(values)
+            if text is None:
+                return None
+            out[column] = text
+        elif column in text_columns:
             if not (
                 isinstance(dtype, pd.StringDtype)
                 or (
@@ -353,6 +359,22 @@ def as_read_back(frame: pd.DataFrame, name: str) -> pd.DataFrame | None:
     result = pd.DataFrame(out, copy=False)
     result.index = pd.RangeIndex(len(result))
     return result
+
+
+def _categorical_read_back(values: pd.Series) -> pd.Series | None:
+    """A categorical text column as its CSV reads back, kept categorical (a run's date, ticker
+    and label: texts of 49 M rows would take gigabytes): missing cells become "", and None
+    when the categories are not texts or one holds NUL."""
+    categories = values.cat.categories
+    if not pd.api.types.is_string_dtype(categories) or _holds_nul(
+        pd.Series(categories, dtype="str")
+    ):
+        return None
+    if values.cat.codes.min() < 0:
+        if "" not in categories:
+            values = values.cat.add_categories([""])
+        values = values.fillna("")
+    return values
 
 
 def _holds_nul(text: pd.Series) -> bool:
