@@ -63,7 +63,14 @@ def test_tables_in_memory_equal_the_tables_read_back(saved_run) -> None:
     for name in html.RUN_TABLES:
         converted = html.as_read_back(getattr(outputs, name), f"{name}.csv")
         assert converted is not None, name
-        pd.testing.assert_frame_equal(converted, getattr(from_disk, name), check_exact=True)
+        # A run's categorical texts stay categorical; their cells are the texts read back.
+        kept = [c for c in converted.columns if isinstance(converted[c].dtype, pd.CategoricalDtype)]
+        assert set(kept) == {
+            "signals": {"date", "ticker", "label"},
+            "returns": {"date", "ticker"},
+        }.get(name, set())
+        as_text = converted.astype({c: "str" for c in kept})
+        pd.testing.assert_frame_equal(as_text, getattr(from_disk, name), check_exact=True)
 
 
 def test_in_memory_folder_renders_the_same_html_as_the_files(tmp_path: Path) -> None:
@@ -151,3 +158,23 @@ def test_any_trades_table_reads_back_as_converted(
     assert converted is not None
     read = html._read_csv(folder, "trades.csv")
     pd.testing.assert_frame_equal(converted, read, check_exact=True)
+
+
+def test_categorical_texts_read_back_with_missing_cells_as_empty_text() -> None:
+    frame = pd.DataFrame(
+        {
+            "date": pd.Categorical(["2015-01-02", None, "2015-01-05"]),
+            "ticker": pd.Categorical(["A", "B", None], categories=["A", "B", ""]),
+            "news": [1.0, 2.0, 3.0],
+            "momentum": [0.0, 0.0, 0.0],
+            "composite": [1.0, 1.0, 1.0],
+            "label": pd.Categorical(["bull", "bear", "neutral"]),
+            "position": [1, -1, 0],
+        }
+    )
+    converted = html.as_read_back(frame, "signals.csv")
+    assert converted is not None
+    assert list(converted["date"].astype(str)) == ["2015-01-02", "", "2015-01-05"]
+    assert list(converted["ticker"].astype(str)) == ["A", "B", ""]
+    numbers = frame.assign(date=pd.Categorical([1, 2, 3]))
+    assert html.as_read_back(numbers, "signals.csv") is None
