@@ -118,6 +118,26 @@ def test_runs_in_the_same_second_get_numbered_folders(
 
 # ---------------------------------------------------------------- signals and races, real CLI
 
+# A child inherits an ignored SIGINT (a suite started as a background job ignores it) and
+# Python then never raises KeyboardInterrupt; the launcher restores the default, then execs.
+WITH_DEFAULT_SIGINT = [
+    sys.executable,
+    "-c",
+    "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
+    "os.execv(sys.argv[1], sys.argv[1:])",
+]
+
+
+def interruptible(command: list[str], cwd: Path) -> subprocess.Popen:
+    """``command`` started with SIGINT at its default disposition, whatever this process has."""
+    return subprocess.Popen(
+        [*WITH_DEFAULT_SIGINT, *command],
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
 
 def slow_render_run(*args: str, cwd: Path) -> subprocess.Popen:
     """The real ``backtest.cli.main`` with report rendering stuck, so a signal lands mid-write."""
@@ -136,13 +156,7 @@ def slow_render_run(*args: str, cwd: Path) -> subprocess.Popen:
         main()
         """
     )
-    return subprocess.Popen(
-        [sys.executable, "-c", code],
-        cwd=cwd,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    return interruptible([sys.executable, "-c", code], cwd=cwd)
 
 
 def wait_for(predicate, process: subprocess.Popen, timeout_s: float = 240) -> None:
@@ -184,10 +198,9 @@ def test_ctrl_c_during_a_real_run_leaves_nothing(tmp_path: Path) -> None:
     """The unmodified console script on the embedded data (a run of several seconds),
     interrupted while it works: when its staging folder appears, or 2 s in at the latest."""
     reports = tmp_path / "reports"
-    process = subprocess.Popen(
-        [*backtest_command(), "run", "--reports-dir", str(reports), "--quiet"],
-        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+    process = interruptible(
+        [*backtest_command(), "run", "--reports-dir", str(reports), "--quiet"], cwd=tmp_path
+    )
     started = time.monotonic()
     wait_for(lambda: any(reports.glob(".partial-run-*")) or time.monotonic() - started > 2, process)
     process.send_signal(signal.SIGINT)
@@ -220,10 +233,7 @@ def test_ctrl_c_after_the_folder_is_published_names_the_finished_folder(
         main()
         """
     )
-    process = subprocess.Popen(
-        [sys.executable, "-c", code], cwd=tmp_path, stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+    process = interruptible([sys.executable, "-c", code], cwd=tmp_path)
     wait_for(lambda: (reports / "index-started").exists(), process)
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=60)
